@@ -1,0 +1,1 @@
+"""Challenge bundles: the `challenge.yaml` format, its loader and validator, and the example challenges."""

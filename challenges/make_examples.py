@@ -1,0 +1,197 @@
+"""Build the example challenge bundles from data scikit-learn ships and from seeded generators.
+
+Run `python -m challenges.make_examples` to rewrite `challenges/examples/`; the output is the same
+on every run (fixed seeds), so the committed bundles can be checked against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.datasets import load_breast_cancer, load_digits
+
+EXAMPLES = Path(__file__).parent / "examples"
+SCHEDULE = {"opens": "2026-01-01T00:00:00Z", "closes": "2030-12-31T18:00:00Z"}
+
+
+@dataclass(frozen=True)
+class Example:
+    slug: str
+    title: str
+    description: str
+    metric: str
+    extra_metrics: list[str]
+    target: str
+    features: pd.DataFrame
+    labels: pd.Series
+
+
+def _tumour() -> Example:
+    data = load_breast_cancer(as_frame=True)
+    features = data.data.rename(columns=lambda c: c.replace(" ", "_"))
+    # scikit-learn codes malignant as 0; the positive class of a screening task is the tumour.
+    labels = (1 - data.target).rename("diagnosis")
+    return Example(
+        slug="tumour-detection",
+        title="Tumour detection from cell nuclei",
+        description=(
+            "Predict whether a breast mass is **malignant** (1) or benign (0) from 30 measurements of its "
+            "cell nuclei (Wisconsin diagnostic data).\n\nSubmit the probability of malignancy for each `id` "
+            "in `test.csv`. Scored by ROC AUC."
+        ),
+        metric="roc_auc",
+        extra_metrics=["accuracy", "f1"],
+        target="diagnosis",
+        features=features,
+        labels=labels,
+    )
+
+
+def _digits() -> Example:
+    data = load_digits(as_frame=True)
+    return Example(
+        slug="digits-vision-aid",
+        title="Digit recognition for vision aids",
+        description=(
+            "Read hand-written digits from 8x8 grey-level images (64 pixel columns, 0 to 16), a first step "
+            "towards reading aids for people with low vision.\n\nSubmit the digit (0-9) for each `id`. "
+            "Scored by accuracy."
+        ),
+        metric="accuracy",
+        extra_metrics=["balanced_accuracy", "f1_macro"],
+        target="digit",
+        features=data.data.astype(int),
+        labels=data.target.rename("digit"),
+    )
+
+
+def _smartport() -> Example:
+    rng = np.random.default_rng(2026)
+    n = 2000
+    features = pd.DataFrame(
+        {
+            "vessel_length_m": rng.uniform(80, 400, n).round(1),
+            "draft_m": rng.uniform(6, 16, n).round(2),
+            "cargo_teu": rng.integers(200, 20000, n),
+            "berth_occupancy": rng.uniform(0.2, 1.0, n).round(3),
+            "wind_speed_kn": rng.gamma(2.0, 6.0, n).round(1),
+            "tide_height_m": rng.normal(0.3, 0.2, n).round(2),
+            "arrival_hour": rng.integers(0, 24, n),
+            "weekday": rng.integers(0, 7, n),
+        }
+    )
+    delay = (
+        20
+        + 0.08 * features["vessel_length_m"]
+        + 0.004 * features["cargo_teu"]
+        + 180 * np.maximum(features["berth_occupancy"] - 0.7, 0) ** 1.5 * 10
+        + 1.5 * np.maximum(features["wind_speed_kn"] - 20, 0) ** 1.2
+        + 15 * (features["draft_m"] > 14) * (features["tide_height_m"] < 0.2)
+        + 10 * features["weekday"].isin([5, 6])
+        + rng.normal(0, 12, n)
+    )
+    return Example(
+        slug="smartport-vessel-delay",
+        title="SmartPort: vessel berthing delay",
+        description=(
+            "Predict how many minutes a vessel will wait before berthing, from its size, cargo, the port's "
+            "occupancy and the weather (synthetic data from a seeded generator).\n\nSubmit the delay in "
+            "minutes for each `id`. Scored by RMSE (lower is better)."
+        ),
+        metric="rmse",
+        extra_metrics=["mae", "r2"],
+        target="delay_minutes",
+        features=features,
+        labels=delay.round(1).rename("delay_minutes"),
+    )
+
+
+def _dyslexia() -> Example:
+    rng = np.random.default_rng(1905)
+    n = 1200
+    dyslexic = rng.random(n) < 0.25
+    features = pd.DataFrame(
+        {
+            "fixation_duration_ms": rng.normal(np.where(dyslexic, 290, 235), 35).round(1),
+            "fixation_count": rng.poisson(np.where(dyslexic, 140, 105)),
+            "saccade_amplitude_deg": rng.normal(np.where(dyslexic, 1.9, 2.4), 0.45).round(3),
+            "regression_rate": rng.beta(np.where(dyslexic, 4, 2.5), 12).round(4),
+            "reading_speed_wpm": rng.normal(np.where(dyslexic, 140, 195), 35).round(0),
+            "age_years": rng.integers(8, 13, n),
+        }
+    )
+    return Example(
+        slug="dyslexia-gaze",
+        title="Dyslexia screening from eye movements",
+        description=(
+            "Flag children who may need a dyslexia assessment from eye-tracking features recorded while "
+            "reading (synthetic data from a seeded generator).\n\nSubmit 1 (refer for assessment) or 0 for "
+            "each `id`. Scored by F1 of the positive class."
+        ),
+        metric="f1",
+        extra_metrics=["accuracy", "precision", "recall"],
+        target="referral",
+        features=features,
+        labels=pd.Series(dyslexic.astype(int), name="referral"),
+    )
+
+
+def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -> Path:
+    folder = root / example.slug
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "hidden").mkdir(parents=True, exist_ok=True)
+    n = len(example.features)
+    rng = np.random.default_rng(7)
+    order = rng.permutation(n)
+    test_rows = np.sort(order[: round(n * test_fraction)])
+    train_rows = np.sort(order[round(n * test_fraction) :])
+    ids = pd.Series([f"{example.slug[:3]}-{i:05d}" for i in range(n)], name="id")
+    frame = pd.concat([ids, example.features.reset_index(drop=True)], axis=1)
+    labels = example.labels.reset_index(drop=True)
+    train = frame.iloc[train_rows].assign(**{example.target: labels.iloc[train_rows].to_numpy()})
+    train.to_csv(folder / "data" / "train.csv", index=False)
+    frame.iloc[test_rows].to_csv(folder / "data" / "test.csv", index=False)
+    pd.DataFrame({"id": ids.iloc[test_rows], example.target: labels.iloc[test_rows]}).to_csv(
+        folder / "hidden" / "labels.csv", index=False
+    )
+    manifest = {
+        "slug": example.slug,
+        "title": example.title,
+        "description": example.description,
+        "kinds": ["predictions"],
+        "metric": example.metric,
+        "extra_metrics": example.extra_metrics,
+        "id_column": "id",
+        "target_column": example.target,
+        "public_fraction": 0.3,
+        "schedule": SCHEDULE,
+        "limits": {"per_day": 20, "total": 200, "team_size": 4, "final_selections": 2},
+        "data": {
+            "train": "data/train.csv",
+            "test_features": "data/test.csv",
+            "test_labels": "hidden/labels.csv",
+        },
+    }
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+    return folder
+
+
+def all_examples() -> list[Example]:
+    return [_tumour(), _digits(), _smartport(), _dyslexia()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=EXAMPLES)
+    args = parser.parse_args()
+    for example in all_examples():
+        print(write_example(example, args.out))
+
+
+if __name__ == "__main__":
+    main()

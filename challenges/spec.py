@@ -1,0 +1,141 @@
+"""The typed manifest of a challenge bundle (`challenge.yaml`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scoring.errors import UnknownMetricError
+from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
+
+
+class Kind(StrEnum):
+    PREDICTIONS = "predictions"
+    MODEL = "model"
+    CODE = "code"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    opens: datetime | None = None
+    closes: datetime | None = None
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-12-01T08:00:00Z")
+        return value.astimezone(UTC) if value is not None else None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Schedule:
+        if self.opens and self.closes and self.closes <= self.opens:
+            raise ValueError(
+                f"closes ({self.closes.isoformat()}) must be after opens ({self.opens.isoformat()})"
+            )
+        return self
+
+    def is_open(self, now: datetime) -> bool:
+        return (self.opens is None or now >= self.opens) and (self.closes is None or now < self.closes)
+
+    def is_closed(self, now: datetime) -> bool:
+        return self.closes is not None and now >= self.closes
+
+
+class Limits(_Strict):
+    per_day: Annotated[int, Field(ge=1)] = 5
+    total: Annotated[int, Field(ge=1)] = 100
+    team_size: Annotated[int, Field(ge=1)] = 4
+    final_selections: Annotated[int, Field(ge=1)] = 2
+    time_s: Annotated[int, Field(ge=1, le=24 * 3600)] = 120
+    memory_mb: Annotated[int, Field(ge=64)] = 1024
+    cpus: Annotated[float, Field(gt=0, le=64)] = 1.0
+    upload_mb: Annotated[float, Field(gt=0, le=2048)] = 50.0
+
+    @property
+    def upload_bytes(self) -> int:
+        return int(self.upload_mb * 1024 * 1024)
+
+
+class DataFiles(_Strict):
+    test_features: str
+    test_labels: str
+    train: str | None = None
+    sample_submission: str | None = None
+
+
+class ChallengeSpec(_Strict):
+    slug: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    kinds: Annotated[list[Kind], Field(min_length=1)] = [Kind.PREDICTIONS]
+    metric: str
+    extra_metrics: list[str] = []
+    id_column: Annotated[str, Field(min_length=1)] = "id"
+    target_column: Annotated[str, Field(min_length=1)]
+    public_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    split_seed: str | None = None
+    schedule: Schedule = Schedule()
+    limits: Limits = Limits()
+    runtime_image: str = "riality/runtime-python:latest"
+    data: DataFiles
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        try:
+            get_metric(name)
+        except UnknownMetricError as exc:
+            raise ValueError(str(exc)) from None
+        return name
+
+    @field_validator("extra_metrics")
+    @classmethod
+    def _known_extra(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise ValueError(
+                f"unknown metric(s) {', '.join(unknown)}; expected names from: {', '.join(sorted(REGISTRY))}"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ChallengeSpec:
+        primary = self.primary_metric
+        for extra in self.extras:
+            if extra.task is not primary.task:
+                raise ValueError(
+                    f"extra metric {extra.name!r} is for {extra.task}, but {primary.name!r} is for {primary.task}"
+                )
+            if extra.needs is Output.PROBABILITY and primary.needs is not Output.PROBABILITY:
+                raise ValueError(
+                    f"extra metric {extra.name!r} needs probabilities, but {primary.name!r} asks participants for "
+                    "labels; make a probability metric the primary one"
+                )
+        if self.id_column == self.target_column:
+            raise ValueError("id_column and target_column must differ")
+        return self
+
+    @property
+    def primary_metric(self) -> Metric:
+        return get_metric(self.metric)
+
+    @property
+    def extras(self) -> list[Metric]:
+        return [get_metric(n) for n in self.extra_metrics if n != self.metric]
+
+    @property
+    def task(self) -> Task:
+        return self.primary_metric.task
+
+    @property
+    def seed(self) -> str:
+        return self.split_seed or self.slug

@@ -1,0 +1,1 @@
+"""The arq worker: its settings and jobs, evaluation of submissions, and the reconciler."""

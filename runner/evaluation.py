@@ -1,0 +1,198 @@
+"""Evaluating one submission: claim it, score its predictions against the hidden labels, record the result.
+
+Idempotent under at-least-once delivery: a submission is claimed with a conditional update
+(queued, or running but stale), and its result is written only while it is still ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from challenges.spec import ChallengeSpec
+from scoring.errors import PredictionFileError
+from scoring.truth import GroundTruth, Scores, expectation_for, finite_or_none, load_truth, score
+from scoring.validate import FileFormat, read_predictions
+from server.db import SessionMaker
+from server.models import Challenge, FailureKind, Status, Submission, utcnow
+from server.services.challenges import labels_file, spec_of
+from server.storage import BlobStore, TooLargeError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    submission_id: int
+    challenge: str
+    status: Status
+
+
+class TruthCache:
+    """Parsed hidden test sets, kept per (labels file, spec) so each is read once per worker process."""
+
+    def __init__(self, store: BlobStore, max_entries: int = 32) -> None:
+        self.store = store
+        self.max_entries = max_entries
+        self._entries: dict[str, GroundTruth] = {}
+
+    def get(self, spec: ChallengeSpec, labels_sha256: str) -> GroundTruth:
+        key = hashlib.sha256(f"{labels_sha256}:{spec.model_dump_json()}".encode()).hexdigest()
+        truth = self._entries.get(key)
+        if truth is None:
+            data = self.store.read_bytes(labels_sha256, limit=1 << 31)
+            truth = load_truth(
+                data,
+                id_column=spec.id_column,
+                target_column=spec.target_column,
+                task=spec.task,
+                fraction=spec.public_fraction,
+                seed=spec.seed,
+            )
+            if len(self._entries) >= self.max_entries:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = truth
+        return truth
+
+
+def _score_file(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Scores:
+    metric = spec.primary_metric
+    expected = expectation_for(
+        truth,
+        metric,
+        id_column=spec.id_column,
+        target_column=spec.target_column,
+        max_bytes=spec.limits.upload_bytes,
+    )
+    predictions = read_predictions(data, expected, file_format)
+    return score(truth, predictions.values, metric, spec.extras)
+
+
+def _metrics_json(scores: Scores) -> dict[str, Any]:
+    # JSON has no NaN: an undefined metric is stored as null.
+    return {
+        "public": {k: finite_or_none(v) for k, v in scores.public.items()},
+        "private": {k: finite_or_none(v) for k, v in scores.private.items()},
+    }
+
+
+async def _claim(session: AsyncSession, submission_id: int, stale_after: timedelta) -> bool:
+    now = utcnow()
+    result = await session.exec(
+        update(Submission)
+        .where(
+            col(Submission.id) == submission_id,
+            or_(
+                col(Submission.status) == Status.QUEUED,
+                (col(Submission.status) == Status.RUNNING) & (col(Submission.started_at) < now - stale_after),
+            ),
+        )
+        .values(status=Status.RUNNING, started_at=now, attempts=col(Submission.attempts) + 1)
+    )
+    await session.commit()
+    return result.rowcount == 1
+
+
+async def _finish(session: AsyncSession, submission_id: int, **values: Any) -> bool:
+    result = await session.exec(
+        update(Submission)
+        .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
+        .values(finished_at=utcnow(), **values)
+    )
+    await session.commit()
+    return result.rowcount == 1
+
+
+async def evaluate_submission(
+    sessions: SessionMaker, cache: TruthCache, submission_id: int, *, stale_after: timedelta
+) -> Outcome | None:
+    """Score one submission; None when there was nothing to do (already finished, or another worker has it)."""
+    async with sessions() as session:
+        if not await _claim(session, submission_id, stale_after):
+            log.info("submission %s: already finished or claimed, nothing to do", submission_id)
+            return None
+        submission = await session.get(Submission, submission_id)
+        assert submission is not None
+        challenge = await session.get(Challenge, submission.challenge_id)
+        assert challenge is not None
+        spec = spec_of(challenge)
+        labels = await labels_file(session, submission.challenge_id)
+        truth = await asyncio.to_thread(cache.get, spec, labels.sha256)
+        try:
+            data = cache.store.read_bytes(submission.sha256, limit=spec.limits.upload_bytes)
+            scores = await asyncio.to_thread(
+                _score_file, spec, truth, data, FileFormat(submission.file_format)
+            )
+        except (PredictionFileError, TooLargeError) as exc:
+            await _finish(
+                session,
+                submission_id,
+                status=Status.FAILED,
+                error=str(exc)[:2000],
+                failure=FailureKind.INVALID_PREDICTIONS,
+                counts_toward_quota=False,  # a file that fails validation does not use up the quota
+            )
+            return Outcome(submission_id, challenge.slug, Status.FAILED)
+        written = await _finish(
+            session,
+            submission_id,
+            status=Status.SCORED,
+            public_score=finite_or_none(scores.public_score),
+            private_score=finite_or_none(scores.private_score),
+            metrics=_metrics_json(scores),
+            error=None,
+        )
+        if not written:
+            return None
+        return Outcome(submission_id, challenge.slug, Status.SCORED)
+
+
+async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str) -> Outcome | None:
+    """Give up on a submission after our own repeated failures; it does not count against the quota."""
+    async with sessions() as session:
+        result = await session.exec(
+            update(Submission)
+            .where(
+                col(Submission.id) == submission_id,
+                col(Submission.status).in_([Status.QUEUED, Status.RUNNING]),
+            )
+            .values(
+                status=Status.FAILED,
+                error=reason,
+                failure=FailureKind.INTERNAL,
+                counts_toward_quota=False,
+                finished_at=utcnow(),
+            )
+        )
+        await session.commit()
+        if result.rowcount != 1:
+            return None
+        submission = await session.get(Submission, submission_id)
+        challenge = await session.get(Challenge, submission.challenge_id) if submission else None
+        return Outcome(submission_id, challenge.slug if challenge else "", Status.FAILED)
+
+
+async def release(sessions: SessionMaker, submission_id: int) -> None:
+    """Hand a claimed submission back to the queue after our own failure, so a retry can claim it at once."""
+    async with sessions() as session:
+        await session.exec(
+            update(Submission)
+            .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
+            .values(status=Status.QUEUED)
+        )
+        await session.commit()
+
+
+def board_event(outcome: Outcome) -> str:
+    return json.dumps(
+        {"challenge": outcome.challenge, "submission": outcome.submission_id, "status": outcome.status}
+    )

@@ -1,0 +1,73 @@
+"""The arq job functions. `ctx` carries what the worker built at start-up (see runner.worker)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from arq import Retry
+
+from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
+from runner.queue import ArqQueue, board_channel
+from runner.reconcile import MAX_ATTEMPTS, find_stuck, reenqueue
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 5
+
+
+async def _publish(ctx: dict[str, Any], outcome: Outcome | None) -> None:
+    if outcome is not None:
+        await ctx["redis"].publish(board_channel(outcome.challenge), board_event(outcome))
+
+
+async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
+    """Score a submission. Our own failures (database, files) are retried; the participant's are a result."""
+    settings = ctx["settings"]
+    try:
+        outcome = await evaluate_submission(
+            ctx["sessions"],
+            ctx["truths"],
+            submission_id,
+            stale_after=timedelta(seconds=settings.reconcile_after_s),
+        )
+    except Exception as exc:
+        tries = ctx.get("job_try", 1)
+        if tries < MAX_TRIES:
+            log.warning("submission %s: try %d failed (%r); retrying", submission_id, tries, exc)
+            try:
+                await release(ctx["sessions"], submission_id)
+            except Exception:  # the database may be what failed; the reconciler covers this case
+                log.warning("submission %s: could not release it for the retry", submission_id)
+            raise Retry(defer=tries * 2) from exc
+        log.exception("submission %s: giving up after %d tries", submission_id, tries)
+        outcome = await fail_internal(
+            ctx["sessions"],
+            submission_id,
+            "the platform could not score this submission; the organisers can rescore it",
+        )
+    await _publish(ctx, outcome)
+    return outcome.status.value if outcome else "skipped"
+
+
+async def reconcile(ctx: dict[str, Any]) -> int:
+    """Re-enqueue submissions stuck in queued/running; fail those that were tried too often."""
+    settings = ctx["settings"]
+    stuck = await find_stuck(ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s))
+    retry = []
+    for item in stuck:
+        if item.attempts >= MAX_ATTEMPTS:
+            await _publish(
+                ctx,
+                await fail_internal(
+                    ctx["sessions"],
+                    item.submission_id,
+                    f"the platform gave up after {item.attempts} attempts; the organisers can rescore it",
+                ),
+            )
+        else:
+            retry.append(item)
+    round_id = int(time.time() // max(1, settings.reconcile_after_s))
+    return len(await reenqueue(ArqQueue(ctx["redis"]), retry, round_id=round_id))

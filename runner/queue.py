@@ -1,0 +1,38 @@
+"""Putting evaluation jobs on the arq queue."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+EVALUATE = "evaluate"
+
+
+def board_channel(slug: str) -> str:
+    """The Redis pub/sub channel on which 'board changed' is published for a challenge."""
+    return f"riality:board:{slug}"
+
+
+def job_id(submission_id: int, attempt: int) -> str:
+    # arq refuses a job id it already holds, so the upload and each reconciler pass use their own.
+    return f"evaluate:{submission_id}:{attempt}"
+
+
+class EvaluationQueue(Protocol):
+    async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None: ...
+
+
+class ArqQueue:
+    def __init__(self, redis: ArqRedis) -> None:
+        self.redis = redis
+
+    @classmethod
+    async def connect(cls, redis_url: str) -> ArqQueue:
+        return cls(await create_pool(RedisSettings.from_dsn(redis_url)))
+
+    async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None:
+        await self.redis.enqueue_job(EVALUATE, submission_id, _job_id=job_id(submission_id, attempt))
+
+    async def close(self) -> None:
+        await self.redis.aclose()

@@ -1,0 +1,47 @@
+"""Building and running the arq worker from explicit Settings (nothing happens at import time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from runner.evaluation import TruthCache
+from runner.jobs import evaluate, reconcile
+from server.db import create_engine, create_sessionmaker
+from server.settings import Settings
+from server.storage import BlobStore
+
+
+def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
+    async def startup(ctx: dict[str, Any]) -> None:
+        engine = create_engine(settings.database)
+        ctx["engine"] = engine
+        ctx["sessions"] = create_sessionmaker(engine)
+        ctx["truths"] = TruthCache(BlobStore(settings.blobs_dir))
+        ctx["settings"] = settings
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "engine" in ctx:
+            await ctx["engine"].dispose()
+
+    return Worker(
+        functions=[evaluate],
+        cron_jobs=[cron(reconcile, second={0, 30}, run_at_startup=True, unique=True)],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        burst=burst,
+        handle_signals=handle_signals,
+        max_jobs=settings.worker_max_jobs,
+        poll_delay=settings.worker_poll_delay_s,
+        job_timeout=600,
+        keep_result=60,
+        max_tries=10,  # our own retry policy (runner.jobs.MAX_TRIES) decides before arq's does
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    create_worker(settings).run()

@@ -1,0 +1,120 @@
+"""The hidden test set as the scorer sees it, and scoring predictions against it."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scoring.classes import sort_classes
+from scoring.metrics import Metric, Output, Task, labels_from_probabilities
+from scoring.split import public_mask
+from scoring.validate import Expectation
+
+
+class LabelsFileError(ValueError):
+    """The organiser's labels file is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroundTruth:
+    ids: pd.Index
+    y: np.ndarray  # class labels as text (classification) or floats (regression)
+    public: np.ndarray  # boolean mask of the public subset
+    classes: tuple[str, ...]
+
+    @property
+    def private(self) -> np.ndarray:
+        return ~self.public
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """A submission's metrics on the public and private subsets; the primary metric is `metric`."""
+
+    metric: str
+    public: dict[str, float] = field(default_factory=dict)
+    private: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def public_score(self) -> float:
+        return self.public[self.metric]
+
+    @property
+    def private_score(self) -> float:
+        return self.private[self.metric]
+
+
+def load_truth(
+    data: bytes, *, id_column: str, target_column: str, task: Task, fraction: float, seed: str
+) -> GroundTruth:
+    """Read a labels CSV (id, target) into a GroundTruth; raise LabelsFileError if it is unusable."""
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise LabelsFileError(f"labels file is not a readable CSV: {exc}") from None
+    for column in (id_column, target_column):
+        if column not in frame.columns:
+            raise LabelsFileError(
+                f"labels file has no column {column!r} (found: {', '.join(map(str, frame.columns))})"
+            )
+    ids = frame[id_column].str.strip()
+    if len(ids) < 2:
+        raise LabelsFileError("labels file needs at least 2 rows")
+    if (ids == "").any() or ids.duplicated().any():
+        raise LabelsFileError(f"labels file: column {id_column!r} must hold unique, non-empty ids")
+    target = frame[target_column].str.strip()
+    if (target == "").any():
+        line = int(np.flatnonzero((target == "").to_numpy())[0]) + 2
+        raise LabelsFileError(f"labels file: line {line}: empty {target_column!r}")
+    if task is Task.REGRESSION:
+        y = pd.to_numeric(target, errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(y).all():
+            line = int(np.flatnonzero(~np.isfinite(y))[0]) + 2
+            raise LabelsFileError(f"labels file: line {line}: {target_column!r} is not a finite number")
+        classes: tuple[str, ...] = ()
+    else:
+        y = target.to_numpy(dtype=object)
+        classes = sort_classes(y)
+        if len(classes) < 2:
+            raise LabelsFileError("labels file: a classification test set needs at least 2 classes")
+    index = pd.Index(ids.to_numpy(dtype=object))
+    return GroundTruth(ids=index, y=y, public=public_mask(list(index), fraction, seed), classes=classes)
+
+
+def expectation_for(
+    truth: GroundTruth, metric: Metric, *, id_column: str, target_column: str, max_bytes: int
+) -> Expectation:
+    return Expectation(
+        id_column=id_column,
+        ids=truth.ids,
+        target_column=target_column,
+        output=metric.needs,
+        classes=truth.classes,
+        max_bytes=max_bytes,
+    )
+
+
+def _as_needed(values: np.ndarray, produced: Output, needed: Output, classes: tuple[str, ...]) -> np.ndarray:
+    if produced is needed:
+        return values
+    if produced is Output.PROBABILITY and needed is Output.LABEL:
+        return labels_from_probabilities(values, classes)
+    raise ValueError(f"cannot compute a metric that needs {needed} from {produced} predictions")
+
+
+def score(truth: GroundTruth, predictions: np.ndarray, metric: Metric, extra: list[Metric]) -> Scores:
+    """All metrics on both subsets; an undefined value (e.g. AUC of one class) is NaN, never ranked."""
+    result = Scores(metric=metric.name)
+    for subset, target in ((truth.public, result.public), (truth.private, result.private)):
+        for m in (metric, *extra):
+            values = _as_needed(predictions, metric.needs, m.needs, truth.classes)
+            target[m.name] = m(truth.y[subset], values[subset], truth.classes)
+    return result
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test suite: set up what is missing, lint, then run every test on SQLite and on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+RIALITY_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+export RIALITY_TEST_POSTGRES_URL
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""The Litestar API, the database models and migrations, accounts, and the `riality` command."""

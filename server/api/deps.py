@@ -1,0 +1,38 @@
+"""Dependencies shared by the controllers: the database session and who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.errors import Unauthenticated
+from server.services.accounts import Viewer, viewer_for_token
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.sessions() as session:
+        yield session
+
+
+async def provide_viewer(request: Request, db_session: NamedDependency[AsyncSession]) -> Viewer | None:
+    """The signed-in user, or None for an anonymous visitor; a bad token is an error, not anonymity."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header: expected 'Bearer <token>'")
+    viewer = await viewer_for_token(db_session, token.strip())
+    if viewer is None:
+        raise Unauthenticated("the bearer token is unknown or expired; sign in again at /api/auth/token")
+    return viewer
+
+
+async def provide_current_user(viewer: NamedDependency[Viewer | None]) -> Viewer:
+    if viewer is None:
+        raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>' from /api/auth/token")
+    return viewer

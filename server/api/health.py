@@ -1,0 +1,29 @@
+"""Liveness of the API and of what it depends on."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.api.schemas import HealthOut
+
+
+@get("/api/health", tags=["health"])
+async def health(db_session: NamedDependency[AsyncSession], state: State) -> Response[HealthOut]:
+    database = redis = "ok"
+    try:
+        await db_session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as exc:  # reported, not raised: health must answer when a dependency is down
+        database = f"error: {type(exc).__name__}"
+    try:
+        await state.queue.redis.ping()
+    except Exception as exc:
+        redis = f"error: {type(exc).__name__}"
+    ok = database == redis == "ok"
+    return Response(
+        HealthOut(status="ok" if ok else "degraded", database=database, redis=redis),
+        status_code=200 if ok else 503,
+    )

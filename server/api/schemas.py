@@ -1,0 +1,130 @@
+"""Request and response schemas of the JSON API (never the table models themselves)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar.datastructures import UploadFile
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    password: NonEmpty
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: NonEmpty
+    password: NonEmpty
+
+
+class TokenOut(msgspec.Struct):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserOut(msgspec.Struct):
+    id: int
+    username: str
+    role: str
+
+
+class HealthOut(msgspec.Struct):
+    status: str
+    database: str
+    redis: str
+
+
+class FileOut(msgspec.Struct):
+    name: str
+    size: int
+    url: str
+
+
+class LimitsOut(msgspec.Struct):
+    per_day: int
+    total: int
+    team_size: int
+    final_selections: int
+    upload_mb: float
+
+
+class ChallengeSummary(msgspec.Struct):
+    slug: str
+    title: str
+    status: str  # upcoming | open | closed
+    opens: datetime | None
+    closes: datetime | None
+    metric: str
+    higher_is_better: bool
+    kinds: list[str]
+
+
+class ChallengeDetail(ChallengeSummary):
+    description: str
+    extra_metrics: list[str]
+    id_column: str
+    target_column: str
+    prediction_columns: list[str]
+    public_fraction: float
+    limits: LimitsOut
+    files: list[FileOut]
+
+
+class TeamIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class JoinIn(msgspec.Struct, forbid_unknown_fields=True):
+    invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class TeamOut(msgspec.Struct):
+    id: int
+    name: str
+    invite_code: str  # only ever sent to the team's own members
+    members: list[str]
+
+
+class SubmissionOut(msgspec.Struct):
+    id: int
+    challenge: str
+    team: str
+    kind: str
+    status: str
+    filename: str
+    size: int
+    note: str | None
+    public_score: float | None
+    private_score: float | None  # null until the viewer may see it
+    metrics: dict[str, Any]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EntryOut(msgspec.Struct):
+    rank: int
+    team: str
+    score: float
+    metrics: dict[str, float]
+    submissions: int
+    last_submission_at: datetime | None
+
+
+class LeaderboardOut(msgspec.Struct):
+    board: str
+    metric: str
+    higher_is_better: bool
+    entries: list[EntryOut]
+
+
+class UploadForm(msgspec.Struct):
+    file: UploadFile
+    note: str | None = None
+    kind: str | None = None

@@ -1,0 +1,94 @@
+"""Uploading submissions and reading them back."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, MultipartBody
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.api.schemas import SubmissionOut, UploadForm
+from server.models import Challenge, Submission, Team, utcnow
+from server.services import challenges, submissions
+from server.services.accounts import Viewer
+from server.services.challenges import spec_of
+from server.services.submissions import Upload, private_visible
+
+
+async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission) -> SubmissionOut:
+    challenge = await session.get(Challenge, sub.challenge_id)
+    team = await session.get(Team, sub.team_id)
+    assert challenge is not None and team is not None and sub.id is not None
+    show_private = private_visible(viewer, spec_of(challenge), utcnow())
+    metrics = {k: v for k, v in sub.metrics.items() if show_private or k != "private"}
+    return SubmissionOut(
+        id=sub.id,
+        challenge=challenge.slug,
+        team=team.name,
+        kind=sub.kind,
+        status=sub.status,
+        filename=sub.filename,
+        size=sub.size,
+        note=sub.note,
+        public_score=sub.public_score,
+        private_score=sub.private_score if show_private else None,
+        metrics=metrics,
+        error=sub.error,
+        created_at=sub.created_at,
+        started_at=sub.started_at,
+        finished_at=sub.finished_at,
+    )
+
+
+class SubmissionController(Controller):
+    path = "/api"
+    tags = ["submissions"]
+
+    @post("/challenges/{slug:str}/submissions", status_code=202)
+    async def upload(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+        data: MultipartBody[UploadForm],
+    ) -> SubmissionOut:
+        challenge = await challenges.get_challenge(db_session, slug)
+        upload = Upload(
+            filename=data.file.filename or "upload", stream=data.file.file, note=data.note, kind=data.kind
+        )
+        try:
+            sub = await submissions.submit(
+                db_session,
+                state.store,
+                state.queue,
+                current_user,
+                challenge,
+                upload,
+                max_upload_bytes=state.settings.max_upload_bytes,
+            )
+        finally:
+            await data.file.close()
+        return await submission_out(db_session, current_user, sub)
+
+    @get("/submissions/{submission_id:int}")
+    async def get_one(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        submission_id: FromPath[int],
+    ) -> SubmissionOut:
+        sub = await submissions.get_submission(db_session, current_user, submission_id)
+        return await submission_out(db_session, current_user, sub)
+
+    @get("/challenges/{slug:str}/submissions")
+    async def mine(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> list[SubmissionOut]:
+        challenge = await challenges.get_challenge(db_session, slug)
+        rows = await submissions.team_submissions(db_session, current_user, challenge)
+        return [await submission_out(db_session, current_user, s) for s in rows]

@@ -1,0 +1,65 @@
+"""The app factory: every controller, dependency and error handler is registered here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi.config import OpenAPIConfig
+
+from runner.queue import ArqQueue
+from server.api.accounts import AccountController
+from server.api.boards import BoardController
+from server.api.challenges import ChallengeController
+from server.api.deps import provide_current_user, provide_db_session, provide_viewer
+from server.api.errors import app_error_handler, http_error_handler, internal_error_handler
+from server.api.health import health
+from server.api.submissions import SubmissionController
+from server.api.teams import TeamController
+from server.db import create_engine, create_sessionmaker
+from server.errors import AppError
+from server.settings import Settings
+from server.storage import BlobStore
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database)
+        app.state.sessions = create_sessionmaker(engine)
+        app.state.queue = await ArqQueue.connect(settings.redis_url)
+        try:
+            yield
+        finally:
+            await app.state.queue.close()
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            AccountController,
+            ChallengeController,
+            TeamController,
+            SubmissionController,
+            BoardController,
+        ],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "viewer": Provide(provide_viewer),
+            "current_user": Provide(provide_current_user),
+        },
+        exception_handlers={
+            AppError: app_error_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+        lifespan=[lifespan],
+        state=State({"settings": settings, "store": BlobStore(settings.blobs_dir)}),
+        request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+        openapi_config=OpenAPIConfig(title="riality", version="0.1.0", path="/schema"),
+        debug=False,
+    )

@@ -1,0 +1,267 @@
+"""The `riality` command: the all-in-one launcher, the separate services, and operator tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.settings import Settings
+
+log = logging.getLogger("riality")
+EXAMPLES = Path(__file__).resolve().parent.parent / "challenges" / "examples"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("data_dir", "host", "port"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = Path(value) if name == "data_dir" else value
+    return Settings.from_env(**overrides)
+
+
+def cmd_migrate(settings: Settings) -> None:
+    from server.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database)
+
+
+async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
+    from challenges.bundle import BundleError, load_bundle
+    from server.db import create_engine, create_sessionmaker
+    from server.services.challenges import import_bundle
+    from server.storage import BlobStore
+
+    bundles = []
+    failed = 0
+    for path in paths:
+        try:
+            bundles.append(load_bundle(path))
+        except BundleError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+    engine = create_engine(settings.database)
+    try:
+        sessions = create_sessionmaker(engine)
+        for bundle in bundles:
+            async with sessions() as session:
+                result = await import_bundle(session, BlobStore(settings.blobs_dir), bundle)
+            print(f"{'created' if result.created else 'updated'} challenge {result.slug}")
+    finally:
+        await engine.dispose()
+    return failed
+
+
+async def _create_user(settings: Settings, name: str, role: str, password: str, email: str | None) -> None:
+    from server.db import create_engine, create_sessionmaker
+    from server.models import Role
+    from server.services.accounts import set_password_and_role
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            viewer = await set_password_and_role(session, username=name, password=password, role=Role(role))
+            if email:
+                from server.models import User
+
+                user = await session.get(User, viewer.id)
+                assert user is not None
+                user.email = email
+                await session.commit()
+        print(f"user {viewer.username} ({viewer.role.value}) is ready")
+    finally:
+        await engine.dispose()
+
+
+def cmd_api(settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False
+    )
+
+
+def cmd_worker(settings: Settings) -> None:
+    from runner.worker import run_worker
+
+    run_worker(settings)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on port {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def start_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server with its files under data_dir; persistence on, so a restart loses no queued job."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
+    folder = (data_dir / "redis").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(folder / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    _wait_for_port(port, timeout=10, process=process)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], timeout: float = 10) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cmd_up(settings: Settings, *, examples: bool) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    children: list[subprocess.Popen[bytes]] = []
+    redis_process = None
+    if "REDIS_URL" not in os.environ:
+        redis_process, url = start_redis(settings.data_dir)
+        settings = settings.with_(redis_url=url)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        cmd_migrate(settings)
+        if examples:
+            asyncio.run(_load_challenges(settings, sorted(p for p in EXAMPLES.iterdir() if p.is_dir())))
+        env = {**os.environ, **settings.to_env()}
+        for role in ("api", "worker"):
+            # New process group: Ctrl-C reaches us only, and we stop the children in order.
+            children.append(
+                subprocess.Popen([sys.executable, "-m", "server.cli", role], env=env, start_new_session=True)
+            )
+        _wait_for_port(settings.port, timeout=60, process=children[0])
+        print(
+            f"riality is up at http://{settings.host}:{settings.port}/  (API docs: /schema; Ctrl-C stops)",
+            flush=True,
+        )
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    log.error("a child process exited with %s; stopping", child.returncode)
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        _stop(children)
+        if redis_process is not None:
+            _stop([redis_process])
+        print("riality stopped", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="riality", description="Contest and hackathon evaluation platform.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--data-dir", help="where the SQLite database and the files live (default ./.riality)")
+        return p
+
+    up = with_common(sub.add_parser("up", help="API + worker + Redis + SQLite, with the example challenges"))
+    up.add_argument("--host")
+    up.add_argument("--port", type=int)
+    up.add_argument("--no-examples", action="store_true", help="do not load the example challenges")
+    api = with_common(sub.add_parser("api", help="run the API server only"))
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    with_common(sub.add_parser("worker", help="run one arq worker"))
+    with_common(sub.add_parser("migrate", help="bring the database schema up to date"))
+
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    create = with_common(user.add_parser("create", help="create a user, or reset its password and role"))
+    create.add_argument("name")
+    create.add_argument(
+        "--role", choices=["admin", "organiser", "judge", "participant"], default="participant"
+    )
+    create.add_argument("--password", required=True)
+    create.add_argument("--email")
+
+    challenge = sub.add_parser("challenge", help="manage challenges").add_subparsers(
+        dest="action", required=True
+    )
+    load = with_common(challenge.add_parser("load", help="validate and import challenge bundle folders"))
+    load.add_argument("paths", nargs="+", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    if args.command == "up":
+        return cmd_up(settings, examples=not args.no_examples)
+    if args.command == "api":
+        cmd_api(settings)
+    elif args.command == "worker":
+        cmd_worker(settings)
+    elif args.command == "migrate":
+        cmd_migrate(settings)
+    elif args.command == "user":
+        cmd_migrate(settings)
+        asyncio.run(_create_user(settings, args.name, args.role, args.password, args.email))
+    elif args.command == "challenge":
+        cmd_migrate(settings)
+        return 1 if asyncio.run(_load_challenges(settings, args.paths)) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The application's error tree; `server.api.errors` maps it to HTTP in one place.
+
+AppError
+ ├── BadRequest          400  the request is malformed or names an unsupported thing
+ ├── Unauthenticated     401  no valid bearer token
+ ├── Forbidden           403  authenticated, but not allowed
+ │    └── OutsideSchedule     the challenge is not open (says when it opens / closed)
+ ├── NotFound            404
+ ├── Conflict            409  the request clashes with the current state (name taken, already in a team)
+ ├── PayloadTooLarge     413
+ └── QuotaExceeded       429  carries the time the quota resets
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class AppError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequest(AppError):
+    status_code = 400
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class OutsideSchedule(Forbidden):
+    pass
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+
+
+class QuotaExceeded(AppError):
+    status_code = 429
+
+    def __init__(self, detail: str, resets_at: datetime | None) -> None:
+        super().__init__(detail)
+        self.resets_at = resets_at

@@ -1,0 +1,151 @@
+"""Database tables. Never returned from a handler: the API has its own schemas (server/api/schemas.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite keeps no zone, so we put it back on the way out)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ORGANISER = "organiser"
+    JUDGE = "judge"
+    PARTICIPANT = "participant"
+
+    @property
+    def sees_everything(self) -> bool:
+        """Organisers, judges and admins see private boards and every submission."""
+        return self in (Role.ADMIN, Role.ORGANISER, Role.JUDGE)
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SCORED = "scored"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (Status.SCORED, Status.FAILED, Status.CANCELLED)
+
+
+class FailureKind(StrEnum):
+    INVALID_PREDICTIONS = "invalid_predictions"  # the participant's file; does not count against the quota
+    INTERNAL = "internal"  # our side gave up after retries
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_type=String(40), unique=True, index=True)
+    email: str | None = Field(default=None, sa_type=String(254))
+    password_hash: str = Field(sa_type=String(200))
+    role: str = Field(default=Role.PARTICIPANT, sa_type=String(20))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Token(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)  # sha256 of the bearer token
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Challenge(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_type=String(64), unique=True, index=True)
+    title: str = Field(sa_type=String(200))
+    spec: dict[str, Any] = Field(sa_type=JSON)  # the validated ChallengeSpec, as JSON
+    columns: list[str] = Field(default_factory=list, sa_type=JSON)  # a prediction file's header
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChallengeFile(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("challenge_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    role: str = Field(sa_type=String(40))
+    name: str = Field(sa_type=String(100))
+    sha256: str = Field(sa_type=String(64))
+    size: int
+    public: bool
+
+
+class Team(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("challenge_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    name: str = Field(sa_type=String(80))
+    invite_code: str = Field(sa_type=String(40), unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Bumped by every upload: the row lock it takes serialises the quota check (PostgreSQL and SQLite).
+    submission_seq: int = 0
+
+
+class Member(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    challenge_id: int = Field(foreign_key="challenge.id", ondelete="CASCADE")
+    joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Submission(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_submission_challenge_status", "challenge_id", "status"),
+        Index("ix_submission_team_created", "team_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", ondelete="CASCADE")
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id")
+    kind: str = Field(sa_type=String(20))
+    file_format: str = Field(sa_type=String(20))
+    filename: str = Field(sa_type=String(255))  # shown to people only; never used as a path
+    sha256: str = Field(sa_type=String(64))
+    size: int
+    note: str | None = Field(default=None, sa_type=String(500))
+    status: str = Field(default=Status.QUEUED, sa_type=String(20))
+    counts_toward_quota: bool = True
+    final: bool = False
+    attempts: int = 0
+    public_score: float | None = None
+    private_score: float | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # {"public": {...}, "private": {...}}
+    error: str | None = Field(default=None, sa_type=String(2000))
+    failure: str | None = Field(default=None, sa_type=String(40))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,75 @@
+"""Boards: the public and private leaderboards of a challenge, built by scoring.ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scoring.ranking import Board, BoardEntry, ScoredSubmission, TeamActivity, build_board
+from server.errors import Forbidden
+from server.models import Challenge, Status, Submission, Team, utcnow
+from server.services.accounts import Viewer
+from server.services.challenges import spec_of
+from server.services.submissions import private_visible
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    board: Board
+    metric: str
+    higher_is_better: bool
+    entries: list[BoardEntry]
+
+
+async def _team_activity(session: AsyncSession, challenge_id: int) -> dict[int, TeamActivity]:
+    rows = await session.exec(
+        select(Team.id, Team.name, func.count(col(Submission.id)), func.max(Submission.created_at))
+        .join(Submission, col(Submission.team_id) == Team.id)
+        .where(Team.challenge_id == challenge_id, Submission.status != Status.CANCELLED)
+        .group_by(col(Team.id), col(Team.name))
+    )
+    # max() keeps the column's type, so last_submission_at comes back as aware UTC.
+    return {
+        team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
+        for team_id, name, count, last in rows
+    }
+
+
+async def leaderboard(
+    session: AsyncSession, challenge: Challenge, board: Board, viewer: Viewer | None
+) -> Leaderboard:
+    spec = spec_of(challenge)
+    if board is Board.PRIVATE and not private_visible(viewer, spec, utcnow()):
+        closes = spec.schedule.closes
+        when = f"after the close at {closes.isoformat()}" if closes else "once the challenge has closed"
+        raise Forbidden(f"the private board is visible to organisers and judges; to everyone else {when}")
+    assert challenge.id is not None
+    rows = await session.exec(
+        select(Submission).where(
+            Submission.challenge_id == challenge.id,
+            Submission.status == Status.SCORED,
+            col(Submission.public_score).is_not(None),
+        )
+    )
+    scored = [
+        ScoredSubmission(
+            submission_id=s.id or 0,
+            team_id=s.team_id,
+            created_at=s.created_at,
+            public_score=s.public_score,
+            private_score=s.private_score,
+            metrics=s.metrics,
+            final=s.final,
+        )
+        for s in rows
+    ]
+    metric = spec.primary_metric
+    entries = build_board(
+        board, scored, await _team_activity(session, challenge.id), higher_is_better=metric.higher_is_better
+    )
+    return Leaderboard(
+        board=board, metric=metric.name, higher_is_better=metric.higher_is_better, entries=entries
+    )

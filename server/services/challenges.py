@@ -1,0 +1,118 @@
+"""Challenges: importing validated bundles, and reading challenges and their public files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from challenges.bundle import Bundle, FileRole
+from challenges.spec import ChallengeSpec
+from scoring.truth import expectation_for
+from server.errors import NotFound
+from server.models import Challenge, ChallengeFile, utcnow
+from server.storage import BlobStore
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    slug: str
+    created: bool
+
+
+async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:
+    """Create or update a challenge from a validated bundle, in one transaction.
+
+    The files go to the content-addressed store first (harmless if the transaction then fails:
+    nothing points at them); the challenge row and its file rows are written together.
+    """
+    digests = {f.role: (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
+    spec = bundle.spec
+    columns = list(
+        expectation_for(
+            bundle.truth,
+            spec.primary_metric,
+            id_column=spec.id_column,
+            target_column=spec.target_column,
+            max_bytes=0,
+        ).columns
+    )
+    challenge = (await session.exec(select(Challenge).where(Challenge.slug == spec.slug))).first()
+    created = challenge is None
+    if challenge is None:
+        challenge = Challenge(
+            slug=spec.slug, title=spec.title, spec=spec.model_dump(mode="json"), columns=columns
+        )
+        session.add(challenge)
+        await session.flush()
+    else:
+        challenge.title = spec.title
+        challenge.spec = spec.model_dump(mode="json")
+        challenge.columns = columns
+        challenge.updated_at = utcnow()
+    assert challenge.id is not None
+    existing = {
+        f.role: f
+        for f in (await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id)))
+    }
+    for file in bundle.files:
+        sha256, size = digests[file.role]
+        row = existing.pop(file.role.value, None) or ChallengeFile(
+            challenge_id=challenge.id, role=file.role.value
+        )
+        row.name, row.sha256, row.size, row.public = file.name, sha256, size, file.public
+        session.add(row)
+    for stale in existing.values():
+        await session.delete(stale)
+    await session.commit()
+    return ImportResult(slug=spec.slug, created=created)
+
+
+@lru_cache(maxsize=256)
+def _parse_spec(challenge_id: int, updated_at: str, raw: str) -> ChallengeSpec:
+    return ChallengeSpec.model_validate_json(raw)
+
+
+def spec_of(challenge: Challenge) -> ChallengeSpec:
+    assert challenge.id is not None
+    return _parse_spec(challenge.id, challenge.updated_at.isoformat(), json.dumps(challenge.spec))
+
+
+async def list_challenges(session: AsyncSession) -> list[Challenge]:
+    return list(await session.exec(select(Challenge).order_by(Challenge.slug)))
+
+
+async def get_challenge(session: AsyncSession, slug: str) -> Challenge:
+    challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
+    if challenge is None:
+        raise NotFound(f"no challenge {slug!r}")
+    return challenge
+
+
+async def challenge_files(session: AsyncSession, challenge: Challenge) -> list[ChallengeFile]:
+    rows = await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
+    return list(rows)
+
+
+async def public_file(session: AsyncSession, challenge: Challenge, name: str) -> ChallengeFile:
+    """A downloadable file by its public name; labels are never found here."""
+    for row in await challenge_files(session, challenge):
+        if row.name == name and row.public and row.role != FileRole.TEST_LABELS:
+            return row
+    raise NotFound(f"challenge {challenge.slug!r} has no public file {name!r}")
+
+
+async def labels_file(session: AsyncSession, challenge_id: int) -> ChallengeFile:
+    row = (
+        await session.exec(
+            select(ChallengeFile).where(
+                ChallengeFile.challenge_id == challenge_id, ChallengeFile.role == FileRole.TEST_LABELS.value
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"challenge {challenge_id} has no labels file")
+    return row

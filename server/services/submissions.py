@@ -1,0 +1,189 @@
+"""Submissions: accepting an upload under the quota, and reading submissions with the right visibility."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import PurePath
+from typing import BinaryIO
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from challenges.spec import ChallengeSpec, Kind
+from runner.queue import EvaluationQueue
+from scoring.validate import FileFormat
+from server.errors import BadRequest, NotFound, OutsideSchedule, PayloadTooLarge, QuotaExceeded
+from server.models import Challenge, Member, Status, Submission, utcnow
+from server.services.accounts import Viewer
+from server.services.challenges import spec_of
+from server.services.teams import lock_team, membership, team_for_submission
+from server.storage import BlobStore, TooLargeError
+
+log = logging.getLogger(__name__)
+
+_FORMATS = {".csv": FileFormat.CSV, ".parquet": FileFormat.PARQUET, ".pq": FileFormat.PARQUET}
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    filename: str
+    stream: BinaryIO
+    note: str | None = None
+    kind: str | None = None
+
+
+def check_schedule(spec: ChallengeSpec, now: datetime) -> None:
+    schedule = spec.schedule
+    if schedule.opens and now < schedule.opens:
+        raise OutsideSchedule(f"{spec.slug!r} opens for submissions at {schedule.opens.isoformat()}")
+    if schedule.closes and now >= schedule.closes:
+        raise OutsideSchedule(f"{spec.slug!r} closed for submissions at {schedule.closes.isoformat()}")
+
+
+def _display_name(filename: str) -> str:
+    # Only the last path component, printable, bounded: it is shown, never used as a path.
+    name = PurePath(filename.replace("\\", "/")).name
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name[-200:] or "upload"
+
+
+def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
+    suffix = PurePath(_display_name(upload.filename)).suffix.lower()
+    if upload.kind is not None and upload.kind not in Kind.__members__.values():
+        raise BadRequest(f"kind: expected one of {', '.join(k.value for k in Kind)} (got {upload.kind!r})")
+    kind = Kind(upload.kind) if upload.kind else (Kind.PREDICTIONS if suffix in _FORMATS else None)
+    if kind is None:
+        raise BadRequest(
+            f"file: cannot tell the kind of {upload.filename!r}; expected a .csv or .parquet prediction file"
+        )
+    if kind not in spec.kinds:
+        accepted = ", ".join(k.value for k in spec.kinds)
+        raise BadRequest(
+            f"kind: {spec.slug!r} does not accept {kind.value} submissions (accepted: {accepted})"
+        )
+    if kind is not Kind.PREDICTIONS:
+        raise BadRequest(
+            f"kind: {kind.value} submissions need the Docker sandbox, which this server does not run yet"
+        )
+    if suffix not in _FORMATS:
+        raise BadRequest(f"file: a prediction file must end in .csv or .parquet (got {upload.filename!r})")
+    return kind, _FORMATS[suffix]
+
+
+def _day_start(now: datetime) -> datetime:
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+
+
+async def _check_quota(session: AsyncSession, team_id: int, spec: ChallengeSpec, now: datetime) -> None:
+    counted = (
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.team_id == team_id, col(Submission.counts_toward_quota))
+    )
+    total = (await session.exec(counted)).one()
+    if total >= spec.limits.total:
+        raise QuotaExceeded(
+            f"your team has used its total quota of {spec.limits.total} submissions", resets_at=None
+        )
+    today = (await session.exec(counted.where(Submission.created_at >= _day_start(now)))).one()
+    if today >= spec.limits.per_day:
+        resets_at = _day_start(now) + timedelta(days=1)
+        raise QuotaExceeded(
+            f"your team has used its {spec.limits.per_day} submissions for today (UTC); "
+            f"the quota resets at {resets_at.isoformat()}",
+            resets_at=resets_at,
+        )
+
+
+async def submit(
+    session: AsyncSession,
+    store: BlobStore,
+    queue: EvaluationQueue,
+    viewer: Viewer,
+    challenge: Challenge,
+    upload: Upload,
+    *,
+    max_upload_bytes: int,
+) -> Submission:
+    """Store the file, insert the submission under the quota in one transaction, then enqueue it."""
+    challenge_id = challenge.id  # read once: a rollback below expires loaded objects
+    spec = spec_of(challenge)
+    check_schedule(spec, utcnow())
+    kind, file_format = detect_kind(spec, upload)
+    if upload.note is not None and len(upload.note) > 500:
+        raise BadRequest("note: expected at most 500 characters")
+    limit = min(spec.limits.upload_bytes, max_upload_bytes)
+    try:
+        sha256, size = await asyncio.to_thread(store.put_stream, upload.stream, limit=limit)
+    except TooLargeError:
+        raise PayloadTooLarge(f"file: larger than the limit of {limit:,} bytes for {spec.slug!r}") from None
+    team = await team_for_submission(session, viewer, challenge)
+    assert team.id is not None and challenge_id is not None
+    team_id = team.id
+    now = utcnow()
+    await lock_team(session, team_id)
+    try:
+        await _check_quota(session, team_id, spec, now)
+    except QuotaExceeded:
+        await session.rollback()
+        raise
+    submission = Submission(
+        challenge_id=challenge_id,
+        team_id=team_id,
+        user_id=viewer.id,
+        kind=kind,
+        file_format=file_format,
+        filename=_display_name(upload.filename),
+        sha256=sha256,
+        size=size,
+        note=upload.note,
+        created_at=now,
+    )
+    session.add(submission)
+    await session.commit()
+    assert submission.id is not None
+    try:
+        await queue.enqueue_evaluation(submission.id)
+    except Exception:  # the reconciler re-enqueues it; the upload itself has succeeded
+        log.exception("could not enqueue submission %s; the reconciler will pick it up", submission.id)
+    return submission
+
+
+async def _visible(session: AsyncSession, viewer: Viewer, submission: Submission) -> bool:
+    if viewer.role.sees_everything:
+        return True
+    member = (
+        await session.exec(
+            select(Member).where(Member.team_id == submission.team_id, Member.user_id == viewer.id)
+        )
+    ).first()
+    return member is not None
+
+
+async def get_submission(session: AsyncSession, viewer: Viewer, submission_id: int) -> Submission:
+    submission = await session.get(Submission, submission_id)
+    if submission is None or not await _visible(session, viewer, submission):
+        raise NotFound(f"no submission {submission_id} that you can see")
+    return submission
+
+
+async def team_submissions(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> list[Submission]:
+    member = await membership(session, viewer, challenge.id)
+    if member is None:
+        return []
+    rows = await session.exec(
+        select(Submission).where(Submission.team_id == member.team_id).order_by(col(Submission.id).desc())
+    )
+    return list(rows)
+
+
+def private_visible(viewer: Viewer | None, spec: ChallengeSpec, now: datetime) -> bool:
+    """Organisers and judges see private scores at any time; everyone else after the close."""
+    return (viewer is not None and viewer.role.sees_everything) or spec.schedule.is_closed(now)
+
+
+__all__ = ["Status", "Upload", "get_submission", "private_visible", "submit", "team_submissions"]

@@ -1,0 +1,154 @@
+"""Teams: one team per user per challenge, joined with an invite code only members can see."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.errors import BadRequest, Conflict, NotFound
+from server.models import Challenge, Member, Team, User
+from server.services.accounts import Viewer
+from server.services.challenges import spec_of
+
+MAX_NAME = 80
+
+
+@dataclass(frozen=True, slots=True)
+class TeamView:
+    team: Team
+    members: list[str]
+
+
+async def lock_team(session: AsyncSession, team_id: int) -> None:
+    """Take the team's row lock for the rest of the transaction (a write lock on SQLite).
+
+    Every change that must see a consistent team (joining, the quota check) starts with this, so
+    concurrent requests for one team run one after the other.
+    """
+    await session.exec(update(Team).where(Team.id == team_id).values(submission_seq=Team.submission_seq + 1))  # type: ignore[call-overload, arg-type]
+
+
+async def membership(session: AsyncSession, viewer: Viewer, challenge_id: int | None) -> Member | None:
+    return (
+        await session.exec(
+            select(Member).where(Member.challenge_id == challenge_id, Member.user_id == viewer.id)
+        )
+    ).first()
+
+
+async def _members(session: AsyncSession, team_id: int) -> list[str]:
+    rows = await session.exec(
+        select(User.username)
+        .join(Member, Member.user_id == User.id)
+        .where(Member.team_id == team_id)
+        .order_by(Member.joined_at)  # type: ignore[arg-type]
+    )
+    return list(rows)
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= MAX_NAME:
+        raise BadRequest(f"name: expected 1 to {MAX_NAME} characters")
+    return name
+
+
+async def _insert_team(session: AsyncSession, viewer: Viewer, challenge: Challenge, name: str) -> Team:
+    challenge_id = challenge.id  # read once: a rollback expires loaded objects
+    slug = challenge.slug
+    team = Team(challenge_id=challenge_id, name=name, invite_code=secrets.token_urlsafe(12))
+    session.add(team)
+    try:
+        await session.flush()
+        assert team.id is not None
+        session.add(Member(team_id=team.id, user_id=viewer.id, challenge_id=challenge_id))
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        if await membership(session, viewer, challenge_id):
+            raise Conflict(f"you are already in a team for {slug!r}; leave it first") from None
+        raise Conflict(f"a team named {name!r} already exists in {slug!r}") from None
+    return team
+
+
+async def create_team(session: AsyncSession, viewer: Viewer, challenge: Challenge, name: str) -> TeamView:
+    challenge_id = challenge.id  # read once: a rollback expires loaded objects
+    if await membership(session, viewer, challenge_id):
+        raise Conflict(f"you are already in a team for {challenge.slug!r}; leave it first")
+    team = await _insert_team(session, viewer, challenge, _clean_name(name))
+    return TeamView(team=team, members=[viewer.username])
+
+
+async def join_team(
+    session: AsyncSession, viewer: Viewer, challenge: Challenge, invite_code: str
+) -> TeamView:
+    challenge_id = challenge.id  # read once: a rollback expires loaded objects
+    team = (
+        await session.exec(
+            select(Team).where(Team.challenge_id == challenge.id, Team.invite_code == invite_code)
+        )
+    ).first()
+    if team is None:
+        raise NotFound(f"no team in {challenge.slug!r} has this invite code")
+    assert team.id is not None and challenge.id is not None
+    team_id, team_name, slug = team.id, team.name, challenge.slug  # a rollback expires loaded objects
+    if await membership(session, viewer, challenge_id):
+        raise Conflict(f"you are already in a team for {challenge.slug!r}; leave it first")
+    limit = spec_of(challenge).limits.team_size
+    await lock_team(session, team_id)
+    count = select(func.count()).select_from(Member).where(Member.team_id == team_id)
+    if (await session.exec(count)).one() >= limit:
+        await session.rollback()
+        raise Conflict(f"team {team_name!r} is full ({limit} members at most)")
+    session.add(Member(team_id=team_id, user_id=viewer.id, challenge_id=challenge_id))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(f"you are already in a team for {slug!r}; leave it first") from None
+    return TeamView(team=team, members=await _members(session, team_id))
+
+
+async def leave_team(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> None:
+    """Leave your team; the team and its submissions stay (they are on the board)."""
+    challenge_id = challenge.id  # read once: a rollback expires loaded objects
+    member = await membership(session, viewer, challenge_id)
+    if member is None:
+        raise NotFound(f"you are not in a team for {challenge.slug!r}")
+    await session.delete(member)
+    await session.commit()
+
+
+async def my_team(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> TeamView:
+    challenge_id = challenge.id  # read once: a rollback expires loaded objects
+    member = await membership(session, viewer, challenge_id)
+    if member is None:
+        raise NotFound(f"you are not in a team for {challenge.slug!r}")
+    team = await session.get(Team, member.team_id)
+    assert team is not None
+    return TeamView(team=team, members=await _members(session, member.team_id))
+
+
+async def team_for_submission(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> Team:
+    """The viewer's team; a solo participant's first submission creates a one-person team."""
+    challenge_id = challenge.id  # read once: a rollback expires loaded objects
+    member = await membership(session, viewer, challenge_id)
+    if member is not None:
+        team = await session.get(Team, member.team_id)
+        assert team is not None
+        return team
+    for suffix in ("", *(f" ({i})" for i in range(2, 50))):
+        try:
+            return await _insert_team(session, viewer, challenge, f"{viewer.username}{suffix}")
+        except Conflict:
+            member = await membership(session, viewer, challenge_id)
+            if member is not None:  # a concurrent request created it
+                team = await session.get(Team, member.team_id)
+                assert team is not None
+                return team
+    raise Conflict("could not find a free team name; create a team first")

@@ -1,0 +1,66 @@
+"""One typed settings object, read from the environment once at an entry point and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path(".riality")
+    database_url: str = ""  # empty: SQLite under data_dir
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_hours: int = 24 * 14
+    max_upload_bytes: int = 200 * 1024 * 1024  # hard ceiling over every challenge's own upload limit
+    reconcile_after_s: int = 60  # a queued/running submission older than this is re-enqueued
+    worker_max_jobs: int = 8
+    worker_poll_delay_s: float = 0.02
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'riality.db').resolve()}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        base = cls()
+        values: dict[str, Any] = {
+            "data_dir": Path(env.get("RIALITY_DATA_DIR", str(base.data_dir))),
+            "database_url": env.get("RIALITY_DATABASE_URL", base.database_url),
+            "redis_url": env.get("REDIS_URL", base.redis_url),
+            "host": env.get("RIALITY_HOST", base.host),
+            "port": int(env.get("RIALITY_PORT", base.port)),
+            "token_ttl_hours": int(env.get("RIALITY_TOKEN_TTL_HOURS", base.token_ttl_hours)),
+            "reconcile_after_s": int(env.get("RIALITY_RECONCILE_AFTER_S", base.reconcile_after_s)),
+            "worker_max_jobs": int(env.get("RIALITY_WORKER_MAX_JOBS", base.worker_max_jobs)),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment a child process needs to rebuild these settings."""
+        return {
+            "RIALITY_DATA_DIR": str(self.data_dir),
+            "RIALITY_DATABASE_URL": self.database,
+            "REDIS_URL": self.redis_url,
+            "RIALITY_HOST": self.host,
+            "RIALITY_PORT": str(self.port),
+            "RIALITY_TOKEN_TTL_HOURS": str(self.token_ttl_hours),
+            "RIALITY_RECONCILE_AFTER_S": str(self.reconcile_after_s),
+            "RIALITY_WORKER_MAX_JOBS": str(self.worker_max_jobs),
+        }

@@ -1,0 +1,155 @@
+"""Shared fixtures: a real Redis server, a real database (SQLite and PostgreSQL), the app and a worker.
+
+Every integration test that takes `settings` runs once per database backend. PostgreSQL tests
+need RIALITY_TEST_POSTGRES_URL (scripts/test.sh sets it); without it they are skipped locally and
+fail in CI, so a misconfigured CI cannot pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+
+from server.app import create_app
+from server.cli import _free_port, _wait_for_port
+from server.migrate import upgrade
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "challenges" / "examples"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (scripts/setup.sh installs it)")
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, timeout=10, process=process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    client.close()
+    return redis_url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("RIALITY_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("RIALITY_TEST_POSTGRES_URL is not set in CI: PostgreSQL tests would silently not run")
+        pytest.skip("RIALITY_TEST_POSTGRES_URL not set (run scripts/test.sh)")
+    return url
+
+
+def _asyncpg_dsn(url: str, database: str) -> str:
+    return make_url(url).set(drivername="postgresql", database=database).render_as_string(hide_password=False)
+
+
+async def _pg(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(url, make_url(url).database or "postgres"))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    admin = _postgres_admin_url()
+    assert admin is not None
+    name = f"riality_tpl_{os.getpid()}"
+    asyncio.run(_pg(admin, f"DROP DATABASE IF EXISTS {name}"))
+    asyncio.run(_pg(admin, f"CREATE DATABASE {name}"))
+    upgrade(make_url(admin).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield admin, name
+    finally:
+        asyncio.run(_pg(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "riality.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    admin, template_name = request.getfixturevalue("postgres_template")
+    name = f"riality_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg(admin, f"CREATE DATABASE {name} TEMPLATE {template_name}"))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def settings(database_url: str, clean_redis: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, redis_url=clean_redis, reconcile_after_s=60
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+def run_cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **settings.to_env()}
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
+    )

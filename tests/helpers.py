@@ -1,0 +1,96 @@
+"""Helpers for integration tests: accounts, challenges, uploads and waiting for the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from litestar.testing import AsyncTestClient
+
+from challenges.bundle import load_bundle
+from runner.worker import create_worker
+from server.db import create_engine, create_sessionmaker
+from server.models import Role
+from server.services.accounts import set_password_and_role
+from server.services.challenges import import_bundle
+from server.settings import Settings
+from server.storage import BlobStore
+
+PASSWORD = "correct-horse-battery"
+
+
+async def load_challenge(settings: Settings, path: Path) -> str:
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await import_bundle(session, BlobStore(settings.blobs_dir), load_bundle(path))
+    finally:
+        await engine.dispose()
+    return result.slug
+
+
+async def make_user(settings: Settings, name: str, role: Role) -> None:
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await set_password_and_role(session, username=name, password=PASSWORD, role=role)
+    finally:
+        await engine.dispose()
+
+
+async def login(client: AsyncTestClient, name: str, *, register: bool = True) -> dict[str, str]:
+    if register:
+        response = await client.post("/api/auth/register", json={"username": name, "password": PASSWORD})
+        assert response.status_code == 201, response.text
+    response = await client.post("/api/auth/token", json={"username": name, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+async def upload(
+    client: AsyncTestClient,
+    headers: dict[str, str],
+    slug: str,
+    data: bytes,
+    filename: str = "predictions.csv",
+    **form: str,
+) -> Any:
+    return await client.post(
+        f"/api/challenges/{slug}/submissions",
+        files={"file": (filename, io.BytesIO(data), "text/csv")},
+        data=form or None,
+        headers=headers,
+    )
+
+
+async def drain_queue(settings: Settings) -> None:
+    """Run an in-process arq worker in burst mode until the queue is empty."""
+    worker = create_worker(settings, burst=True, handle_signals=False)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
+async def wait_for_status(
+    client: AsyncTestClient,
+    headers: dict[str, str],
+    submission_id: int,
+    statuses: set[str],
+    wait_s: float = 30,
+) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        body = (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()
+        if body["status"] in statuses:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"submission {submission_id} still {body['status']} after {wait_s} s")
+        await asyncio.sleep(0.05)

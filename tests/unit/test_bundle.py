@@ -1,0 +1,141 @@
+"""Challenge bundles: every example loads; every invalid field is reported with its path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from challenges.bundle import BundleError, FileRole, load_bundle
+from challenges.make_examples import all_examples, write_example
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "challenges" / "examples"
+SLUGS = ["tumour-detection", "digits-vision-aid", "smartport-vessel-delay", "dyslexia-gaze"]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_example_bundle_loads(slug: str) -> None:
+    bundle = load_bundle(EXAMPLES / slug)
+    assert bundle.spec.slug == slug
+    assert {f.role for f in bundle.files} == set(FileRole)
+    assert not bundle.file(FileRole.TEST_LABELS).public  # type: ignore[union-attr]
+
+
+def test_examples_are_reproducible(tmp_path: Path) -> None:
+    for example in all_examples():
+        folder = write_example(example, tmp_path)
+        for name in ("challenge.yaml", "data/train.csv", "data/test.csv", "hidden/labels.csv"):
+            assert (folder / name).read_bytes() == (EXAMPLES / example.slug / name).read_bytes(), name
+
+
+@pytest.fixture
+def bundle_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "tumour"
+    shutil.copytree(EXAMPLES / "tumour-detection", target)
+    return target
+
+
+def edit(folder: Path, **changes: object) -> None:
+    path = folder / "challenge.yaml"
+    manifest = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        node = manifest
+        *parents, last = dotted.split("__")
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    path.write_text(yaml.safe_dump(manifest))
+
+
+INVALID = [
+    ({"metric": "auc"}, r"challenge.yaml: metric: unknown metric 'auc'; expected one of: accuracy"),
+    (
+        {"limits__per_day": 0},
+        r"challenge.yaml: limits.per_day: Input should be greater than or equal to 1 \(got 0\)",
+    ),
+    ({"limits__per_day": "five"}, r"limits.per_day: Input should be a valid integer"),
+    ({"public_fraction": 1.5}, r"public_fraction: Input should be less than 1 \(got 1.5\)"),
+    ({"slug": "Bad Slug!"}, r"challenge.yaml: slug: String should match pattern"),
+    ({"title": None}, r"challenge.yaml: title: Field required"),
+    ({"metrc": "roc_auc"}, r"challenge.yaml: metrc: unknown field \(check its spelling\)"),
+    ({"kinds": ["predictions", "video"]}, r"kinds.1: Input should be 'predictions', 'model' or 'code'"),
+    (
+        {"schedule__opens": "2026-12-03T00:00:00Z", "schedule__closes": "2026-12-01T00:00:00Z"},
+        r"schedule: .*closes .* must be after opens",
+    ),
+    ({"schedule__opens": "2026-12-01T08:00:00"}, r"schedule.opens: .*needs a time zone"),
+    (
+        {"extra_metrics": ["rmse"]},
+        r"extra metric 'rmse' is for regression, but 'roc_auc' is for classification",
+    ),
+    ({"metric": "accuracy", "extra_metrics": ["roc_auc"]}, r"extra metric 'roc_auc' needs probabilities"),
+    (
+        {"data__test_labels": "../../etc/passwd"},
+        r"data.test_labels: '../../etc/passwd' must be a path inside the bundle",
+    ),
+    (
+        {"data__test_labels": "/etc/passwd"},
+        r"data.test_labels: '/etc/passwd' must be a path inside the bundle",
+    ),
+    ({"data__train": "data/nope.csv"}, r"data.train: file 'data/nope.csv' not found in the bundle"),
+    ({"target_column": "label"}, r"data.test_labels: labels file has no column 'label'"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), INVALID, ids=[next(iter(c)) for c, _ in INVALID])
+def test_invalid_manifest_is_reported_with_its_path(
+    bundle_dir: Path, changes: dict[str, object], message: str
+) -> None:
+    edit(bundle_dir, **changes)
+    with pytest.raises(BundleError, match=message):
+        load_bundle(bundle_dir)
+
+
+def test_every_problem_is_listed_at_once(bundle_dir: Path) -> None:
+    edit(bundle_dir, metric="auc", limits__total=0, public_fraction=0)
+    with pytest.raises(BundleError) as info:
+        load_bundle(bundle_dir)
+    assert len(info.value.problems) == 3
+
+
+def test_features_that_leak_the_labels_are_refused(bundle_dir: Path) -> None:
+    labels = (bundle_dir / "hidden" / "labels.csv").read_text().splitlines()
+    features = (bundle_dir / "data" / "test.csv").read_text().splitlines()
+    leaked = [f"{features[0]},diagnosis"] + [
+        f"{f},{lab.split(',')[1]}" for f, lab in zip(features[1:], labels[1:], strict=True)
+    ]
+    (bundle_dir / "data" / "test.csv").write_text("\n".join(leaked) + "\n")
+    with pytest.raises(BundleError, match="holds the target column 'diagnosis'; it would leak the labels"):
+        load_bundle(bundle_dir)
+
+
+def test_features_and_labels_must_share_ids(bundle_dir: Path) -> None:
+    lines = (bundle_dir / "data" / "test.csv").read_text().splitlines()
+    (bundle_dir / "data" / "test.csv").write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(BundleError, match=r"its ids must be exactly the ids of data.test_labels"):
+        load_bundle(bundle_dir)
+
+
+def test_missing_manifest_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"challenge.yaml: not found"):
+        load_bundle(tmp_path)
+    (tmp_path / "challenge.yaml").write_text("slug: [unclosed")
+    with pytest.raises(BundleError, match="not valid YAML"):
+        load_bundle(tmp_path)
+    (tmp_path / "challenge.yaml").write_text("- a list\n")
+    with pytest.raises(BundleError, match="expected a mapping of fields"):
+        load_bundle(tmp_path)
+
+
+def test_bad_sample_submission_is_refused(bundle_dir: Path) -> None:
+    (bundle_dir / "data" / "sample.csv").write_text("id,diagnosis\nnope,0.5\n")
+    edit(bundle_dir, data__sample_submission="data/sample.csv")
+    with pytest.raises(
+        BundleError, match=r"data.sample_submission: would be refused as a submission: line 2: unknown 'id'"
+    ):
+        load_bundle(bundle_dir)

@@ -1,0 +1,87 @@
+"""The seeded public/private split, and the board rules."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from scoring.ranking import Board, ScoredSubmission, TeamActivity, build_board
+from scoring.split import public_mask
+
+IDS = [f"id-{i}" for i in range(1000)]
+
+
+def test_split_is_exact_and_stable_across_orders() -> None:
+    mask = public_mask(IDS, 0.3, "seed")
+    assert mask.sum() == 300
+    shuffled = IDS[:]
+    random.Random(4).shuffle(shuffled)
+    public = {i for i, m in zip(IDS, mask, strict=True) if m}
+    assert public == {i for i, m in zip(shuffled, public_mask(shuffled, 0.3, "seed"), strict=True) if m}
+
+
+def test_split_depends_on_the_seed() -> None:
+    assert not np.array_equal(public_mask(IDS, 0.3, "a"), public_mask(IDS, 0.3, "b"))
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_split_rejects_fractions_outside_0_1(fraction: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        public_mask(IDS, fraction, "s")
+
+
+T0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
+TEAMS = {1: TeamActivity("ada", 3, T0), 2: TeamActivity("bob", 2, T0), 3: TeamActivity("cy", 1, T0)}
+
+
+def sub(
+    i: int, team: int, public: float | None, private: float | None, minutes: int, final: bool = False
+) -> ScoredSubmission:
+    return ScoredSubmission(
+        i, team, T0 + timedelta(minutes=minutes), public, private, {"public": {}, "private": {}}, final
+    )
+
+
+def test_public_board_keeps_each_teams_best_and_orders_by_direction() -> None:
+    subs = [sub(1, 1, 0.7, 0.6, 0), sub(2, 1, 0.9, 0.5, 1), sub(3, 2, 0.8, 0.9, 2)]
+    board = build_board(Board.PUBLIC, subs, TEAMS, higher_is_better=True)
+    assert [(e.rank, e.team, e.score, e.submission_id) for e in board] == [
+        (1, "ada", 0.9, 2),
+        (2, "bob", 0.8, 3),
+    ]
+    lower = build_board(Board.PUBLIC, subs, TEAMS, higher_is_better=False)
+    assert [(e.team, e.score) for e in lower] == [("ada", 0.7), ("bob", 0.8)]
+
+
+def test_ties_go_to_the_earlier_submission() -> None:
+    subs = [sub(1, 2, 0.8, 0.1, 5), sub(2, 1, 0.8, 0.1, 3), sub(3, 1, 0.8, 0.1, 9)]
+    board = build_board(Board.PUBLIC, subs, TEAMS, higher_is_better=True)
+    assert [(e.team, e.submission_id) for e in board] == [("ada", 2), ("bob", 1)]
+
+
+def test_nan_and_missing_scores_are_never_ranked() -> None:
+    subs = [sub(1, 1, math.nan, 0.5, 0), sub(2, 2, None, None, 0), sub(3, 3, 0.4, math.nan, 0)]
+    board = build_board(Board.PUBLIC, subs, TEAMS, higher_is_better=True)
+    assert [e.team for e in board] == ["cy"]
+    assert build_board(Board.PRIVATE, subs, TEAMS, higher_is_better=True) == []
+
+
+def test_private_board_uses_the_best_public_submission_without_finals() -> None:
+    subs = [sub(1, 1, 0.9, 0.6, 0), sub(2, 1, 0.8, 0.95, 1)]
+    (entry,) = build_board(Board.PRIVATE, subs, TEAMS, higher_is_better=True)
+    assert (entry.submission_id, entry.score) == (1, 0.6)
+
+
+def test_private_board_uses_the_best_final_selection() -> None:
+    subs = [sub(1, 1, 0.9, 0.6, 0), sub(2, 1, 0.8, 0.7, 1, final=True), sub(3, 1, 0.7, 0.75, 2, final=True)]
+    (entry,) = build_board(Board.PRIVATE, subs, TEAMS, higher_is_better=True)
+    assert (entry.submission_id, entry.score) == (3, 0.75)
+
+
+def test_entries_carry_counts_and_last_time() -> None:
+    (entry,) = build_board(Board.PUBLIC, [sub(1, 1, 0.5, 0.5, 0)], TEAMS, higher_is_better=True)
+    assert (entry.submissions, entry.last_submission_at) == (3, T0)
