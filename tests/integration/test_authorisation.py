@@ -1,0 +1,91 @@
+"""Who may see what: other teams' submissions, invite codes, private scores and the private board."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from litestar.testing import AsyncTestClient
+
+from server.models import Role
+from server.settings import Settings
+from tests.conftest import EXAMPLES
+from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, login, make_user, upload
+from tests.integration.test_submissions import tumour_predictions
+
+TUMOUR = EXAMPLES / "tumour-detection"
+SLUG = "tumour-detection"
+
+
+async def _scored_submissions(settings: Settings, client: AsyncTestClient) -> tuple[dict[str, str], dict[str, str], int, int]:
+    await load_challenge(settings, TUMOUR)
+    ada, bob = await login(client, "ada"), await login(client, "bob")
+    data = csv_bytes(tumour_predictions()[0])
+    ada_id = (await upload(client, ada, SLUG, data)).json()["id"]
+    bob_id = (await upload(client, bob, SLUG, data)).json()["id"]
+    await drain_queue(settings)
+    return ada, bob, ada_id, bob_id
+
+
+async def test_a_team_cannot_read_another_teams_submission(settings: Settings, client: AsyncTestClient) -> None:
+    ada, bob, ada_id, bob_id = await _scored_submissions(settings, client)
+    assert (await client.get(f"/api/submissions/{ada_id}", headers=ada)).status_code == 200
+    stolen = await client.get(f"/api/submissions/{ada_id}", headers=bob)
+    assert stolen.status_code == 404 and "public_score" not in stolen.text
+    assert (await client.get(f"/api/submissions/{ada_id}")).status_code == 401
+    bobs = (await client.get(f"/api/challenges/{SLUG}/submissions", headers=bob)).json()
+    assert [s["id"] for s in bobs] == [bob_id]
+
+
+async def test_a_teammate_reads_the_teams_submissions(settings: Settings, client: AsyncTestClient) -> None:
+    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+    code = (await client.get(f"/api/challenges/{SLUG}/team", headers=ada)).json()["invite_code"]
+    cyd = await login(client, "cyd")
+    assert (await client.post(f"/api/challenges/{SLUG}/teams/join", json={"invite_code": code}, headers=cyd)).status_code == 200
+    assert (await client.get(f"/api/submissions/{ada_id}", headers=cyd)).status_code == 200
+
+
+async def test_private_board_and_scores_are_for_judges_before_the_close(settings: Settings, client: AsyncTestClient) -> None:
+    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+    await make_user(settings, "judy", Role.JUDGE)
+    await make_user(settings, "olga", Role.ORGANISER)
+    judy, olga = await login(client, "judy", register=False), await login(client, "olga", register=False)
+    private = f"/api/challenges/{SLUG}/leaderboard?board=private"
+    for who in (None, ada):
+        refused = await client.get(private, headers=who)
+        assert refused.status_code == 403
+        assert "after the close at 2030-12-31T18:00:00+00:00" in refused.json()["detail"]
+    for who in (judy, olga):
+        board = await client.get(private, headers=who)
+        assert board.status_code == 200 and len(board.json()["entries"]) == 2
+    own = (await client.get(f"/api/submissions/{ada_id}", headers=ada)).json()
+    assert own["private_score"] is None and "private" not in own["metrics"]
+    judged = (await client.get(f"/api/submissions/{ada_id}", headers=judy)).json()
+    assert judged["private_score"] is not None and "private" in judged["metrics"]
+
+
+async def test_after_the_close_everyone_sees_the_private_board(settings: Settings, client: AsyncTestClient, tmp_path: Path) -> None:
+    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+    closed = tmp_path / "closed"
+    shutil.copytree(TUMOUR, closed)
+    manifest = yaml.safe_load((closed / "challenge.yaml").read_text())
+    manifest["schedule"] = {"opens": "2020-01-01T00:00:00Z", "closes": "2021-01-01T00:00:00Z"}
+    (closed / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    await load_challenge(settings, closed)
+    board = await client.get(f"/api/challenges/{SLUG}/leaderboard?board=private")
+    assert board.status_code == 200 and len(board.json()["entries"]) == 2
+    assert (await client.get(f"/api/submissions/{ada_id}", headers=ada)).json()["private_score"] is not None
+
+
+async def test_bad_board_name_is_a_clear_400(settings: Settings, client: AsyncTestClient) -> None:
+    await load_challenge(settings, TUMOUR)
+    response = await client.get(f"/api/challenges/{SLUG}/leaderboard?board=secret")
+    assert response.status_code == 400 and "board" in response.text
+
+
+async def test_passwords_and_hashes_never_leave_the_server(settings: Settings, client: AsyncTestClient) -> None:
+    ada, *_ = await _scored_submissions(settings, client)
+    for path in ("/api/me", f"/api/challenges/{SLUG}/team", f"/api/challenges/{SLUG}/submissions"):
+        text = (await client.get(path, headers=ada)).text
+        assert "argon2" not in text and PASSWORD not in text

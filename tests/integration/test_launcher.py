@@ -1,0 +1,74 @@
+"""`riality up`, as the README runs it: its own Redis, SQLite, API and worker; clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from server.cli import _free_port
+from tests.helpers import PASSWORD, csv_bytes
+from tests.integration.test_submissions import tumour_predictions
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"riality up exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"riality up never became healthy:\n{log.read_text()[-3000:]}")
+
+
+def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RIALITY_DATABASE_URL")}
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "up", "--data-dir", str(tmp_path / "data"), "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, log)
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any("redis-server" in c.name() for c in children)
+        slugs = sorted(c["slug"] for c in httpx.get(f"{base}/api/challenges").json())
+        assert slugs == ["digits-vision-aid", "dyslexia-gaze", "smartport-vessel-delay", "tumour-detection"]
+        assert httpx.post(f"{base}/api/auth/register", json={"username": "ada", "password": PASSWORD}).status_code == 201
+        token = httpx.post(f"{base}/api/auth/token", json={"username": "ada", "password": PASSWORD}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        data = csv_bytes(tumour_predictions()[0])
+        sent = httpx.post(f"{base}/api/challenges/tumour-detection/submissions", files={"file": ("p.csv", data)}, headers=headers)
+        assert sent.status_code == 202
+        deadline = time.monotonic() + 30
+        while (body := httpx.get(f"{base}/api/submissions/{sent.json()['id']}", headers=headers).json())["status"] == "queued" or body["status"] == "running":
+            assert time.monotonic() < deadline, body
+            time.sleep(0.1)
+        assert body["status"] == "scored"
+        assert f"riality is up at http://127.0.0.1:{port}/" in log.read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 0, log.read_text()[-3000:]
+    assert "riality stopped" in log.read_text()
+    for child in children:
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, child
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the API still listens after the stop"

@@ -1,0 +1,83 @@
+"""The worker under at-least-once delivery: idempotent jobs, and the reconciler finding lost jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis
+from litestar.testing import AsyncTestClient
+
+from runner.evaluation import TruthCache, evaluate_submission
+from runner.queue import ArqQueue
+from runner.reconcile import find_stuck, reenqueue
+from server.db import create_engine, create_sessionmaker
+from server.settings import Settings
+from server.storage import BlobStore
+from tests.conftest import EXAMPLES
+from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
+from tests.integration.test_submissions import tumour_predictions
+
+SLUG = "tumour-detection"
+
+
+async def test_evaluating_twice_changes_nothing(settings: Settings, client: AsyncTestClient) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    headers = await login(client, "ada")
+    submission_id = (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    await drain_queue(settings)
+    first = (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()
+    engine = create_engine(settings.database)
+    try:
+        sessions = create_sessionmaker(engine)
+        again = await evaluate_submission(
+            sessions, TruthCache(BlobStore(settings.blobs_dir)), submission_id, stale_after=timedelta(minutes=1)
+        )
+    finally:
+        await engine.dispose()
+    assert again is None
+    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json() == first
+
+
+async def test_reconciler_recovers_a_submission_whose_job_was_lost(settings: Settings, client: AsyncTestClient) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    headers = await login(client, "ada")
+    submission_id = (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    redis.Redis.from_url(settings.redis_url).flushall()  # Redis restarted without persistence: the job is gone
+    await drain_queue(settings)
+    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()["status"] == "queued"
+    engine = create_engine(settings.database)
+    queue = await ArqQueue.connect(settings.redis_url)
+    try:
+        stuck = await find_stuck(create_sessionmaker(engine), older_than=timedelta(0))
+        assert [s.submission_id for s in stuck] == [submission_id]
+        assert await reenqueue(queue, stuck, round_id=1) == [submission_id]
+    finally:
+        await queue.close()
+        await engine.dispose()
+    await drain_queue(settings)
+    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()["status"] == "scored"
+
+
+async def test_upload_succeeds_when_redis_is_down_and_the_reconciler_catches_up(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    headers = await login(client, "ada")
+    queue = client.app.state.queue
+    real = queue.enqueue_evaluation
+
+    async def broken(submission_id: int, *, attempt: int = 0) -> None:
+        raise ConnectionError("redis is down")
+
+    queue.enqueue_evaluation = broken
+    try:
+        response = await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))
+    finally:
+        queue.enqueue_evaluation = real
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    engine = create_engine(settings.database)
+    try:
+        stuck = await find_stuck(create_sessionmaker(engine), older_than=timedelta(0))
+    finally:
+        await engine.dispose()
+    assert [s.submission_id for s in stuck] == [response.json()["id"]]
