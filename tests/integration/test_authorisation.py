@@ -18,7 +18,9 @@ TUMOUR = EXAMPLES / "tumour-detection"
 SLUG = "tumour-detection"
 
 
-async def _scored_submissions(settings: Settings, client: AsyncTestClient) -> tuple[dict[str, str], dict[str, str], int, int]:
+async def _scored_submissions(
+    settings: Settings, client: AsyncTestClient
+) -> tuple[dict[str, str], dict[str, str], int, int]:
     await load_challenge(settings, TUMOUR)
     ada, bob = await login(client, "ada"), await login(client, "bob")
     data = csv_bytes(tumour_predictions()[0])
@@ -28,7 +30,9 @@ async def _scored_submissions(settings: Settings, client: AsyncTestClient) -> tu
     return ada, bob, ada_id, bob_id
 
 
-async def test_a_team_cannot_read_another_teams_submission(settings: Settings, client: AsyncTestClient) -> None:
+async def test_a_team_cannot_read_another_teams_submission(
+    settings: Settings, client: AsyncTestClient
+) -> None:
     ada, bob, ada_id, bob_id = await _scored_submissions(settings, client)
     assert (await client.get(f"/api/submissions/{ada_id}", headers=ada)).status_code == 200
     stolen = await client.get(f"/api/submissions/{ada_id}", headers=bob)
@@ -42,11 +46,15 @@ async def test_a_teammate_reads_the_teams_submissions(settings: Settings, client
     ada, _, ada_id, _ = await _scored_submissions(settings, client)
     code = (await client.get(f"/api/challenges/{SLUG}/team", headers=ada)).json()["invite_code"]
     cyd = await login(client, "cyd")
-    assert (await client.post(f"/api/challenges/{SLUG}/teams/join", json={"invite_code": code}, headers=cyd)).status_code == 200
+    assert (
+        await client.post(f"/api/challenges/{SLUG}/teams/join", json={"invite_code": code}, headers=cyd)
+    ).status_code == 200
     assert (await client.get(f"/api/submissions/{ada_id}", headers=cyd)).status_code == 200
 
 
-async def test_private_board_and_scores_are_for_judges_before_the_close(settings: Settings, client: AsyncTestClient) -> None:
+async def test_private_board_and_scores_are_for_judges_before_the_close(
+    settings: Settings, client: AsyncTestClient
+) -> None:
     ada, _, ada_id, _ = await _scored_submissions(settings, client)
     await make_user(settings, "judy", Role.JUDGE)
     await make_user(settings, "olga", Role.ORGANISER)
@@ -65,7 +73,9 @@ async def test_private_board_and_scores_are_for_judges_before_the_close(settings
     assert judged["private_score"] is not None and "private" in judged["metrics"]
 
 
-async def test_after_the_close_everyone_sees_the_private_board(settings: Settings, client: AsyncTestClient, tmp_path: Path) -> None:
+async def test_after_the_close_everyone_sees_the_private_board(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
     ada, _, ada_id, _ = await _scored_submissions(settings, client)
     closed = tmp_path / "closed"
     shutil.copytree(TUMOUR, closed)
@@ -84,7 +94,9 @@ async def test_bad_board_name_is_a_clear_400(settings: Settings, client: AsyncTe
     assert response.status_code == 400 and "board" in response.text
 
 
-async def test_passwords_and_hashes_never_leave_the_server(settings: Settings, client: AsyncTestClient) -> None:
+async def test_passwords_and_hashes_never_leave_the_server(
+    settings: Settings, client: AsyncTestClient
+) -> None:
     ada, *_ = await _scored_submissions(settings, client)
     for path in ("/api/me", f"/api/challenges/{SLUG}/team", f"/api/challenges/{SLUG}/submissions"):
         text = (await client.get(path, headers=ada)).text

@@ -39,7 +39,16 @@ def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "up", "--data-dir", str(tmp_path / "data"), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "up",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--port",
+                str(port),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -51,14 +60,27 @@ def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -
         assert any("redis-server" in c.name() for c in children)
         slugs = sorted(c["slug"] for c in httpx.get(f"{base}/api/challenges").json())
         assert slugs == ["digits-vision-aid", "dyslexia-gaze", "smartport-vessel-delay", "tumour-detection"]
-        assert httpx.post(f"{base}/api/auth/register", json={"username": "ada", "password": PASSWORD}).status_code == 201
-        token = httpx.post(f"{base}/api/auth/token", json={"username": "ada", "password": PASSWORD}).json()["access_token"]
+        assert (
+            httpx.post(
+                f"{base}/api/auth/register", json={"username": "ada", "password": PASSWORD}
+            ).status_code
+            == 201
+        )
+        token = httpx.post(f"{base}/api/auth/token", json={"username": "ada", "password": PASSWORD}).json()[
+            "access_token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
         data = csv_bytes(tumour_predictions()[0])
-        sent = httpx.post(f"{base}/api/challenges/tumour-detection/submissions", files={"file": ("p.csv", data)}, headers=headers)
+        sent = httpx.post(
+            f"{base}/api/challenges/tumour-detection/submissions",
+            files={"file": ("p.csv", data)},
+            headers=headers,
+        )
         assert sent.status_code == 202
         deadline = time.monotonic() + 30
-        while (body := httpx.get(f"{base}/api/submissions/{sent.json()['id']}", headers=headers).json())["status"] == "queued" or body["status"] == "running":
+        while (body := httpx.get(f"{base}/api/submissions/{sent.json()['id']}", headers=headers).json())[
+            "status"
+        ] == "queued" or body["status"] == "running":
             assert time.monotonic() < deadline, body
             time.sleep(0.1)
         assert body["status"] == "scored"

@@ -31,7 +31,10 @@ def worker_process(settings: Settings, tmp_path: Path) -> Iterator[subprocess.Po
     """The real worker: `riality worker` in its own process, as deployed."""
     log = (tmp_path / "worker.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "worker"], env={**os.environ, **settings.to_env()}, stdout=log, stderr=log
+        [sys.executable, "-m", "server.cli", "worker"],
+        env={**os.environ, **settings.to_env()},
+        stdout=log,
+        stderr=log,
     )
     try:
         yield process
@@ -108,7 +111,9 @@ def _with(tmp_path: Path, **changes: object) -> Path:
     return folder
 
 
-async def test_quota_race_accepts_exactly_the_quota(settings: Settings, client: AsyncTestClient, tmp_path: Path) -> None:
+async def test_quota_race_accepts_exactly_the_quota(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
     await load_challenge(settings, _with(tmp_path, limits={"per_day": 5, "total": 100}))
     headers = await login(client, "ada")
     await client.post(f"/api/challenges/{SLUG}/teams", json={"name": "racers"}, headers=headers)
@@ -134,8 +139,14 @@ async def test_total_quota(settings: Settings, client: AsyncTestClient, tmp_path
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ({"opens": "2099-01-01T00:00:00Z", "closes": "2099-02-01T00:00:00Z"}, "opens for submissions at 2099-01-01T00:00:00+00:00"),
-        ({"opens": "2020-01-01T00:00:00Z", "closes": "2020-02-01T00:00:00Z"}, "closed for submissions at 2020-02-01T00:00:00+00:00"),
+        (
+            {"opens": "2099-01-01T00:00:00Z", "closes": "2099-02-01T00:00:00Z"},
+            "opens for submissions at 2099-01-01T00:00:00+00:00",
+        ),
+        (
+            {"opens": "2020-01-01T00:00:00Z", "closes": "2020-02-01T00:00:00Z"},
+            "closed for submissions at 2020-02-01T00:00:00+00:00",
+        ),
     ],
     ids=["upcoming", "closed"],
 )
@@ -159,10 +170,15 @@ async def test_upload_refusals(settings: Settings, client: AsyncTestClient, tmp_
     model = await upload(client, headers, SLUG, b"x", filename="model.joblib", kind="model")
     assert model.status_code == 400 and "does not accept model submissions" in model.json()["detail"]
     bogus = await upload(client, headers, SLUG, b"x", kind="video")
-    assert bogus.status_code == 400 and "kind: expected one of predictions, model, code" in bogus.json()["detail"]
+    assert (
+        bogus.status_code == 400
+        and "kind: expected one of predictions, model, code" in bogus.json()["detail"]
+    )
     anonymous = await client.post(f"/api/challenges/{SLUG}/submissions", files={"file": ("p.csv", b"id\n")})
     assert anonymous.status_code == 401
-    missing = await client.post(f"/api/challenges/{SLUG}/submissions", data={"note": "no file"}, headers=headers)
+    missing = await client.post(
+        f"/api/challenges/{SLUG}/submissions", data={"note": "no file"}, headers=headers
+    )
     assert missing.status_code == 400
     assert (await upload(client, headers, "no-such-challenge", b"id\n")).status_code == 404
     listing = (await client.get(f"/api/challenges/{SLUG}/submissions", headers=headers)).json()
@@ -182,7 +198,9 @@ async def test_stored_file_is_content_addressed(settings: Settings, client: Asyn
     assert not any("evil" in p.name for p in settings.data_dir.rglob("*"))
 
 
-async def test_parquet_predictions_score_like_csv(settings: Settings, client: AsyncTestClient, tmp_path: Path) -> None:
+async def test_parquet_predictions_score_like_csv(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
     await load_challenge(settings, TUMOUR)
     headers = await login(client, "ada")
     predictions, expected = tumour_predictions()
@@ -195,7 +213,9 @@ async def test_parquet_predictions_score_like_csv(settings: Settings, client: As
     assert body["status"] == "scored" and body["public_score"] == pytest.approx(expected, abs=1e-12)
 
 
-async def test_board_keeps_each_teams_best_and_counts_submissions(settings: Settings, client: AsyncTestClient) -> None:
+async def test_board_keeps_each_teams_best_and_counts_submissions(
+    settings: Settings, client: AsyncTestClient
+) -> None:
     await load_challenge(settings, TUMOUR)
     predictions, expected = tumour_predictions()
     ada, bob = await login(client, "ada"), await login(client, "bob")

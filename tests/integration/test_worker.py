@@ -30,7 +30,10 @@ async def test_evaluating_twice_changes_nothing(settings: Settings, client: Asyn
     try:
         sessions = create_sessionmaker(engine)
         again = await evaluate_submission(
-            sessions, TruthCache(BlobStore(settings.blobs_dir)), submission_id, stale_after=timedelta(minutes=1)
+            sessions,
+            TruthCache(BlobStore(settings.blobs_dir)),
+            submission_id,
+            stale_after=timedelta(minutes=1),
         )
     finally:
         await engine.dispose()
@@ -38,13 +41,19 @@ async def test_evaluating_twice_changes_nothing(settings: Settings, client: Asyn
     assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json() == first
 
 
-async def test_reconciler_recovers_a_submission_whose_job_was_lost(settings: Settings, client: AsyncTestClient) -> None:
+async def test_reconciler_recovers_a_submission_whose_job_was_lost(
+    settings: Settings, client: AsyncTestClient
+) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
     headers = await login(client, "ada")
     submission_id = (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
-    redis.Redis.from_url(settings.redis_url).flushall()  # Redis restarted without persistence: the job is gone
+    redis.Redis.from_url(
+        settings.redis_url
+    ).flushall()  # Redis restarted without persistence: the job is gone
     await drain_queue(settings)
-    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()["status"] == "queued"
+    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()[
+        "status"
+    ] == "queued"
     engine = create_engine(settings.database)
     queue = await ArqQueue.connect(settings.redis_url)
     try:
@@ -55,7 +64,9 @@ async def test_reconciler_recovers_a_submission_whose_job_was_lost(settings: Set
         await queue.close()
         await engine.dispose()
     await drain_queue(settings)
-    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()["status"] == "scored"
+    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()[
+        "status"
+    ] == "scored"
 
 
 async def test_upload_succeeds_when_redis_is_down_and_the_reconciler_catches_up(
