@@ -7,8 +7,10 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
+import sklearn
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
@@ -29,7 +31,8 @@ class Output(StrEnum):
 
 
 # compute(y_true, y_pred, classes): y_pred is labels, an (n, k) probability matrix, or values.
-Compute = Callable[[np.ndarray, np.ndarray, Sequence[str]], float]
+# Classes may be labels or integer codes; the last one is the positive class of a binary task.
+Compute = Callable[[np.ndarray, np.ndarray, Sequence[Any]], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +44,13 @@ class Metric:
     compute: Compute
     description: str
 
-    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any] = ()) -> float:
         """The metric's value, or NaN where it is undefined (one class only in a subset, say)."""
-        with warnings.catch_warnings():
+        # Inputs were validated by scoring.validate: skip scikit-learn's own (slow) checks.
+        with (
+            warnings.catch_warnings(),
+            sklearn.config_context(skip_parameter_validation=True, assume_finite=True),
+        ):
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             try:
@@ -60,7 +67,7 @@ class Metric:
 def _binary_or_macro(score: Callable[..., float]) -> Compute:
     """Binary metrics score the positive class (the last class); with more classes they average (macro)."""
 
-    def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> float:
+    def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any]) -> float:
         if len(classes) == 2:
             return score(y_true, y_pred, pos_label=classes[-1], average="binary", zero_division=0)
         return score(y_true, y_pred, labels=list(classes), average="macro", zero_division=0)
@@ -68,13 +75,13 @@ def _binary_or_macro(score: Callable[..., float]) -> Compute:
     return compute
 
 
-def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[str]) -> float:
+def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> float:
     if len(classes) == 2:
         return skm.roc_auc_score(y_true == classes[-1], proba[:, -1])
     return skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(classes))
 
 
-def _log_loss(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[str]) -> float:
+def _log_loss(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> float:
     # Normalise rows ourselves: scikit-learn warns about (and then rescales) rows that do not sum to 1.
     proba = np.clip(proba, 1e-15, 1.0)
     proba = proba / proba.sum(axis=1, keepdims=True)
@@ -82,14 +89,14 @@ def _log_loss(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[str]) -> 
 
 
 def _regression(score: Callable[..., float]) -> Compute:
-    def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> float:
+    def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any]) -> float:
         return score(y_true, y_pred)
 
     return compute
 
 
 def _labels(score: Callable[..., float]) -> Compute:
-    def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> float:
+    def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any]) -> float:
         return score(y_true, y_pred)
 
     return compute
@@ -159,7 +166,7 @@ def get_metric(name: str) -> Metric:
         raise UnknownMetricError(name, sorted(REGISTRY)) from None
 
 
-def labels_from_probabilities(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+def labels_from_probabilities(proba: np.ndarray, classes: Sequence[Any]) -> np.ndarray:
     """The predicted class of each row: argmax, so for two classes P(positive) >= 0.5 wins on a tie."""
     winner = proba.shape[1] - 1 - np.argmax(proba[:, ::-1], axis=1)
     return np.asarray(classes, dtype=object)[winner]

@@ -33,7 +33,7 @@ class Expectation:
     """What a valid prediction file for one challenge looks like."""
 
     id_column: str
-    ids: pd.Index  # the test set's ids, as text, in the test set's order
+    ids: pd.Index  # the test set's ids, as text (object dtype), in the test set's order
     target_column: str
     output: Output
     classes: tuple[str, ...] = ()
@@ -52,7 +52,10 @@ class Expectation:
 
 @dataclass(frozen=True, slots=True)
 class Predictions:
-    """Validated predictions aligned to the test set's order: labels (n,), probabilities (n, k) or values (n,)."""
+    """Validated predictions in the test set's order: class codes (n,), probabilities (n, k) or values (n,).
+
+    A class code is the label's position in Expectation.classes.
+    """
 
     values: np.ndarray
 
@@ -137,37 +140,44 @@ def _check_header(header: list[str], expected: Expectation) -> None:
         )
 
 
-def _check_ids(ids: pd.Series, expected: Expectation, file_format: FileFormat) -> None:
+def _check_ids(column: pd.Series, expected: Expectation, file_format: FileFormat) -> np.ndarray:
+    """Check the id column; return, for each row, the position of its id in the test set."""
     name = expected.id_column
-    ids = ids.str.strip()
-    empty = np.flatnonzero((ids == "").to_numpy())
+    ids = column.str.strip().to_numpy(dtype=object)
+    empty = np.flatnonzero(ids == "")
     if len(empty):
         raise PredictionFileError(_problem(empty, file_format, f"empty {name!r}"))
-    duplicated = ids.duplicated(keep="first").to_numpy()
+    # The test set's Index keeps its hash table, so this lookup is the fast path for large files.
+    positions = expected.ids.get_indexer(ids)
+    unknown = np.flatnonzero(positions < 0)
+    # Duplicates among known ids, found on the integer positions (far cheaper than on strings).
+    duplicated = pd.Series(positions).duplicated(keep="first").to_numpy() & (positions >= 0)
     if duplicated.any():
-        positions = np.flatnonzero(duplicated)
-        first = ids[~ids.duplicated(keep="first")].reset_index().set_index(name)["index"]
-        example = ids.iloc[positions[0]]
+        rows = np.flatnonzero(duplicated)
+        example = ids[rows[0]]
+        first = int(np.flatnonzero(ids == example)[0])
         raise PredictionFileError(
             _problem(
-                positions,
+                rows,
                 file_format,
-                f"duplicate {name!r}: {example!r} is already on {_where(int(first[example]), file_format)}",
+                f"duplicate {name!r}: {example!r} is already on {_where(first, file_format)}",
             )
         )
-    unknown = np.flatnonzero(~ids.isin(expected.ids).to_numpy())
     if len(unknown):
-        example = ids.iloc[unknown[0]]
+        example = ids[unknown[0]]
         raise PredictionFileError(
             _problem(unknown, file_format, f"unknown {name!r} {example!r}: not an id of the test set")
         )
-    missing = expected.ids.difference(pd.Index(ids), sort=False)
-    if len(missing):
+    if len(positions) < len(expected.ids):
+        seen = np.zeros(len(expected.ids), dtype=bool)
+        seen[positions] = True
+        missing = expected.ids[~seen]
         shown = ", ".join(repr(m) for m in missing[:_SHOWN])
         raise PredictionFileError(
             f"{len(missing)} of the {len(expected.ids)} test ids have no prediction, e.g. {shown}; "
             "expected one row per test id"
         )
+    return positions
 
 
 def _numbers(column: pd.Series, name: str, file_format: FileFormat) -> np.ndarray:
@@ -212,22 +222,24 @@ def _probabilities(frame: pd.DataFrame, expected: Expectation, file_format: File
 
 
 def _labels(column: pd.Series, expected: Expectation, file_format: FileFormat) -> np.ndarray:
+    """Class labels as codes: the position of each label in expected.classes."""
     name = expected.target_column
-    labels = column.str.strip()
-    empty = np.flatnonzero((labels == "").to_numpy())
+    labels = column.str.strip().to_numpy(dtype=object)
+    empty = np.flatnonzero(labels == "")
     if len(empty):
         raise PredictionFileError(_problem(empty, file_format, f"column {name!r}: empty class label"))
-    unknown = np.flatnonzero(~labels.isin(expected.classes).to_numpy())
+    codes = pd.Index(expected.classes, dtype=object).get_indexer(labels)
+    unknown = np.flatnonzero(codes < 0)
     if len(unknown):
         raise PredictionFileError(
             _problem(
                 unknown,
                 file_format,
-                f"column {name!r}: {labels.iloc[unknown[0]]!r} is not a known class "
+                f"column {name!r}: {labels[unknown[0]]!r} is not a known class "
                 f"(expected one of: {', '.join(expected.classes)})",
             )
         )
-    return labels.to_numpy(dtype=object)
+    return codes
 
 
 def read_predictions(data: bytes, expected: Expectation, file_format: FileFormat) -> Predictions:
@@ -247,13 +259,13 @@ def read_predictions(data: bytes, expected: Expectation, file_format: FileFormat
         raise PredictionFileError(
             f"the file has a header but no rows; expected {len(expected.ids)} rows, one per test id"
         )
-    _check_ids(frame[expected.id_column], expected, file_format)
-    frame.index = pd.Index(frame[expected.id_column].str.strip())
+    positions = _check_ids(frame[expected.id_column], expected, file_format)
     if expected.output is Output.LABEL:
         values = _labels(frame[expected.target_column], expected, file_format)
     elif expected.output is Output.PROBABILITY:
         values = _probabilities(frame, expected, file_format)
     else:
         values = _numbers(frame[expected.target_column], expected.target_column, file_format)
-    order = frame.index.get_indexer(expected.ids)
+    order = np.empty(len(positions), dtype=np.intp)
+    order[positions] = np.arange(len(positions))
     return Predictions(values=values[order])

@@ -6,15 +6,14 @@ import argparse
 import asyncio
 import logging
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.processes import start_redis, stop_processes, wait_for_port
 from server.settings import Settings
 
 log = logging.getLogger("riality")
@@ -100,69 +99,6 @@ def cmd_worker(settings: Settings) -> None:
     run_worker(settings)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on port {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
-
-
-def start_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A private redis-server with its files under data_dir; persistence on, so a restart loses no queued job."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
-    folder = (data_dir / "redis").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(folder),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--daemonize",
-            "no",
-            "--logfile",
-            str(folder / "redis.log"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    _wait_for_port(port, timeout=10, process=process)
-    return process, f"redis://127.0.0.1:{port}/0"
-
-
-def _stop(processes: list[subprocess.Popen[bytes]], timeout: float = 10) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + timeout
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def cmd_up(settings: Settings, *, examples: bool) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
@@ -188,7 +124,7 @@ def cmd_up(settings: Settings, *, examples: bool) -> int:
             children.append(
                 subprocess.Popen([sys.executable, "-m", "server.cli", role], env=env, start_new_session=True)
             )
-        _wait_for_port(settings.port, timeout=60, process=children[0])
+        wait_for_port(settings.port, timeout=60, process=children[0])
         print(
             f"riality is up at http://{settings.host}:{settings.port}/  (API docs: /schema; Ctrl-C stops)",
             flush=True,
@@ -200,9 +136,9 @@ def cmd_up(settings: Settings, *, examples: bool) -> int:
                     stopping = True
             time.sleep(0.2)
     finally:
-        _stop(children)
+        stop_processes(children)
         if redis_process is not None:
-            _stop([redis_process])
+            stop_processes([redis_process])
         print("riality stopped", flush=True)
     return 0
 

@@ -23,8 +23,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
 from server.app import create_app
-from server.cli import _free_port, _wait_for_port
 from server.migrate import upgrade
+from server.processes import start_redis, stop_processes
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,33 +33,11 @@ EXAMPLES = ROOT / "challenges" / "examples"
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (scripts/setup.sh installs it)")
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    process, url = start_redis(tmp_path_factory.mktemp("redis"), persistent=False)
     try:
-        _wait_for_port(port, timeout=10, process=process)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_processes([process])
 
 
 @pytest.fixture

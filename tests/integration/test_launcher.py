@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from server.cli import _free_port
+from server.processes import free_port
 from tests.helpers import PASSWORD, csv_bytes
 from tests.integration.test_submissions import tumour_predictions
 
@@ -34,7 +34,7 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> Non
 
 
 def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RIALITY_DATABASE_URL")}
     log = tmp_path / "up.log"
     with log.open("wb") as out:

@@ -270,7 +270,7 @@ def test_labels_and_multiclass_probabilities() -> None:
     labels = read_predictions(
         rows("id,y", "a1,0", "a2,1", "a3,2", "a4,0", "a5,1"), LABELS, FileFormat.CSV
     ).values
-    assert list(labels) == ["0", "1", "2", "0", "1"]
+    assert list(labels) == [0, 1, 2, 0, 1]  # codes: positions in the expected classes
     data = rows("id,proba_a,proba_b,proba_c", *(f"{i},0.2,0.3,0.5" for i in IDS))
     assert read_predictions(data, MULTI, FileFormat.CSV).values.shape == (5, 3)
 

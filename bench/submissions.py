@@ -1,0 +1,295 @@
+"""Benchmark: sustained scored submissions per second and upload→scored latency.
+
+Starts a real deployment on this machine (a private Redis, SQLite or the database you name, the
+API under uvicorn and one arq worker, each in its own process), loads a generated challenge with a
+10k-row hidden test set, then runs N closed-loop clients: each uploads a valid CSV of predictions,
+waits for the worker's "board changed" event for it, and uploads again.
+
+    .venv/bin/python bench/submissions.py --clients 8 --seconds 30
+
+Prints throughput, latency p50/p95, the share of each step (upload request, queue wait, scoring),
+and an in-process profile of the scoring step, the slowest part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import psutil
+import redis.asyncio as aioredis
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runner.evaluation import _score_file  # noqa: E402
+from runner.queue import board_channel  # noqa: E402
+from scoring.truth import load_truth  # noqa: E402
+from scoring.validate import FileFormat  # noqa: E402
+from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+SLUG = "bench-10k"
+PASSWORD = "bench-password-1"
+
+
+def make_bundle(folder: Path, rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    ids = [f"r{i:06d}" for i in range(rows)]
+    x = rng.normal(size=(rows, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(0, 1, rows) > 0).astype(int)
+    (folder / "data").mkdir(parents=True)
+    (folder / "hidden").mkdir()
+    features = pd.DataFrame(x.round(4), columns=["f0", "f1", "f2", "f3"]).assign(id=ids)[
+        ["id", "f0", "f1", "f2", "f3"]
+    ]
+    features.to_csv(folder / "data" / "test.csv", index=False)
+    pd.DataFrame({"id": ids, "label": y}).to_csv(folder / "hidden" / "labels.csv", index=False)
+    manifest = {
+        "slug": SLUG,
+        "title": "Benchmark, 10k rows",
+        "metric": "roc_auc",
+        "extra_metrics": ["accuracy", "f1"],
+        "target_column": "label",
+        "limits": {"per_day": 1_000_000, "total": 1_000_000},
+        "data": {"test_features": "data/test.csv", "test_labels": "hidden/labels.csv"},
+    }
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    return features
+
+
+@dataclass
+class Sample:
+    sent: float  # wall clock (epoch s) just before the upload
+    accepted: float  # when the 202 came back
+    scored_event: float  # when the client heard the board event
+    created_at: float
+    started_at: float
+    finished_at: float
+
+
+def _epoch(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+async def client_loop(
+    base: str,
+    index: int,
+    payload: bytes,
+    stop_at: float,
+    events: dict[int, asyncio.Future[float]],
+    samples: list[Sample],
+) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        name = f"bench{index:03d}"
+        await http.post("/api/auth/register", json={"username": name, "password": PASSWORD})
+        token = (await http.post("/api/auth/token", json={"username": name, "password": PASSWORD})).json()[
+            "access_token"
+        ]
+        headers = {"Authorization": f"Bearer {token}"}
+        pending: list[tuple[int, float, float, asyncio.Future[float]]] = []
+        while time.time() < stop_at:
+            sent = time.time()
+            response = await http.post(
+                f"/api/challenges/{SLUG}/submissions",
+                files={"file": ("p.csv", payload, "text/csv")},
+                headers=headers,
+            )
+            accepted = time.time()
+            if response.status_code != 202:
+                raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
+            submission_id = response.json()["id"]
+            future = events.setdefault(submission_id, asyncio.get_running_loop().create_future())
+            heard = await asyncio.wait_for(future, timeout=60)
+            pending.append((submission_id, sent, accepted, heard))  # type: ignore[arg-type]
+        for submission_id, sent, accepted, heard in pending:
+            body = (await http.get(f"/api/submissions/{submission_id}", headers=headers)).json()
+            if body["status"] != "scored":
+                raise RuntimeError(f"submission {submission_id} ended {body['status']}: {body['error']}")
+            samples.append(
+                Sample(
+                    sent,
+                    accepted,
+                    heard,
+                    _epoch(body["created_at"]),
+                    _epoch(body["started_at"]),
+                    _epoch(body["finished_at"]),
+                )  # type: ignore[arg-type]
+            )
+
+
+async def listen(redis_url: str, events: dict[int, asyncio.Future[float]], ready: asyncio.Event) -> None:
+    client = aioredis.from_url(redis_url)
+    pubsub = client.pubsub()
+    await pubsub.subscribe(board_channel(SLUG))
+    ready.set()
+    try:
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            now = time.time()
+            submission_id = json.loads(message["data"])["submission"]
+            future = events.setdefault(submission_id, asyncio.get_running_loop().create_future())
+            if not future.done():
+                future.set_result(now)
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+
+
+def cpu_seconds(
+    children: list[subprocess.Popen[bytes]], redis_process: subprocess.Popen[bytes]
+) -> dict[str, float]:
+    """CPU time (user + system) used so far by each part of the deployment, and by these clients."""
+
+    def used(pid: int) -> float:
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+
+    own = psutil.Process().cpu_times()
+    return {
+        "api": used(children[0].pid),
+        "workers": sum(used(c.pid) for c in children[1:]),
+        "redis": used(redis_process.pid),
+        "bench clients": own.user + own.system,
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000
+
+
+async def run_clients(
+    base: str, redis_url: str, clients: int, seconds: float, payload: bytes
+) -> tuple[list[Sample], float]:
+    events: dict[int, asyncio.Future[float]] = {}
+    ready = asyncio.Event()
+    listener = asyncio.create_task(listen(redis_url, events, ready))
+    await ready.wait()
+    samples: list[Sample] = []
+    start = time.time()
+    await asyncio.gather(
+        *(client_loop(base, i, payload, start + seconds, events, samples) for i in range(clients))
+    )
+    elapsed = time.time() - start
+    listener.cancel()
+    return samples, elapsed
+
+
+def profile_scoring(bundle: Path, payload: bytes) -> str:
+    """Where the worker's time goes for one 10k-row file (the same function the worker calls)."""
+    from challenges.bundle import load_bundle
+
+    spec = load_bundle(bundle).spec
+    truth = load_truth(
+        (bundle / "hidden" / "labels.csv").read_bytes(),
+        id_column=spec.id_column,
+        target_column=spec.target_column,
+        task=spec.task,
+        fraction=spec.public_fraction,
+        seed=spec.seed,
+    )
+    runs = 50
+    start = time.perf_counter()
+    for _ in range(runs):
+        _score_file(spec, truth, payload, FileFormat.CSV)
+    per_file = (time.perf_counter() - start) / runs * 1000
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        _score_file(spec, truth, payload, FileFormat.CSV)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(12)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    return f"validate + score one file in-process: {per_file:.1f} ms\n" + "\n".join(lines[:24])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1, help="arq worker processes")
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="riality-bench-") as tmp:
+        root = Path(tmp)
+        features = make_bundle(root / "bundle", args.rows)
+        rng = np.random.default_rng(5)
+        payload = (
+            pd.DataFrame({"id": features["id"], "label": rng.random(args.rows).round(6)})
+            .to_csv(index=False)
+            .encode()
+        )
+        redis_process, redis_url = start_redis(root, persistent=False)
+        settings = Settings(
+            data_dir=root / "data", database_url=args.database_url, redis_url=redis_url, port=free_port()
+        )
+        env = {**os.environ, **settings.to_env()}
+        cli = [sys.executable, "-m", "server.cli"]
+        subprocess.run(
+            [*cli, "challenge", "load", str(root / "bundle")], env=env, check=True, capture_output=True
+        )
+        quiet = {"stderr": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
+        children = [subprocess.Popen([*cli, "api"], env=env, **quiet)]  # type: ignore[call-overload]
+        children += [subprocess.Popen([*cli, "worker"], env=env, **quiet) for _ in range(args.workers)]  # type: ignore[call-overload]
+        try:
+            wait_for_port(settings.port, timeout=60, process=children[0])
+            time.sleep(1.5)  # let the worker connect
+            base = f"http://127.0.0.1:{settings.port}"
+            before = cpu_seconds(children, redis_process)
+            samples, elapsed = asyncio.run(run_clients(base, redis_url, args.clients, args.seconds, payload))
+            after = cpu_seconds(children, redis_process)
+        finally:
+            stop_processes(children)
+            stop_processes([redis_process])
+        latency = [s.scored_event - s.sent for s in samples]
+        upload = [s.accepted - s.sent for s in samples]
+        queued = [s.started_at - s.created_at for s in samples]
+        scoring = [s.finished_at - s.started_at for s in samples]
+        print(
+            f"riality submissions benchmark: {args.clients} clients, {args.seconds:.0f} s, {args.rows:,}-row test set, "
+            f"{len(payload):,}-byte CSV, {args.workers} worker(s), database {'SQLite' if not args.database_url else args.database_url.split(':')[0]}"
+        )
+        print(
+            f"  scored submissions:        {len(samples)} in {elapsed:.1f} s = {len(samples) / elapsed:.1f} /s  (goal >= 50/s)"
+        )
+        print(
+            f"  upload->scored latency:    p50 {pct(latency, 50):.0f} ms, p95 {pct(latency, 95):.0f} ms  (goals 100 / 250 ms)"
+        )
+        print(f"  upload request (202):      p50 {pct(upload, 50):.0f} ms, p95 {pct(upload, 95):.0f} ms")
+        print(f"  queue wait (created->run): p50 {pct(queued, 50):.0f} ms, p95 {pct(queued, 95):.0f} ms")
+        print(f"  scoring (run->finished):   p50 {pct(scoring, 50):.0f} ms, p95 {pct(scoring, 95):.0f} ms")
+        print(
+            f"  mean of steps: upload {statistics.mean(upload) * 1000:.0f} ms, queue {statistics.mean(queued) * 1000:.0f} ms, "
+            f"scoring {statistics.mean(scoring) * 1000:.0f} ms"
+        )
+        count = max(1, len(samples))
+        shares = ", ".join(f"{name} {(after[name] - before[name]) / count * 1000:.1f} ms" for name in after)
+        print(f"  CPU per scored submission: {shares}")
+        print(profile_scoring(root / "bundle", payload))
+
+
+if __name__ == "__main__":
+    main()
