@@ -99,6 +99,7 @@ class SubmissionOut(msgspec.Struct):
     filename: str
     size: int
     note: str | None
+    final: bool  # a final selection for the private board
     public_score: float | None
     private_score: float | None  # null until the viewer may see it
     metrics: dict[str, Any]
@@ -106,6 +107,10 @@ class SubmissionOut(msgspec.Struct):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class FinalIn(msgspec.Struct, forbid_unknown_fields=True):
+    final: bool
 
 
 class EntryOut(msgspec.Struct):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, MultipartBody
+from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.api.schemas import SubmissionOut, UploadForm
+from server.api.schemas import FinalIn, SubmissionOut, UploadForm
 from server.models import Challenge, Submission, Team, utcnow
 from server.services import challenges, submissions
 from server.services.accounts import Viewer
@@ -31,6 +31,7 @@ async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission)
         filename=sub.filename,
         size=sub.size,
         note=sub.note,
+        final=sub.final,
         public_score=sub.public_score,
         private_score=sub.private_score if show_private else None,
         metrics=metrics,
@@ -80,6 +81,17 @@ class SubmissionController(Controller):
         submission_id: FromPath[int],
     ) -> SubmissionOut:
         sub = await submissions.get_submission(db_session, current_user, submission_id)
+        return await submission_out(db_session, current_user, sub)
+
+    @put("/submissions/{submission_id:int}/final", status_code=200)
+    async def set_final(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        submission_id: FromPath[int],
+        data: JSONBody[FinalIn],
+    ) -> SubmissionOut:
+        sub = await submissions.set_final(db_session, current_user, submission_id, data.final)
         return await submission_out(db_session, current_user, sub)
 
     @get("/challenges/{slug:str}/submissions")

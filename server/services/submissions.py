@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.spec import ChallengeSpec, Kind
 from runner.queue import EvaluationQueue
 from scoring.validate import FileFormat
-from server.errors import BadRequest, NotFound, OutsideSchedule, PayloadTooLarge, QuotaExceeded
+from server.errors import BadRequest, Conflict, NotFound, OutsideSchedule, PayloadTooLarge, QuotaExceeded
 from server.models import Challenge, Member, Status, Submission, utcnow
 from server.services.accounts import Viewer
 from server.services.challenges import spec_of
@@ -154,14 +154,7 @@ async def submit(
 
 
 async def _visible(session: AsyncSession, viewer: Viewer, submission: Submission) -> bool:
-    if viewer.role.sees_everything:
-        return True
-    member = (
-        await session.exec(
-            select(Member).where(Member.team_id == submission.team_id, Member.user_id == viewer.id)
-        )
-    ).first()
-    return member is not None
+    return viewer.role.sees_everything or await _is_member(session, viewer, submission.team_id)
 
 
 async def get_submission(session: AsyncSession, viewer: Viewer, submission_id: int) -> Submission:
@@ -186,4 +179,39 @@ def private_visible(viewer: Viewer | None, spec: ChallengeSpec, now: datetime) -
     return (viewer is not None and viewer.role.sees_everything) or spec.schedule.is_closed(now)
 
 
-__all__ = ["Status", "Upload", "get_submission", "private_visible", "submit", "team_submissions"]
+async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, final: bool) -> Submission:
+    """Mark or unmark one of the team's scored submissions as a final selection for the private board."""
+    submission = await session.get(Submission, submission_id)
+    if submission is None or not await _is_member(session, viewer, submission.team_id):
+        raise NotFound(f"no submission {submission_id} of your team")
+    challenge = await session.get(Challenge, submission.challenge_id)
+    assert challenge is not None
+    spec = spec_of(challenge)
+    if spec.schedule.is_closed(utcnow()):
+        raise OutsideSchedule(f"{spec.slug!r} has closed: final selections can no longer change")
+    if final and submission.status != Status.SCORED:
+        raise Conflict(
+            f"submission {submission_id} is {submission.status}; only a scored submission can be final"
+        )
+    team_id = submission.team_id
+    await lock_team(session, team_id)
+    if final and not submission.final:
+        chosen = (
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.team_id == team_id, col(Submission.final))
+        )
+        limit = spec.limits.final_selections
+        if (await session.exec(chosen)).one() >= limit:
+            await session.rollback()
+            raise Conflict(f"your team has already selected {limit} final submission(s); unselect one first")
+    submission.final = final
+    await session.commit()
+    return submission
+
+
+async def _is_member(session: AsyncSession, viewer: Viewer, team_id: int) -> bool:
+    member = (
+        await session.exec(select(Member).where(Member.team_id == team_id, Member.user_id == viewer.id))
+    ).first()
+    return member is not None

@@ -101,3 +101,38 @@ async def test_passwords_and_hashes_never_leave_the_server(
     for path in ("/api/me", f"/api/challenges/{SLUG}/team", f"/api/challenges/{SLUG}/submissions"):
         text = (await client.get(path, headers=ada)).text
         assert "argon2" not in text and PASSWORD not in text
+
+
+async def test_final_selections_drive_the_private_board(settings: Settings, client: AsyncTestClient) -> None:
+    await load_challenge(settings, TUMOUR)
+    await make_user(settings, "judy", Role.JUDGE)
+    ada, judy = await login(client, "ada"), await login(client, "judy", register=False)
+    predictions = tumour_predictions()[0]
+    flipped = predictions.assign(diagnosis=(1 - predictions["diagnosis"]).round(6))
+    ids = [
+        (await upload(client, ada, SLUG, csv_bytes(frame))).json()["id"]
+        for frame in (predictions, flipped, predictions)
+    ]
+    await drain_queue(settings)
+    best_public = (await client.get(f"/api/submissions/{ids[0]}", headers=judy)).json()
+    flipped_one = (await client.get(f"/api/submissions/{ids[1]}", headers=judy)).json()
+    private = f"/api/challenges/{SLUG}/leaderboard?board=private"
+    assert (await client.get(private, headers=judy)).json()["entries"][0]["score"] == best_public[
+        "private_score"
+    ]
+    chosen = await client.put(f"/api/submissions/{ids[1]}/final", json={"final": True}, headers=ada)
+    assert chosen.status_code == 200 and chosen.json()["final"] is True
+    assert (await client.get(private, headers=judy)).json()["entries"][0]["score"] == flipped_one[
+        "private_score"
+    ]
+    assert (
+        await client.put(f"/api/submissions/{ids[2]}/final", json={"final": True}, headers=ada)
+    ).status_code == 200
+    third = await client.put(f"/api/submissions/{ids[0]}/final", json={"final": True}, headers=ada)
+    assert third.status_code == 409 and "already selected 2 final submission(s)" in third.json()["detail"]
+    assert (
+        await client.put(f"/api/submissions/{ids[2]}/final", json={"final": False}, headers=ada)
+    ).status_code == 200
+    bob = await login(client, "bob")
+    stranger = await client.put(f"/api/submissions/{ids[0]}/final", json={"final": True}, headers=bob)
+    assert stranger.status_code == 404
