@@ -90,20 +90,25 @@ def _read_csv(data: bytes, expected: Expectation) -> pd.DataFrame:
             f"the file is empty: expected a header line '{','.join(expected.columns)}' "
             f"and {len(expected.ids)} rows"
         )
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
-    _check_header([h.strip() for h in header], expected)
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])]
+    _check_header(header, expected)
+    # Ids and labels stay text; number columns are parsed by the C parser (the fast path). A number
+    # column holding anything else comes back as text, and _numbers() then says which row is wrong.
+    text_columns = [expected.id_column]
+    if expected.output is Output.LABEL:
+        text_columns.append(expected.target_column)
     try:
-        frame = pd.read_csv(
+        return pd.read_csv(
             io.StringIO(text),
-            dtype=str,
+            names=header,
+            header=0,
+            dtype=dict.fromkeys(text_columns, object),
             keep_default_na=False,
             skipinitialspace=True,
             on_bad_lines="error",
         )
     except pd.errors.ParserError as exc:
         raise PredictionFileError(f"the file is not valid CSV: {exc}".rstrip()) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
 
 
 def _read_parquet(data: bytes, expected: Expectation) -> pd.DataFrame:
@@ -143,7 +148,7 @@ def _check_header(header: list[str], expected: Expectation) -> None:
 def _check_ids(column: pd.Series, expected: Expectation, file_format: FileFormat) -> np.ndarray:
     """Check the id column; return, for each row, the position of its id in the test set."""
     name = expected.id_column
-    ids = column.str.strip().to_numpy(dtype=object)
+    ids = column.astype(str).str.strip().to_numpy(dtype=object)
     empty = np.flatnonzero(ids == "")
     if len(empty):
         raise PredictionFileError(_problem(empty, file_format, f"empty {name!r}"))
@@ -181,7 +186,17 @@ def _check_ids(column: pd.Series, expected: Expectation, file_format: FileFormat
 
 
 def _numbers(column: pd.Series, name: str, file_format: FileFormat) -> np.ndarray:
-    text = column.str.strip()
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype=float)
+        infinite = np.flatnonzero(~np.isfinite(values))
+        if len(infinite) == 0:
+            return values
+        raise PredictionFileError(
+            _problem(
+                infinite, file_format, f"column {name!r}: infinity is not allowed; expected a finite number"
+            )
+        )
+    text = column.astype(str).str.strip()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if not bad.any():
@@ -224,7 +239,7 @@ def _probabilities(frame: pd.DataFrame, expected: Expectation, file_format: File
 def _labels(column: pd.Series, expected: Expectation, file_format: FileFormat) -> np.ndarray:
     """Class labels as codes: the position of each label in expected.classes."""
     name = expected.target_column
-    labels = column.str.strip().to_numpy(dtype=object)
+    labels = column.astype(str).str.strip().to_numpy(dtype=object)
     empty = np.flatnonzero(labels == "")
     if len(empty):
         raise PredictionFileError(_problem(empty, file_format, f"column {name!r}: empty class label"))

@@ -66,7 +66,8 @@ class FailureKind(StrEnum):
 
 class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(sa_type=String(40), unique=True, index=True)
+    username: str = Field(sa_type=String(40))  # as typed, shown on boards
+    username_key: str = Field(sa_type=String(40), unique=True, index=True)  # casefolded: 'Ada' is 'ada'
     email: str | None = Field(default=None, sa_type=String(254))
     password_hash: str = Field(sa_type=String(200))
     role: str = Field(default=Role.PARTICIPANT, sa_type=String(20))

@@ -39,6 +39,11 @@ def _viewer(user: User) -> Viewer:
     return Viewer(id=user.id, username=user.username, role=Role(user.role))
 
 
+def username_key(username: str) -> str:
+    """Usernames are unique regardless of case, so 'Ada' cannot pose as 'ada' on a board."""
+    return username.casefold()
+
+
 def check_credentials_shape(username: str, password: str) -> None:
     if not USERNAME.match(username):
         raise BadRequest(
@@ -60,7 +65,13 @@ async def create_user(
 ) -> Viewer:
     check_credentials_shape(username, password)
     password_hash = await asyncio.to_thread(_hasher.hash, password)
-    user = User(username=username, password_hash=password_hash, role=role, email=email)
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        password_hash=password_hash,
+        role=role,
+        email=email,
+    )
     session.add(user)
     try:
         await session.commit()
@@ -72,7 +83,7 @@ async def create_user(
 
 async def set_password_and_role(session: AsyncSession, *, username: str, password: str, role: Role) -> Viewer:
     """For operators: create the user, or update the password and role of an existing one."""
-    user = (await session.exec(select(User).where(User.username == username))).first()
+    user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
     if user is None:
         return await create_user(session, username=username, password=password, role=role)
     check_credentials_shape(username, password)
@@ -87,7 +98,7 @@ def _digest(token: str) -> str:
 
 
 async def issue_token(session: AsyncSession, *, username: str, password: str, ttl: timedelta) -> str:
-    user = (await session.exec(select(User).where(User.username == username))).first()
+    user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
     stored = user.password_hash if user else _DUMMY_HASH
     try:
         await asyncio.to_thread(_hasher.verify, stored, password)

@@ -66,3 +66,11 @@ async def test_health_reports_database_and_redis(client: AsyncTestClient) -> Non
 async def test_openapi_schema_is_served(client: AsyncTestClient) -> None:
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     assert "/api/challenges/{slug}/submissions" in paths and "/api/challenges/{slug}/leaderboard" in paths
+
+
+async def test_usernames_are_unique_regardless_of_case(client: AsyncTestClient) -> None:
+    await login(client, "ada")
+    clash = await client.post("/api/auth/register", json={"username": "ADA", "password": PASSWORD})
+    assert clash.status_code == 409 and clash.json()["detail"] == "username 'ADA' is already taken"
+    signed_in = await client.post("/api/auth/token", json={"username": "Ada", "password": PASSWORD})
+    assert signed_in.status_code == 200

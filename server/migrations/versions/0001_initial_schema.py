@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 14:24:18.342479
+Create Date: 2026-11-24 14:52:48.340199
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,7 @@ def upgrade() -> None:
         "user",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=40), nullable=False),
+        sa.Column("username_key", sa.String(length=40), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
@@ -46,7 +47,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_user_username"), ["username"], unique=True)
+        batch_op.create_index(batch_op.f("ix_user_username_key"), ["username_key"], unique=True)
 
     op.create_table(
         "challengefile",
@@ -176,7 +177,7 @@ def downgrade() -> None:
 
     op.drop_table("challengefile")
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_username"))
+        batch_op.drop_index(batch_op.f("ix_user_username_key"))
 
     op.drop_table("user")
     with op.batch_alter_table("challenge", schema=None) as batch_op:
