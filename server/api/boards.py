@@ -27,6 +27,7 @@ class BoardController(Controller):
     ) -> LeaderboardOut:
         challenge = await challenges.get_challenge(db_session, slug)
         result = await boards.leaderboard(db_session, challenge, board, viewer)
+        reviewer = viewer is not None and viewer.role.sees_everything
         return LeaderboardOut(
             board=result.board.value,
             metric=result.metric,
@@ -35,6 +36,7 @@ class BoardController(Controller):
                 EntryOut(
                     rank=e.rank,
                     team=e.team,
+                    submission_id=e.submission_id if reviewer else None,
                     score=e.score,
                     metrics=e.metrics,
                     submissions=e.submissions,

@@ -116,6 +116,7 @@ class FinalIn(msgspec.Struct, forbid_unknown_fields=True):
 class EntryOut(msgspec.Struct):
     rank: int
     team: str
+    submission_id: int | None  # the submission behind the entry: for organisers and judges only
     score: float
     metrics: dict[str, float]
     submissions: int

@@ -55,7 +55,7 @@ async def test_a_teammate_reads_the_teams_submissions(settings: Settings, client
 async def test_private_board_and_scores_are_for_judges_before_the_close(
     settings: Settings, client: AsyncTestClient
 ) -> None:
-    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+    ada, _, ada_id, bob_id = await _scored_submissions(settings, client)
     await make_user(settings, "judy", Role.JUDGE)
     await make_user(settings, "olga", Role.ORGANISER)
     judy, olga = await login(client, "judy", register=False), await login(client, "olga", register=False)
@@ -67,6 +67,9 @@ async def test_private_board_and_scores_are_for_judges_before_the_close(
     for who in (judy, olga):
         board = await client.get(private, headers=who)
         assert board.status_code == 200 and len(board.json()["entries"]) == 2
+        assert {e["submission_id"] for e in board.json()["entries"]} == {ada_id, bob_id}
+    public = (await client.get(f"/api/challenges/{SLUG}/leaderboard", headers=ada)).json()
+    assert [e["submission_id"] for e in public["entries"]] == [None, None]
     own = (await client.get(f"/api/submissions/{ada_id}", headers=ada)).json()
     assert own["private_score"] is None and "private" not in own["metrics"]
     judged = (await client.get(f"/api/submissions/{ada_id}", headers=judy)).json()
