@@ -83,6 +83,18 @@ async def _create_user(settings: Settings, name: str, role: str, password: str, 
         await engine.dispose()
 
 
+def cmd_image_build(*, offline: bool, tag: str | None, mirror: str | None) -> int:
+    from runner.images import DEFAULT_MIRROR, RUNTIME_IMAGE, build_runtime_image
+    from runner.sandbox import Sandbox
+
+    client = Sandbox().client
+    result = build_runtime_image(
+        client, offline=offline, tag=tag or RUNTIME_IMAGE, mirror=mirror or DEFAULT_MIRROR
+    )
+    print(f"{result.tag}: {'built' if result.built else 'already current'} (recipe {result.recipe})")
+    return 0
+
+
 def cmd_api(settings: Settings) -> None:
     import uvicorn
 
@@ -170,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--email")
 
+    image = sub.add_parser("image", help="the runtime image for model and code submissions")
+    build = image.add_subparsers(dest="action", required=True).add_parser(
+        "build", help="build it (no-op if current)"
+    )
+    build.add_argument("--offline", action="store_true", help="no registry: Debian rootfs via debootstrap")
+    build.add_argument("--tag", default=None, help="image name (default riality/runtime-python:latest)")
+    build.add_argument("--mirror", default=None, help="Debian mirror for --offline")
+
     challenge = sub.add_parser("challenge", help="manage challenges").add_subparsers(
         dest="action", required=True
     )
@@ -193,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "user":
         cmd_migrate(settings)
         asyncio.run(_create_user(settings, args.name, args.role, args.password, args.email))
+    elif args.command == "image":
+        return cmd_image_build(offline=args.offline, tag=args.tag, mirror=args.mirror)
     elif args.command == "challenge":
         cmd_migrate(settings)
         return 1 if asyncio.run(_load_challenges(settings, args.paths)) else 0

@@ -1,0 +1,243 @@
+"""One locked-down, throw-away Docker container per run.
+
+Rules (design.md, "The sandbox"): no network, read-only root, an unprivileged user, no capabilities,
+no new privileges, a pids limit, memory limit = memory+swap limit, a CPU quota, a small /tmp,
+read-only inputs and one writable output folder, a wall-clock deadline kept here (kill on
+expiry), logs capped by the log driver and again on reading, and the container removed in
+`finally`. The Docker SDK blocks: call `run` from a thread.
+
+Resource use is read from the container's cgroup while it runs, never from anything the
+participant's own process could write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException, NotFound
+from docker.types import LogConfig, Ulimit
+
+log = logging.getLogger(__name__)
+
+LABEL = "riality.sandbox"
+UID = "65534:65534"  # nobody: owns nothing on the host
+POLL_S = 0.02
+
+
+class SandboxError(Exception):
+    """Our infrastructure failed (Docker unreachable, image missing): retry, never blame the participant."""
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "out_of_memory"
+    CRASHED = "crashed"
+    OUTPUT_TOO_LARGE = "output_too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    time_s: float
+    memory_mb: int
+    cpus: float = 1.0
+    pids: int = 128
+    tmp_mb: int = 64
+    output_mb: int = 64
+    log_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    host: Path
+    container: str
+    writable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    wall_s: float
+    cpu_s: float | None = None  # sampled from the cgroup while running; None if it ended before a sample
+    peak_memory_mb: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    outcome: Outcome
+    exit_code: int | None
+    usage: Usage
+    logs: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class _CgroupProbe:
+    """Reads a running container's CPU time and peak memory (cgroup v1 or v2, cgroupfs or systemd)."""
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, container_id: str) -> None:
+        v1 = [f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"]
+        self.memory = [self.ROOT / "memory" / p / "memory.max_usage_in_bytes" for p in v1]
+        self.cpu = [self.ROOT / "cpuacct" / p / "cpuacct.usage" for p in v1]
+        self.memory += [self.ROOT / p / "memory.peak" for p in v1]
+        self.cpu_v2 = [self.ROOT / p / "cpu.stat" for p in v1]
+        self.cpu_s: float | None = None
+        self.peak_mb: float | None = None
+
+    @staticmethod
+    def _read(paths: list[Path]) -> str | None:
+        for path in paths:
+            try:
+                return path.read_text()
+            except OSError:
+                continue
+        return None
+
+    def sample(self) -> None:
+        memory = self._read(self.memory)
+        if memory is not None and memory.strip().isdigit():
+            self.peak_mb = max(self.peak_mb or 0.0, int(memory) / 2**20)
+        usage = self._read(self.cpu)
+        if usage is not None and usage.strip().isdigit():
+            self.cpu_s = int(usage) / 1e9
+            return
+        stat = self._read(self.cpu_v2)
+        if stat:
+            for line in stat.splitlines():
+                if line.startswith("usage_usec "):
+                    self.cpu_s = int(line.split()[1]) / 1e6
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+class Sandbox:
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        try:
+            self.client = client or docker.from_env(timeout=30)
+            self.client.ping()
+        except DockerException as exc:
+            raise SandboxError(f"no Docker daemon answers: {exc}") from exc
+
+    def sweep(self) -> int:
+        """Remove containers left by a worker that died mid-run (they carry our label)."""
+        removed = 0
+        for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+            try:
+                container.remove(force=True)
+                removed += 1
+            except NotFound:
+                pass
+        if removed:
+            log.warning("removed %d leftover sandbox container(s)", removed)
+        return removed
+
+    def run(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        limits: Limits,
+        mounts: Sequence[Mount] = (),
+        output: Path | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> RunResult:
+        """Run `command` in a fresh container under `limits`; the container is always removed."""
+        labels = {LABEL: "1", **(labels or {})}
+        file_limit = limits.output_mb * 2**20
+        try:
+            container = self.client.containers.create(
+                image,
+                list(command),
+                network_mode="none",
+                read_only=True,
+                user=UID,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                pids_limit=limits.pids,
+                mem_limit=f"{limits.memory_mb}m",
+                memswap_limit=f"{limits.memory_mb}m",
+                nano_cpus=int(limits.cpus * 1e9),
+                tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
+                volumes={
+                    str(m.host): {"bind": m.container, "mode": "rw" if m.writable else "ro"} for m in mounts
+                },
+                # No single file past the output bound, and the log driver keeps only the newest bytes.
+                ulimits=[Ulimit(name="fsize", soft=file_limit, hard=file_limit)],
+                log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "1m", "max-file": "1"}),
+                environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                working_dir="/tmp",
+                labels=labels,
+                detach=True,
+            )
+        except DockerException as exc:
+            raise SandboxError(f"could not create a container from {image!r}: {exc}") from exc
+        try:
+            return self._supervise(container, limits, output, labels)
+        finally:
+            try:
+                container.remove(force=True)
+            except NotFound:
+                pass
+            except DockerException:
+                log.exception("could not remove container %s; the next sweep will", container.id[:12])
+
+    def _supervise(self, container, limits: Limits, output: Path | None, labels: dict[str, str]) -> RunResult:  # type: ignore[no-untyped-def]
+        probe = _CgroupProbe(container.id)
+        killed: Outcome | None = None
+        try:
+            container.start()
+        except DockerException as exc:
+            raise SandboxError(f"could not start the container: {exc}") from exc
+        started = time.monotonic()
+        deadline = started + limits.time_s
+        while True:
+            probe.sample()
+            container.reload()
+            if container.status in ("exited", "dead"):
+                break
+            if time.monotonic() >= deadline:
+                killed = Outcome.TIMEOUT
+            elif output is not None and _folder_bytes(output) > limits.output_mb * 2**20:
+                killed = Outcome.OUTPUT_TOO_LARGE
+            if killed is not None:
+                with contextlib.suppress(DockerException):  # it may have exited on its own meanwhile
+                    container.kill()
+                container.reload()
+                break
+            time.sleep(POLL_S)
+        wall = time.monotonic() - started
+        for _ in range(100):  # a killed container takes a moment to be reported as exited
+            if container.status in ("exited", "dead"):
+                break
+            time.sleep(POLL_S)
+            container.reload()
+        state = container.attrs["State"]
+        exit_code = state.get("ExitCode")
+        raw = container.logs(stdout=True, stderr=True, tail=400)
+        logs = raw[-limits.log_bytes :].decode("utf-8", errors="replace")
+        if killed is not None:
+            outcome = killed
+        elif state.get("OOMKilled") or exit_code == 137:
+            outcome = Outcome.OUT_OF_MEMORY  # 137 = SIGKILL, and we did not send it
+        elif exit_code != 0:
+            outcome = Outcome.CRASHED
+        else:
+            outcome = Outcome.OK
+        usage = Usage(wall_s=wall, cpu_s=probe.cpu_s, peak_memory_mb=probe.peak_mb)
+        return RunResult(outcome=outcome, exit_code=exit_code, usage=usage, logs=logs, labels=labels)

@@ -1,0 +1,156 @@
+"""The sandbox against hostile code, in real containers of the runtime image.
+
+Each case must end with the right outcome, and an ordinary run afterwards must still succeed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.images import RUNTIME_IMAGE, build_runtime_image
+from runner.sandbox import LABEL, Limits, Mount, Outcome, RunResult, Sandbox
+
+LIMITS = Limits(time_s=10, memory_mb=256, cpus=1, pids=64, output_mb=8)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    box = Sandbox()
+    build_runtime_image(box.client, offline=True)  # scripts/test.sh built it; this only checks it is current
+    return box
+
+
+@pytest.fixture
+def output(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "output"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    yield folder
+
+
+def run(
+    sandbox: Sandbox,
+    code: str,
+    *,
+    limits: Limits = LIMITS,
+    output: Path | None = None,
+    mounts: tuple[Mount, ...] = (),
+) -> RunResult:
+    extra = (Mount(output, "/output", writable=True),) if output else ()
+    return sandbox.run(
+        RUNTIME_IMAGE, ["python3", "-c", code], limits=limits, mounts=(*mounts, *extra), output=output
+    )
+
+
+def assert_ordinary_run_works(sandbox: Sandbox) -> None:
+    result = run(sandbox, "import sklearn, pandas; print('fine')")
+    assert (result.outcome, result.logs.strip()) == (Outcome.OK, "fine")
+
+
+def test_ordinary_run_reports_usage(sandbox: Sandbox) -> None:
+    result = run(sandbox, "import pandas; x = bytearray(50 * 2**20); print(len(x))")
+    assert result.outcome is Outcome.OK and result.exit_code == 0
+    assert result.usage.wall_s > 0
+    assert result.usage.peak_memory_mb is not None and result.usage.peak_memory_mb >= 50
+    assert result.usage.cpu_s is not None and result.usage.cpu_s > 0
+
+
+def test_memory_bomb_is_out_of_memory(sandbox: Sandbox) -> None:
+    result = run(sandbox, "x = bytearray(600 * 2**20)")
+    assert result.outcome is Outcome.OUT_OF_MEMORY and result.exit_code == 137
+    assert_ordinary_run_works(sandbox)
+
+
+def test_infinite_loop_is_killed_at_the_deadline(sandbox: Sandbox) -> None:
+    result = run(sandbox, "while True: pass", limits=Limits(time_s=2, memory_mb=256))
+    assert result.outcome is Outcome.TIMEOUT
+    assert 2 <= result.usage.wall_s < 6
+    assert_ordinary_run_works(sandbox)
+
+
+def test_fork_bomb_hits_the_pids_limit(sandbox: Sandbox) -> None:
+    code = "import os\nwhile True:\n    os.fork()"
+    result = run(sandbox, code, limits=Limits(time_s=10, memory_mb=256, pids=64))
+    assert result.outcome in (Outcome.CRASHED, Outcome.TIMEOUT)
+    assert "Resource temporarily unavailable" in result.logs or result.outcome is Outcome.TIMEOUT
+    assert_ordinary_run_works(sandbox)
+
+
+@pytest.mark.parametrize(
+    "address", [("1.1.1.1", 80), ("127.0.0.1", 6379), ("10.0.0.1", 80)], ids=["public", "loopback", "private"]
+)
+def test_network_egress_fails(sandbox: Sandbox, address: tuple[str, int]) -> None:
+    code = f"import socket\ns = socket.socket()\ns.settimeout(2)\ns.connect({address!r})\nprint('CONNECTED')"
+    result = run(sandbox, code)
+    assert result.outcome is Outcome.CRASHED and "CONNECTED" not in result.logs
+    assert "Network is unreachable" in result.logs or "Connection refused" in result.logs
+
+
+def test_container_sees_only_a_loopback_interface(sandbox: Sandbox) -> None:
+    result = run(sandbox, "import socket; print(sorted(n for _, n in socket.if_nameindex()))")
+    assert result.logs.strip() == "['lo']"
+
+
+@pytest.mark.parametrize("path", ["/etc/evil", "/usr/lib/evil", "/opt/riality/harness.py", "/home/evil"])
+def test_writing_outside_output_is_refused(sandbox: Sandbox, output: Path, path: str) -> None:
+    result = run(sandbox, f"open({path!r}, 'w').write('x')", output=output)
+    assert result.outcome is Outcome.CRASHED
+    assert "Read-only file system" in result.logs or "Permission denied" in result.logs
+    assert list(output.iterdir()) == []
+
+
+def test_runs_as_an_unprivileged_user_without_capabilities(sandbox: Sandbox) -> None:
+    code = "import os; print(os.getuid(), os.getgid()); print(open('/proc/self/status').read())"
+    result = run(sandbox, code)
+    assert result.logs.splitlines()[0] == "65534 65534"
+    cap_eff = next(line for line in result.logs.splitlines() if line.startswith("CapEff:"))
+    assert cap_eff.split()[1] == "0000000000000000"
+    assert "NoNewPrivs:\t1" in result.logs
+
+
+def test_huge_stdout_is_capped(sandbox: Sandbox) -> None:
+    code = "import sys\nchunk = 'a' * 2**20 + '\\n'\nfor _ in range(1024):\n    sys.stdout.write(chunk)"
+    result = run(sandbox, code, limits=Limits(time_s=20, memory_mb=256, log_bytes=64 * 1024))
+    assert len(result.logs) <= 64 * 1024
+    assert_ordinary_run_works(sandbox)
+
+
+def test_output_files_are_bounded(sandbox: Sandbox, output: Path) -> None:
+    code = "f = open('/output/big', 'wb')\nwhile True:\n    f.write(b'a' * 2**20)"
+    result = run(sandbox, code, output=output)
+    assert result.outcome in (Outcome.CRASHED, Outcome.OUTPUT_TOO_LARGE)
+    assert (output / "big").stat().st_size <= LIMITS.output_mb * 2**20
+
+
+def test_many_output_files_are_stopped(sandbox: Sandbox, output: Path) -> None:
+    code = (
+        "import itertools\nfor i in itertools.count():\n    open(f'/output/f{i}', 'wb').write(b'a' * 2**20)"
+    )
+    result = run(sandbox, code, output=output, limits=Limits(time_s=30, memory_mb=256, output_mb=8))
+    assert result.outcome is Outcome.OUTPUT_TOO_LARGE
+
+
+def test_inputs_are_read_only(sandbox: Sandbox, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "features.csv").write_text("id,x\n1,2\n")
+    code = "print(open('/data/features.csv').read()); open('/data/features.csv', 'w')"
+    result = run(sandbox, code, mounts=(Mount(data, "/data"),))
+    assert "id,x" in result.logs and "Read-only file system" in result.logs
+    assert (data / "features.csv").read_text() == "id,x\n1,2\n"
+
+
+def test_no_container_is_left_behind(sandbox: Sandbox) -> None:
+    run(sandbox, "print(1)")
+    run(sandbox, "while True: pass", limits=Limits(time_s=1, memory_mb=128))
+    assert sandbox.client.containers.list(all=True, filters={"label": LABEL}) == []
+
+
+def test_sweep_removes_leftovers(sandbox: Sandbox) -> None:
+    sandbox.client.containers.create(RUNTIME_IMAGE, ["true"], labels={LABEL: "1"})
+    assert sandbox.sweep() == 1
+    assert sandbox.client.containers.list(all=True, filters={"label": LABEL}) == []
