@@ -6,24 +6,29 @@ Idempotent under at-least-once delivery: a submission is claimed with a conditio
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.spec import ChallengeSpec
+from challenges.bundle import FileRole
+from challenges.spec import ChallengeSpec, Kind
+from runner.execution import prepare_and_run
+from runner.sandbox import Sandbox, SandboxError
 from scoring.errors import PredictionFileError
 from scoring.truth import GroundTruth, Scores, expectation_for, finite_or_none, load_truth, score
 from scoring.validate import FileFormat, read_predictions
 from server.db import SessionMaker
 from server.models import Challenge, FailureKind, Status, Submission, utcnow
-from server.services.challenges import labels_file, spec_of
+from server.services.challenges import challenge_file, spec_of
 from server.storage import BlobStore, TooLargeError
 
 log = logging.getLogger(__name__)
@@ -111,8 +116,62 @@ async def _finish(session: AsyncSession, submission_id: int, **values: Any) -> b
     return result.rowcount == 1
 
 
+@dataclass(slots=True)
+class Runtime:
+    """What a worker process holds for evaluating: the hidden test sets, and the sandbox if Docker answers."""
+
+    truths: TruthCache
+    work_root: Path  # per-run folders for model and code submissions
+    sandbox: Sandbox | None = None
+    sandbox_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+
+    @property
+    def store(self) -> BlobStore:
+        return self.truths.store
+
+
+@dataclass(frozen=True, slots=True)
+class _Produced:
+    """Predictions to score, or why there are none, plus what the sandbox run left to record."""
+
+    data: bytes | None
+    file_format: FileFormat
+    failure: FailureKind | None = None
+    message: str | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+async def _produce(
+    session: AsyncSession, runtime: Runtime, submission: Submission, spec: ChallengeSpec, truth: GroundTruth
+) -> _Produced:
+    kind = Kind(submission.kind)
+    if kind is Kind.PREDICTIONS:
+        data = runtime.store.read_bytes(submission.sha256, limit=spec.limits.upload_bytes)
+        return _Produced(data, FileFormat(submission.file_format))
+    if runtime.sandbox is None:
+        raise SandboxError("this worker has no Docker daemon; model and code submissions need one")
+    features = await challenge_file(session, submission.challenge_id, FileRole.TEST_FEATURES)
+    async with runtime.sandbox_slots:
+        execution = await asyncio.to_thread(
+            prepare_and_run,
+            runtime.sandbox,
+            spec=spec,
+            kind=kind,
+            classes=truth.classes,
+            submission_file=runtime.store.path(submission.sha256),
+            features_file=runtime.store.path(features.sha256),
+            work_root=runtime.work_root,
+            predictions_limit=spec.limits.upload_bytes,
+        )
+    usage = execution.usage
+    record: dict[str, Any] = {"logs": execution.logs or None}
+    if usage is not None:
+        record |= {"wall_s": usage.wall_s, "cpu_s": usage.cpu_s, "peak_memory_mb": usage.peak_memory_mb}
+    return _Produced(execution.predictions, FileFormat.CSV, execution.failure, execution.message, record)
+
+
 async def evaluate_submission(
-    sessions: SessionMaker, cache: TruthCache, submission_id: int, *, stale_after: timedelta
+    sessions: SessionMaker, runtime: Runtime, submission_id: int, *, stale_after: timedelta
 ) -> Outcome | None:
     """Score one submission; None when there was nothing to do (already finished, or another worker has it)."""
     async with sessions() as session:
@@ -123,24 +182,41 @@ async def evaluate_submission(
         assert submission is not None
         challenge = await session.get(Challenge, submission.challenge_id)
         assert challenge is not None
-        spec = spec_of(challenge)
-        labels = await labels_file(session, submission.challenge_id)
+        slug, spec = challenge.slug, spec_of(challenge)
+        labels = await challenge_file(session, submission.challenge_id, FileRole.TEST_LABELS)
         # Scoring runs on the worker's own thread: it is CPU-bound, and handing it to a thread pool only
         # adds GIL hand-offs (measured: more futex time, lower throughput). Parallelism comes from processes.
-        truth = cache.get(spec, labels.sha256)
+        truth = runtime.truths.get(spec, labels.sha256)
         try:
-            data = cache.store.read_bytes(submission.sha256, limit=spec.limits.upload_bytes)
-            scores = _score_file(spec, truth, data, FileFormat(submission.file_format))
-        except (PredictionFileError, TooLargeError) as exc:
+            produced = await _produce(session, runtime, submission, spec, truth)
+        except TooLargeError as exc:
+            produced = _Produced(None, FileFormat.CSV, FailureKind.INVALID_PREDICTIONS, str(exc))
+        if produced.failure is not None or produced.data is None:
             await _finish(
                 session,
                 submission_id,
                 status=Status.FAILED,
-                error=str(exc)[:2000],
-                failure=FailureKind.INVALID_PREDICTIONS,
-                counts_toward_quota=False,  # a file that fails validation does not use up the quota
+                error=(produced.message or "no predictions")[:4000],
+                failure=produced.failure,
+                # Nothing ran: a refused archive uses no quota. Code that ran and failed does.
+                counts_toward_quota=produced.failure is not FailureKind.REJECTED_ARCHIVE,
+                **produced.record,
             )
-            return Outcome(submission_id, challenge.slug, Status.FAILED)
+            return Outcome(submission_id, slug, Status.FAILED)
+        try:
+            scores = _score_file(spec, truth, produced.data, produced.file_format)
+        except PredictionFileError as exc:
+            is_upload = Kind(submission.kind) is Kind.PREDICTIONS
+            await _finish(
+                session,
+                submission_id,
+                status=Status.FAILED,
+                error=(str(exc) if is_upload else f"invalid output: {exc}")[:4000],
+                failure=FailureKind.INVALID_PREDICTIONS if is_upload else FailureKind.INVALID_OUTPUT,
+                counts_toward_quota=not is_upload,  # a file that fails validation does not use up the quota
+                **produced.record,
+            )
+            return Outcome(submission_id, slug, Status.FAILED)
         written = await _finish(
             session,
             submission_id,
@@ -149,10 +225,9 @@ async def evaluate_submission(
             private_score=finite_or_none(scores.private_score),
             metrics=_metrics_json(scores),
             error=None,
+            **produced.record,
         )
-        if not written:
-            return None
-        return Outcome(submission_id, challenge.slug, Status.SCORED)
+        return Outcome(submission_id, slug, Status.SCORED) if written else None
 
 
 async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str) -> Outcome | None:

@@ -29,7 +29,7 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
     try:
         outcome = await evaluate_submission(
             ctx["sessions"],
-            ctx["truths"],
+            ctx["runtime"],
             submission_id,
             stale_after=timedelta(seconds=settings.reconcile_after_s),
         )

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from runner.evaluation import TruthCache
+from runner.evaluation import Runtime, TruthCache
 from runner.jobs import evaluate, reconcile
+from runner.sandbox import Sandbox, SandboxError
 from server.db import create_engine, create_sessionmaker
 from server.settings import Settings
 from server.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+
+def _sandbox_or_none() -> Sandbox | None:
+    """The sandbox if a Docker daemon answers; leftovers of a dead worker are removed first."""
+    try:
+        sandbox = Sandbox()
+    except SandboxError as exc:
+        log.warning("model and code submissions cannot run on this worker: %s", exc)
+        return None
+    sandbox.sweep()
+    return sandbox
 
 
 def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
@@ -20,8 +37,13 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
         engine = create_engine(settings.database)
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
-        ctx["truths"] = TruthCache(BlobStore(settings.blobs_dir))
         ctx["settings"] = settings
+        ctx["runtime"] = Runtime(
+            truths=TruthCache(BlobStore(settings.blobs_dir)),
+            work_root=settings.data_dir / "runs",
+            sandbox=await asyncio.to_thread(_sandbox_or_none),
+            sandbox_slots=asyncio.Semaphore(max(1, min(settings.sandbox_concurrency, os.cpu_count() or 1))),
+        )
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "engine" in ctx:

@@ -26,6 +26,8 @@ _NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none", "-nan"})
 class FileFormat(StrEnum):
     CSV = "csv"
     PARQUET = "parquet"
+    ZIP = "zip"  # a code submission, which the sandbox turns into CSV
+    PICKLE = "pickle"  # a model submission, likewise
 
 
 @dataclass(frozen=True, slots=True)

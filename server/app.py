@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 
 from runner.queue import ArqQueue
+from runner.sandbox import DockerProbe
 from server.api.accounts import AccountController
 from server.api.boards import BoardController
 from server.api.challenges import ChallengeController
@@ -58,7 +59,7 @@ def create_app(settings: Settings) -> Litestar:
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        state=State({"settings": settings, "store": BlobStore(settings.blobs_dir)}),
+        state=State({"settings": settings, "store": BlobStore(settings.blobs_dir), "docker": DockerProbe()}),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(title="riality", version="0.1.0", path="/schema"),
         debug=False,

@@ -58,3 +58,7 @@ class QuotaExceeded(AppError):
     def __init__(self, detail: str, resets_at: datetime | None) -> None:
         super().__init__(detail)
         self.resets_at = resets_at
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -61,6 +61,11 @@ class Status(StrEnum):
 
 class FailureKind(StrEnum):
     INVALID_PREDICTIONS = "invalid_predictions"  # the participant's file; does not count against the quota
+    REJECTED_ARCHIVE = "rejected_archive"  # unsafe or unusable zip; does not count against the quota
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "out_of_memory"
+    CRASHED = "crashed"
+    INVALID_OUTPUT = "invalid_output"
     INTERNAL = "internal"  # our side gave up after retries
 
 
@@ -145,7 +150,11 @@ class Submission(SQLModel, table=True):
     public_score: float | None = None
     private_score: float | None = None
     metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # {"public": {...}, "private": {...}}
-    error: str | None = Field(default=None, sa_type=String(2000))
+    error: str | None = Field(default=None, sa_type=String(4000))
+    logs: str | None = Field(default=None, sa_type=Text)  # the sandbox's capped output (model and code kinds)
+    wall_s: float | None = None  # measured by the runner from outside the container
+    cpu_s: float | None = None
+    peak_memory_mb: float | None = None
     failure: str | None = Field(default=None, sa_type=String(40))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -21,6 +21,7 @@ class Settings:
     reconcile_after_s: int = 60  # a queued/running submission older than this is re-enqueued
     worker_max_jobs: int = 8
     worker_poll_delay_s: float = 0.02
+    sandbox_concurrency: int = 2  # containers at once per worker, never more than the host's cores
 
     @property
     def database(self) -> str:
@@ -45,6 +46,7 @@ class Settings:
             "token_ttl_hours": int(env.get("RIALITY_TOKEN_TTL_HOURS", base.token_ttl_hours)),
             "reconcile_after_s": int(env.get("RIALITY_RECONCILE_AFTER_S", base.reconcile_after_s)),
             "worker_max_jobs": int(env.get("RIALITY_WORKER_MAX_JOBS", base.worker_max_jobs)),
+            "sandbox_concurrency": int(env.get("RIALITY_SANDBOX_CONCURRENCY", base.sandbox_concurrency)),
         }
         values.update(overrides)
         return cls(**values)
@@ -63,4 +65,5 @@ class Settings:
             "RIALITY_TOKEN_TTL_HOURS": str(self.token_ttl_hours),
             "RIALITY_RECONCILE_AFTER_S": str(self.reconcile_after_s),
             "RIALITY_WORKER_MAX_JOBS": str(self.worker_max_jobs),
+            "RIALITY_SANDBOX_CONCURRENCY": str(self.sandbox_concurrency),
         }

@@ -104,6 +104,10 @@ class SubmissionOut(msgspec.Struct):
     private_score: float | None  # null until the viewer may see it
     metrics: dict[str, Any]
     error: str | None
+    logs: str | None  # the sandbox's capped output, for model and code submissions
+    wall_s: float | None
+    cpu_s: float | None
+    peak_memory_mb: float | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -36,6 +36,10 @@ async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission)
         private_score=sub.private_score if show_private else None,
         metrics=metrics,
         error=sub.error,
+        logs=sub.logs,
+        wall_s=sub.wall_s,
+        cpu_s=sub.cpu_s,
+        peak_memory_mb=sub.peak_memory_mb,
         created_at=sub.created_at,
         started_at=sub.started_at,
         finished_at=sub.finished_at,
@@ -68,6 +72,7 @@ class SubmissionController(Controller):
                 challenge,
                 upload,
                 max_upload_bytes=state.settings.max_upload_bytes,
+                docker=state.docker,
             )
         finally:
             await data.file.close()

@@ -105,14 +105,15 @@ async def public_file(session: AsyncSession, challenge: Challenge, name: str) ->
     raise NotFound(f"challenge {challenge.slug!r} has no public file {name!r}")
 
 
-async def labels_file(session: AsyncSession, challenge_id: int) -> ChallengeFile:
+async def challenge_file(session: AsyncSession, challenge_id: int, role: FileRole) -> ChallengeFile:
+    """A challenge's file by role, for the runner (labels included: the runner reads them, nobody else)."""
     row = (
         await session.exec(
             select(ChallengeFile).where(
-                ChallengeFile.challenge_id == challenge_id, ChallengeFile.role == FileRole.TEST_LABELS.value
+                ChallengeFile.challenge_id == challenge_id, ChallengeFile.role == role.value
             )
         )
     ).first()
     if row is None:
-        raise NotFound(f"challenge {challenge_id} has no labels file")
+        raise NotFound(f"challenge {challenge_id} has no {role.value} file")
     return row

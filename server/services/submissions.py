@@ -15,8 +15,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec, Kind
 from runner.queue import EvaluationQueue
+from runner.sandbox import DockerProbe
 from scoring.validate import FileFormat
-from server.errors import BadRequest, Conflict, NotFound, OutsideSchedule, PayloadTooLarge, QuotaExceeded
+from server.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    OutsideSchedule,
+    PayloadTooLarge,
+    QuotaExceeded,
+    ServiceUnavailable,
+)
 from server.models import Challenge, Member, Status, Submission, utcnow
 from server.services.accounts import Viewer
 from server.services.challenges import spec_of
@@ -26,6 +35,14 @@ from server.storage import BlobStore, TooLargeError
 log = logging.getLogger(__name__)
 
 _FORMATS = {".csv": FileFormat.CSV, ".parquet": FileFormat.PARQUET, ".pq": FileFormat.PARQUET}
+_KIND_BY_SUFFIX = {
+    **dict.fromkeys(_FORMATS, Kind.PREDICTIONS),
+    ".zip": Kind.CODE,
+    ".joblib": Kind.MODEL,
+    ".pkl": Kind.MODEL,
+    ".pickle": Kind.MODEL,
+}
+_FILE_FORMAT = {Kind.CODE: FileFormat.ZIP, Kind.MODEL: FileFormat.PICKLE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +69,28 @@ def _display_name(filename: str) -> str:
 
 
 def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
+    """The kind from the optional form field, else from the file name; it must be one the challenge accepts."""
     suffix = PurePath(_display_name(upload.filename)).suffix.lower()
     if upload.kind is not None and upload.kind not in Kind.__members__.values():
         raise BadRequest(f"kind: expected one of {', '.join(k.value for k in Kind)} (got {upload.kind!r})")
-    kind = Kind(upload.kind) if upload.kind else (Kind.PREDICTIONS if suffix in _FORMATS else None)
+    kind = Kind(upload.kind) if upload.kind else _KIND_BY_SUFFIX.get(suffix)
     if kind is None:
         raise BadRequest(
-            f"file: cannot tell the kind of {upload.filename!r}; expected a .csv or .parquet prediction file"
+            f"file: cannot tell the kind of {upload.filename!r}; expected .csv or .parquet (predictions), "
+            ".joblib or .pkl (model) or .zip (code), or a 'kind' field"
         )
     if kind not in spec.kinds:
         accepted = ", ".join(k.value for k in spec.kinds)
         raise BadRequest(
             f"kind: {spec.slug!r} does not accept {kind.value} submissions (accepted: {accepted})"
         )
-    if kind is not Kind.PREDICTIONS:
-        raise BadRequest(
-            f"kind: {kind.value} submissions need the Docker sandbox, which this server does not run yet"
-        )
-    if suffix not in _FORMATS:
-        raise BadRequest(f"file: a prediction file must end in .csv or .parquet (got {upload.filename!r})")
-    return kind, _FORMATS[suffix]
+    if kind is Kind.PREDICTIONS:
+        if suffix not in _FORMATS:
+            raise BadRequest(
+                f"file: a prediction file must end in .csv or .parquet (got {upload.filename!r})"
+            )
+        return kind, _FORMATS[suffix]
+    return kind, _FILE_FORMAT[kind]
 
 
 def _day_start(now: datetime) -> datetime:
@@ -108,12 +127,20 @@ async def submit(
     upload: Upload,
     *,
     max_upload_bytes: int,
+    docker: DockerProbe,
 ) -> Submission:
     """Store the file, insert the submission under the quota in one transaction, then enqueue it."""
     challenge_id = challenge.id  # read once: a rollback below expires loaded objects
     spec = spec_of(challenge)
     check_schedule(spec, utcnow())
     kind, file_format = detect_kind(spec, upload)
+    if kind is not Kind.PREDICTIONS:
+        answers, reason = await asyncio.to_thread(docker.available)
+        if not answers:
+            raise ServiceUnavailable(
+                f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on this server "
+                f"({reason}); prediction files are still accepted"
+            )
     if upload.note is not None and len(upload.note) > 500:
         raise BadRequest("note: expected at most 500 characters")
     limit = min(spec.limits.upload_bytes, max_upload_bytes)

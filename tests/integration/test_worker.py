@@ -7,7 +7,7 @@ from datetime import timedelta
 import redis
 from litestar.testing import AsyncTestClient
 
-from runner.evaluation import TruthCache, evaluate_submission
+from runner.evaluation import Runtime, TruthCache, evaluate_submission
 from runner.queue import ArqQueue
 from runner.reconcile import find_stuck, reenqueue
 from server.db import create_engine, create_sessionmaker
@@ -29,12 +29,10 @@ async def test_evaluating_twice_changes_nothing(settings: Settings, client: Asyn
     engine = create_engine(settings.database)
     try:
         sessions = create_sessionmaker(engine)
-        again = await evaluate_submission(
-            sessions,
-            TruthCache(BlobStore(settings.blobs_dir)),
-            submission_id,
-            stale_after=timedelta(minutes=1),
+        runtime = Runtime(
+            truths=TruthCache(BlobStore(settings.blobs_dir)), work_root=settings.data_dir / "runs"
         )
+        again = await evaluate_submission(sessions, runtime, submission_id, stale_after=timedelta(minutes=1))
     finally:
         await engine.dispose()
     assert again is None

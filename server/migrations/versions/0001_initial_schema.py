@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 14:52:48.340199
+Create Date: 2026-11-24 15:01:10.601433
 """
 
 from collections.abc import Sequence
@@ -131,7 +131,11 @@ def upgrade() -> None:
         sa.Column("public_score", sa.Float(), nullable=True),
         sa.Column("private_score", sa.Float(), nullable=True),
         sa.Column("metrics", sa.JSON(), nullable=False),
-        sa.Column("error", sa.String(length=2000), nullable=True),
+        sa.Column("error", sa.String(length=4000), nullable=True),
+        sa.Column("logs", sa.Text(), nullable=True),
+        sa.Column("wall_s", sa.Float(), nullable=True),
+        sa.Column("cpu_s", sa.Float(), nullable=True),
+        sa.Column("peak_memory_mb", sa.Float(), nullable=True),
         sa.Column("failure", sa.String(length=40), nullable=True),
         sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", server.models.UTCDateTime(timezone=True), nullable=True),

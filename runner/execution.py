@@ -1,0 +1,145 @@
+"""Running a model or code submission in the sandbox to get its predictions file.
+
+The participant's container sees three folders: /data (the test features only, read-only),
+/submission (the model file or the unpacked code, read-only) and /output (writable, bounded).
+The hidden labels never enter it. What the harness writes to /output is then validated and
+scored outside, exactly like an uploaded predictions file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from challenges.spec import ChallengeSpec, Kind
+from runner.archive import ArchiveError, extract_archive
+from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage
+from server.models import FailureKind
+
+HARNESS = "/opt/riality/harness.py"
+PREDICTIONS = "predictions.csv"
+NOBODY = 65534
+_TAIL_LINES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What a sandbox run produced: predictions to score, or the participant's failure."""
+
+    predictions: bytes | None
+    failure: FailureKind | None
+    message: str | None
+    logs: str
+    usage: Usage | None
+
+
+def _tail(logs: str) -> str:
+    lines = [line for line in logs.splitlines() if line.strip()]
+    return "\n".join(lines[-_TAIL_LINES:])
+
+
+def _failure(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str] | None:
+    limits = spec.limits
+    if result.outcome is Outcome.TIMEOUT:
+        return FailureKind.TIMEOUT, f"timeout: stopped after the limit of {limits.time_s} s"
+    if result.outcome is Outcome.OUT_OF_MEMORY:
+        return FailureKind.OUT_OF_MEMORY, f"out of memory: went over the limit of {limits.memory_mb} MB"
+    if result.outcome is Outcome.OUTPUT_TOO_LARGE:
+        return FailureKind.INVALID_OUTPUT, "invalid output: wrote more than the output limit to /output"
+    if result.outcome is Outcome.CRASHED:
+        tail = _tail(result.logs)
+        return FailureKind.CRASHED, f"crashed with exit code {result.exit_code}" + (
+            f":\n{tail}" if tail else ""
+        )
+    return None
+
+
+def _private_folder(path: Path, *, writable_by_sandbox: bool = False) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    if writable_by_sandbox:
+        if os.geteuid() == 0:
+            os.chown(path, NOBODY, NOBODY)
+        else:  # an unprivileged runner can only open it up
+            path.chmod(0o777)
+    else:
+        path.chmod(0o755)
+
+
+def prepare_and_run(
+    sandbox: Sandbox,
+    *,
+    spec: ChallengeSpec,
+    kind: Kind,
+    classes: tuple[str, ...],
+    submission_file: Path,
+    features_file: Path,
+    work_root: Path,
+    predictions_limit: int,
+) -> Execution:
+    """Blocking (call it from a thread): set up the folders, run the harness, collect the predictions."""
+    work_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
+    try:
+        data, submission, output = work / "data", work / "submission", work / "output"
+        _private_folder(data)
+        _private_folder(submission)
+        _private_folder(output, writable_by_sandbox=True)
+        shutil.copyfile(features_file, data / "features.csv")
+        if kind is Kind.CODE:
+            try:
+                extract_archive(submission_file, submission / "code")
+            except ArchiveError as exc:
+                return Execution(None, FailureKind.REJECTED_ARCHIVE, f"rejected archive: {exc}", "", None)
+            for folder, _, files in os.walk(submission):
+                os.chmod(folder, 0o755)
+                for name in files:
+                    os.chmod(Path(folder) / name, 0o644)
+            target = "/submission/code"
+        else:
+            shutil.copyfile(submission_file, submission / "model.joblib")
+            (submission / "model.joblib").chmod(0o644)
+            target = "/submission/model.joblib"
+        command = [
+            "python3", HARNESS,
+            "--kind", kind.value,
+            "--submission", target,
+            "--features", "/data/features.csv",
+            "--output-file", f"/output/{PREDICTIONS}",
+            "--id-column", spec.id_column,
+            "--target-column", spec.target_column,
+            "--output", spec.primary_metric.needs.value,
+            "--classes", ",".join(classes),
+        ]  # fmt: skip
+        limits = Limits(
+            time_s=spec.limits.time_s,
+            memory_mb=spec.limits.memory_mb,
+            cpus=spec.limits.cpus,
+            output_mb=max(1, predictions_limit // 2**20 + 1),
+        )
+        result = sandbox.run(
+            spec.runtime_image,
+            command,
+            limits=limits,
+            mounts=(
+                Mount(data, "/data"),
+                Mount(submission, "/submission"),
+                Mount(output, "/output", writable=True),
+            ),
+            output=output,
+            labels={"riality.challenge": spec.slug},
+        )
+        failure = _failure(result, spec)
+        if failure is not None:
+            return Execution(None, failure[0], failure[1], result.logs, result.usage)
+        produced = output / PREDICTIONS
+        if not produced.is_file() or produced.is_symlink():
+            message = f"invalid output: the {kind.value} submission wrote no predictions file"
+            return Execution(None, FailureKind.INVALID_OUTPUT, message, result.logs, result.usage)
+        with produced.open("rb") as handle:
+            predictions = handle.read(predictions_limit + 1)
+        return Execution(predictions, None, None, result.logs, result.usage)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

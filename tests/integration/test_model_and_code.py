@@ -1,0 +1,237 @@
+"""Model and code submissions end to end: upload, the worker, the real sandbox, scores; and hostile uploads."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from litestar.testing import AsyncTestClient
+
+from runner.images import RUNTIME_IMAGE, build_runtime_image
+from runner.sandbox import DockerProbe, Limits, Mount, Outcome, Sandbox
+from server.settings import Settings
+from tests.conftest import EXAMPLES
+from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
+
+TUMOUR = EXAMPLES / "tumour-detection"
+SLUG = "tumour-detection"
+TRAIN_MODEL = """
+import joblib, pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+train = pd.read_csv('/data/train.csv', dtype={'id': str})
+test = pd.read_csv('/data/test.csv', dtype={'id': str})
+X, y = train.drop(columns=['id', 'diagnosis']), train['diagnosis']
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+joblib.dump(model, '/output/model.joblib')
+proba = model.predict_proba(test.drop(columns=['id']))[:, 1]
+pd.DataFrame({'id': test['id'], 'diagnosis': proba}).to_csv('/output/expected.csv', index=False)
+"""
+PREDICT_RULE = """
+import numpy as np
+def predict(features):
+    return np.clip((features["worst_radius"].to_numpy() - 7.0) / 30.0, 0, 1)
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    """A model fitted inside the runtime image (its scikit-learn), and its predictions as a CSV."""
+    sandbox = Sandbox()
+    build_runtime_image(sandbox.client, offline=True)
+    output = tmp_path_factory.mktemp("model")
+    os.chown(output, 65534, 65534)
+    result = sandbox.run(
+        RUNTIME_IMAGE,
+        ["python3", "-c", TRAIN_MODEL],
+        limits=Limits(time_s=120, memory_mb=1024),
+        mounts=(Mount(TUMOUR / "data", "/data"), Mount(output, "/output", writable=True)),
+    )
+    assert result.outcome is Outcome.OK, result.logs
+    return (output / "model.joblib").read_bytes(), (output / "expected.csv").read_bytes()
+
+
+def bundle(tmp_path: Path, **limits: object) -> Path:
+    folder = tmp_path / "bundle"
+    shutil.copytree(TUMOUR, folder, dirs_exist_ok=True)
+    manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
+    manifest["kinds"] = ["predictions", "model", "code"]
+    manifest["limits"] |= {"time_s": 20, "memory_mb": 512, "per_day": 100, **limits}
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    return folder
+
+
+def zip_bytes(files: dict[str, str | bytes], symlinks: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o120777 << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+def rule_predictions() -> bytes:
+    test = pd.read_csv(TUMOUR / "data" / "test.csv", dtype={"id": str})
+    proba = ((test["worst_radius"].to_numpy() - 7.0) / 30.0).clip(0, 1)
+    return csv_bytes(pd.DataFrame({"id": test["id"], "diagnosis": proba}))
+
+
+async def submit_all(
+    client: AsyncTestClient, headers: dict[str, str], files: list[tuple[str, bytes]]
+) -> list[int]:
+    ids = []
+    for name, data in files:
+        response = await upload(client, headers, SLUG, data, filename=name)
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+async def results(client: AsyncTestClient, headers: dict[str, str], ids: list[int]) -> list[dict]:
+    return [(await client.get(f"/api/submissions/{i}", headers=headers)).json() for i in ids]
+
+
+async def test_model_and_code_score_exactly_like_their_predictions_as_files(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path, trained: tuple[bytes, bytes]
+) -> None:
+    model, expected_csv = trained
+    await load_challenge(settings, bundle(tmp_path))
+    headers = await login(client, "ada")
+    ids = await submit_all(
+        client,
+        headers,
+        [
+            ("model.joblib", model),
+            ("expected.csv", expected_csv),
+            ("code.zip", zip_bytes({"predict.py": PREDICT_RULE})),
+            ("rule.csv", rule_predictions()),
+        ],
+    )
+    await drain_queue(settings)
+    model_run, model_file, code_run, code_file = await results(client, headers, ids)
+    for run in (model_run, code_run):
+        assert run["status"] == "scored", run
+        assert run["wall_s"] > 0 and run["peak_memory_mb"] > 0
+    assert (model_run["kind"], code_run["kind"]) == ("model", "code")
+    assert model_run["public_score"] == pytest.approx(model_file["public_score"], abs=1e-12)
+    assert model_run["metrics"]["public"] == pytest.approx(model_file["metrics"]["public"])
+    assert code_run["public_score"] == pytest.approx(code_file["public_score"], abs=1e-12)
+    assert model_file["public_score"] > 0.95
+
+
+class Evil:
+    """Unpickling this runs a shell command: it may, but only inside the sandbox."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (self.command,)
+
+
+async def test_hostile_submissions_fail_with_their_reason_and_reach_nothing(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, bundle(tmp_path, time_s=6, memory_mb=256, upload_mb=1))
+    headers = await login(client, "ada")
+    marker = settings.data_dir.resolve() / "pwned"
+    labels_guesses = [str(p) for p in settings.blobs_dir.resolve().rglob("*") if p.is_file()] + [
+        "/data/labels.csv",
+        "/data/hidden/labels.csv",
+        "/hidden/labels.csv",
+        str(TUMOUR / "hidden" / "labels.csv"),
+    ]
+    snoop = f"""
+import numpy as np
+def predict(features):
+    for path in {labels_guesses!r}:
+        try:
+            print("FOUND", path, open(path).read()[:40])
+        except OSError as exc:
+            print("no", path, type(exc).__name__)
+    return np.full(len(features), 0.5)
+"""
+    cases = {
+        "pickle.pkl": pickle.dumps(Evil(f"id; touch {marker}; echo ran > /output/pwned")),
+        "loop.zip": zip_bytes({"predict.py": "def predict(features):\n    while True:\n        pass\n"}),
+        "memory.zip": zip_bytes({"predict.py": "def predict(features):\n    x = bytearray(2**30)\n"}),
+        "fork.zip": zip_bytes(
+            {"predict.py": "import os\ndef predict(features):\n    while True:\n        os.fork()\n"}
+        ),
+        "net.zip": zip_bytes(
+            {
+                "predict.py": "import socket\ndef predict(f):\n    socket.create_connection(('1.1.1.1', 80), 2)\n"
+            }
+        ),
+        "write.zip": zip_bytes({"predict.py": f"def predict(f):\n    open({str(marker)!r}, 'w')\n"}),
+        "stdout.zip": zip_bytes(
+            {
+                "predict.py": "import sys\ndef predict(f):\n    while True:\n        sys.stdout.write('y' * 65536)\n"
+            }
+        ),
+        "bigout.zip": zip_bytes(
+            {
+                "predict.py": "def predict(f):\n    open('/output/predictions.csv', 'w').write('1' * 50_000_000)\n"
+            }
+        ),
+        "slip.zip": zip_bytes({"predict.py": PREDICT_RULE, "../../escape.py": "x"}),
+        "bomb.zip": zip_bytes({"predict.py": PREDICT_RULE, "bomb.bin": b"\0" * (64 * 2**20)}),
+        "link.zip": zip_bytes(
+            {"predict.py": PREDICT_RULE}, symlinks={"labels.csv": "/data/hidden/labels.csv"}
+        ),
+        "snoop.zip": zip_bytes({"predict.py": snoop}),
+        "ordinary.zip": zip_bytes({"predict.py": PREDICT_RULE}),
+    }
+    ids = await submit_all(client, headers, list(cases.items()))
+    await drain_queue(settings)
+    got = dict(zip(cases, await results(client, headers, ids), strict=True))
+    expected_errors = {
+        "pickle.pkl": "crashed with exit code",
+        "loop.zip": "timeout: stopped after the limit of 6 s",
+        "memory.zip": "out of memory: went over the limit of 256 MB",
+        "net.zip": "Network is unreachable",
+        "write.zip": "crashed with exit code 1",
+        "slip.zip": "rejected archive: archive entry '../../escape.py': '..' is not allowed",
+        "bomb.zip": "rejected archive: archive entry 'bomb.bin' is compressed",
+        "link.zip": "rejected archive: archive entry 'labels.csv' is a symbolic link",
+    }
+    for name, fragment in expected_errors.items():
+        assert got[name]["status"] == "failed", (name, got[name])
+        assert fragment in got[name]["error"], (name, got[name]["error"])
+    assert "uid=65534" in got["pickle.pkl"]["logs"]  # the command ran, as nobody, in the container
+    assert not marker.exists() and not (settings.data_dir / "escape.py").exists()
+    assert got["fork.zip"]["status"] == "failed"
+    assert got["stdout.zip"]["status"] == "failed" and len(got["stdout.zip"]["logs"]) <= 64 * 1024
+    assert got["bigout.zip"]["status"] == "failed"
+    assert "FOUND" not in got["snoop.zip"]["logs"] and got["snoop.zip"]["public_score"] == 0.5
+    assert got["ordinary.zip"]["status"] == "scored"
+    for result in got.values():
+        assert str(settings.data_dir.resolve()) not in (result["error"] or "").replace(str(marker), "")
+
+
+async def test_model_and_code_are_refused_at_upload_without_docker(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load_challenge(settings, bundle(tmp_path))
+    headers = await login(client, "ada")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    client.app.state.docker = DockerProbe()
+    refused = await upload(
+        client, headers, SLUG, zip_bytes({"predict.py": PREDICT_RULE}), filename="code.zip"
+    )
+    assert refused.status_code == 503
+    assert (
+        "code submissions run in a Docker sandbox, and no Docker daemon answers" in refused.json()["detail"]
+    )
+    assert (await upload(client, headers, SLUG, rule_predictions())).status_code == 202
