@@ -7,6 +7,7 @@ from a `Bundle`, so a broken bundle can never be half-imported.
 
 from __future__ import annotations
 
+import ast
 import io
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,6 +33,7 @@ class FileRole(StrEnum):
     TEST_FEATURES = "test_features"
     TEST_LABELS = "test_labels"
     SAMPLE_SUBMISSION = "sample_submission"
+    SCORER = "scorer"  # the organiser's scorer.py: runs in its own container, never served
 
 
 # The name each file is served under; labels are never served.
@@ -40,6 +42,7 @@ DOWNLOAD_NAMES = {
     FileRole.TEST_FEATURES: "test.csv",
     FileRole.SAMPLE_SUBMISSION: "sample_submission.csv",
     FileRole.TEST_LABELS: "labels.csv",
+    FileRole.SCORER: "scorer.py",
 }
 PUBLIC_ROLES = frozenset({FileRole.TRAIN, FileRole.TEST_FEATURES, FileRole.SAMPLE_SUBMISSION})
 
@@ -106,7 +109,7 @@ def _read_manifest(root: Path) -> tuple[ChallengeSpec | None, list[str]]:
 
 
 def _read_file(root: Path, field: str, relative: str, problems: list[str]) -> bytes | None:
-    where = f"{MANIFEST}: data.{field}"
+    where = f"{MANIFEST}: {field}"
     candidate = Path(relative)
     if candidate.is_absolute() or ".." in candidate.parts:
         problems.append(f"{where}: {relative!r} must be a path inside the bundle, without '..'")
@@ -154,6 +157,21 @@ def _check_train(data: bytes, spec: ChallengeSpec, problems: list[str]) -> None:
         problems.append(f"data.train: no {spec.target_column!r} column (the target_column)")
 
 
+def _check_scorer(source: bytes, problems: list[str]) -> None:
+    """Parse (never run) the organiser's scorer: it must be Python with a top-level score(labels, predictions)."""
+    try:
+        tree = ast.parse(source.decode("utf-8"), filename="scorer.py")
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        problems.append(f"scorer: not valid Python: {exc}")
+        return
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    score = functions.get("score")
+    if score is None or len(score.args.args) != 2:
+        problems.append(
+            "scorer: expected a top-level function score(labels, predictions) returning a dict of metrics"
+        )
+
+
 def _sample_submission(spec: ChallengeSpec, truth: GroundTruth) -> bytes:
     """A constant, label-free baseline that shows the expected format."""
     output = spec.primary_metric.needs
@@ -177,11 +195,14 @@ def load_bundle(root: Path | str) -> Bundle:
         raise BundleError(root, problems)
     raw: dict[FileRole, bytes] = {}
     for role in FileRole:
-        relative = getattr(spec.data, role.value)
+        relative = spec.scorer if role is FileRole.SCORER else getattr(spec.data, role.value)
         if relative is not None:
-            data = _read_file(root, role.value, relative, problems)
+            field = role.value if role is FileRole.SCORER else f"data.{role.value}"
+            data = _read_file(root, field, relative, problems)
             if data is not None:
                 raw[role] = data
+    if FileRole.SCORER in raw:
+        _check_scorer(raw[FileRole.SCORER], problems)
     truth = None
     if FileRole.TEST_LABELS in raw:
         try:

@@ -6,12 +6,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from scoring.errors import UnknownMetricError
 from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
+
+
+def _scored_by_scorer(*_: object) -> float:
+    raise RuntimeError("this metric comes from the challenge's scorer.py, which runs in the sandbox")
 
 
 class Kind(StrEnum):
@@ -77,6 +81,11 @@ class ChallengeSpec(_Strict):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     description: str = ""
     kinds: Annotated[list[Kind], Field(min_length=1)] = [Kind.PREDICTIONS]
+    # A custom scorer (a scorer.py in the bundle, run in its own container) names its own metrics: then
+    # `metric` is a key of the dict its score() returns, and the two fields after it are required.
+    scorer: str | None = None
+    higher_is_better: bool | None = None
+    prediction: Output | None = None  # what participants submit: label, probability or value
     metric: str
     extra_metrics: list[str] = []
     id_column: Annotated[str, Field(min_length=1)] = "id"
@@ -90,7 +99,9 @@ class ChallengeSpec(_Strict):
 
     @field_validator("metric")
     @classmethod
-    def _known_metric(cls, name: str) -> str:
+    def _known_metric(cls, name: str, info: ValidationInfo) -> str:
+        if info.data.get("scorer"):
+            return name
         try:
             get_metric(name)
         except UnknownMetricError as exc:
@@ -99,7 +110,9 @@ class ChallengeSpec(_Strict):
 
     @field_validator("extra_metrics")
     @classmethod
-    def _known_extra(cls, names: list[str]) -> list[str]:
+    def _known_extra(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("scorer"):
+            return names
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
             raise ValueError(
@@ -109,6 +122,17 @@ class ChallengeSpec(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> ChallengeSpec:
+        if self.id_column == self.target_column:
+            raise ValueError("id_column and target_column must differ")
+        if self.scorer is not None:
+            missing = [f for f in ("higher_is_better", "prediction") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"a challenge with a scorer must also set {' and '.join(missing)}")
+            return self
+        if self.higher_is_better is not None or self.prediction is not None:
+            raise ValueError(
+                "higher_is_better and prediction are only for custom scorers; built-in metrics know theirs"
+            )
         primary = self.primary_metric
         for extra in self.extras:
             if extra.task is not primary.task:
@@ -120,17 +144,23 @@ class ChallengeSpec(_Strict):
                     f"extra metric {extra.name!r} needs probabilities, but {primary.name!r} asks participants for "
                     "labels; make a probability metric the primary one"
                 )
-        if self.id_column == self.target_column:
-            raise ValueError("id_column and target_column must differ")
         return self
+
+    def _custom(self, name: str) -> Metric:
+        assert self.prediction is not None and self.higher_is_better is not None
+        task = Task.REGRESSION if self.prediction is Output.VALUE else Task.CLASSIFICATION
+        return Metric(
+            name, self.higher_is_better, task, self.prediction, _scored_by_scorer, "from the scorer"
+        )
 
     @property
     def primary_metric(self) -> Metric:
-        return get_metric(self.metric)
+        return self._custom(self.metric) if self.scorer else get_metric(self.metric)
 
     @property
     def extras(self) -> list[Metric]:
-        return [get_metric(n) for n in self.extra_metrics if n != self.metric]
+        names = [n for n in self.extra_metrics if n != self.metric]
+        return [self._custom(n) if self.scorer else get_metric(n) for n in names]
 
     @property
     def task(self) -> Task:

@@ -21,11 +21,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec, Kind
+from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.execution import prepare_and_run
 from runner.sandbox import Sandbox, SandboxError
 from scoring.errors import PredictionFileError
 from scoring.truth import GroundTruth, Scores, expectation_for, finite_or_none, load_truth, score
-from scoring.validate import FileFormat, read_predictions
+from scoring.validate import FileFormat, Predictions, read_predictions
 from server.db import SessionMaker
 from server.models import Challenge, FailureKind, Status, Submission, utcnow
 from server.services.challenges import challenge_file, spec_of
@@ -68,17 +69,20 @@ class TruthCache:
         return truth
 
 
-def _score_file(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Scores:
-    metric = spec.primary_metric
+def _validate(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Predictions:
     expected = expectation_for(
         truth,
-        metric,
+        spec.primary_metric,
         id_column=spec.id_column,
         target_column=spec.target_column,
         max_bytes=spec.limits.upload_bytes,
     )
-    predictions = read_predictions(data, expected, file_format)
-    return score(truth, predictions.values, metric, spec.extras)
+    return read_predictions(data, expected, file_format)
+
+
+def _score_file(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Scores:
+    """Validate and score with the built-in metrics (the benchmark profiles this)."""
+    return score(truth, _validate(spec, truth, data, file_format).values, spec.primary_metric, spec.extras)
 
 
 def _metrics_json(scores: Scores) -> dict[str, Any]:
@@ -170,6 +174,32 @@ async def _produce(
     return _Produced(execution.predictions, FileFormat.CSV, execution.failure, execution.message, record)
 
 
+async def _custom_scores(
+    session: AsyncSession,
+    runtime: Runtime,
+    submission: Submission,
+    spec: ChallengeSpec,
+    truth: GroundTruth,
+    values: Any,
+) -> Scores:
+    if runtime.sandbox is None:
+        raise SandboxError("this worker has no Docker daemon; the challenge's scorer needs one")
+    labels = await challenge_file(session, submission.challenge_id, FileRole.TEST_LABELS)
+    scorer = await challenge_file(session, submission.challenge_id, FileRole.SCORER)
+    labels_csv = runtime.store.read_bytes(labels.sha256, limit=1 << 31)
+    async with runtime.sandbox_slots:
+        return await asyncio.to_thread(
+            score_with_scorer,
+            runtime.sandbox,
+            spec=spec,
+            truth=truth,
+            values=values,
+            labels_csv=labels_csv,
+            scorer_file=runtime.store.path(scorer.sha256),
+            work_root=runtime.work_root,
+        )
+
+
 async def evaluate_submission(
     sessions: SessionMaker, runtime: Runtime, submission_id: int, *, stale_after: timedelta
 ) -> Outcome | None:
@@ -204,7 +234,7 @@ async def evaluate_submission(
             )
             return Outcome(submission_id, slug, Status.FAILED)
         try:
-            scores = _score_file(spec, truth, produced.data, produced.file_format)
+            predictions = _validate(spec, truth, produced.data, produced.file_format)
         except PredictionFileError as exc:
             is_upload = Kind(submission.kind) is Kind.PREDICTIONS
             await _finish(
@@ -217,6 +247,26 @@ async def evaluate_submission(
                 **produced.record,
             )
             return Outcome(submission_id, slug, Status.FAILED)
+        if spec.scorer is None:
+            scores = score(truth, predictions.values, spec.primary_metric, spec.extras)
+        else:
+            try:
+                scores = await _custom_scores(session, runtime, submission, spec, truth, predictions.values)
+            except ScorerError as exc:
+                # The organiser's code failed, not the participant's: its logs may show labels, so they stay here.
+                log.warning(
+                    "challenge %s: scorer failed on submission %s: %s\n%s", slug, submission_id, exc, exc.logs
+                )
+                await _finish(
+                    session,
+                    submission_id,
+                    status=Status.FAILED,
+                    error="the challenge's scorer failed on this submission; the organisers can see why and rescore it",
+                    failure=FailureKind.SCORER_FAILED,
+                    counts_toward_quota=False,
+                    **produced.record,
+                )
+                return Outcome(submission_id, slug, Status.FAILED)
         written = await _finish(
             session,
             submission_id,

@@ -39,7 +39,9 @@ class BuildResult:
 def recipe_digest(*, offline: bool) -> str:
     dockerfile = IMAGE_DIR / ("Dockerfile.offline" if offline else "Dockerfile")
     digest = hashlib.sha256()
-    for part in (dockerfile.read_bytes(), (IMAGE_DIR / "harness.py").read_bytes(), DEBIAN_PACKAGES.encode()):
+    parts = [dockerfile.read_bytes(), DEBIAN_PACKAGES.encode()]
+    parts += [(IMAGE_DIR / name).read_bytes() for name in ("harness.py", "score_harness.py")]
+    for part in parts:
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:32]
 

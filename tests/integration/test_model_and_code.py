@@ -235,3 +235,59 @@ async def test_model_and_code_are_refused_at_upload_without_docker(
         "code submissions run in a Docker sandbox, and no Docker daemon answers" in refused.json()["detail"]
     )
     assert (await upload(client, headers, SLUG, rule_predictions())).status_code == 202
+
+
+CUSTOM_SCORER = """
+from sklearn.metrics import roc_auc_score
+
+def score(labels, predictions):
+    merged = labels.merge(predictions, on="id", suffixes=("_true", ""))
+    return {"auc_x100": 100 * roc_auc_score(merged["diagnosis_true"], merged["diagnosis"]), "rows": len(merged)}
+"""
+
+
+def scorer_bundle(tmp_path: Path, source: str) -> Path:
+    folder = bundle(tmp_path)
+    (folder / "scorer.py").write_text(source)
+    manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
+    manifest |= {
+        "scorer": "scorer.py",
+        "metric": "auc_x100",
+        "extra_metrics": ["rows"],
+        "higher_is_better": True,
+        "prediction": "probability",
+    }
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    return folder
+
+
+async def test_custom_scorer_runs_in_the_sandbox_and_ranks(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    from tests.integration.test_submissions import tumour_predictions
+
+    await load_challenge(settings, scorer_bundle(tmp_path, CUSTOM_SCORER))
+    headers = await login(client, "ada")
+    predictions, expected_auc = tumour_predictions()
+    (submission_id,) = await submit_all(client, headers, [("p.csv", csv_bytes(predictions))])
+    await drain_queue(settings)
+    (result,) = await results(client, headers, [submission_id])
+    assert result["status"] == "scored", result
+    assert result["public_score"] == pytest.approx(100 * expected_auc, abs=1e-9)
+    assert result["metrics"]["public"]["rows"] == 68
+    board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
+    assert board["metric"] == "auc_x100" and board["entries"][0]["score"] == result["public_score"]
+
+
+async def test_a_failing_custom_scorer_is_not_blamed_on_the_team(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    leaky = "def score(labels, predictions):\n    raise ValueError(labels.to_csv())\n"
+    await load_challenge(settings, scorer_bundle(tmp_path, leaky))
+    headers = await login(client, "ada")
+    (submission_id,) = await submit_all(client, headers, [("p.csv", rule_predictions())])
+    await drain_queue(settings)
+    (result,) = await results(client, headers, [submission_id])
+    assert result["status"] == "failed"
+    assert result["error"].startswith("the challenge's scorer failed on this submission")
+    assert "diagnosis" not in result["error"] and not result["logs"]  # the labels never reach the team

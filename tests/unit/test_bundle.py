@@ -19,7 +19,7 @@ SLUGS = ["tumour-detection", "digits-vision-aid", "smartport-vessel-delay", "dys
 def test_example_bundle_loads(slug: str) -> None:
     bundle = load_bundle(EXAMPLES / slug)
     assert bundle.spec.slug == slug
-    assert {f.role for f in bundle.files} == set(FileRole)
+    assert {f.role for f in bundle.files} == set(FileRole) - {FileRole.SCORER}
     assert not bundle.file(FileRole.TEST_LABELS).public  # type: ignore[union-attr]
 
 
@@ -138,4 +138,40 @@ def test_bad_sample_submission_is_refused(bundle_dir: Path) -> None:
     with pytest.raises(
         BundleError, match=r"data.sample_submission: would be refused as a submission: line 2: unknown 'id'"
     ):
+        load_bundle(bundle_dir)
+
+
+@pytest.mark.parametrize(
+    ("source", "extra", "message"),
+    [
+        (
+            "def score(labels, predictions):\n    return {}\n",
+            {},
+            r"a challenge with a scorer must also set higher_is_better and prediction",
+        ),
+        (
+            "def score(labels predictions):\n",
+            {"higher_is_better": True, "prediction": "value"},
+            r"scorer: not valid Python",
+        ),
+        (
+            "def evaluate(a, b):\n    return {}\n",
+            {"higher_is_better": True, "prediction": "value"},
+            r"scorer: expected a top-level function score\(labels, predictions\)",
+        ),
+    ],
+    ids=["missing fields", "syntax error", "no score()"],
+)
+def test_custom_scorer_is_checked_without_running_it(
+    bundle_dir: Path, source: str, extra: dict, message: str
+) -> None:
+    (bundle_dir / "scorer.py").write_text(source)
+    edit(bundle_dir, scorer="scorer.py", metric="my_metric", extra_metrics=[], **extra)
+    with pytest.raises(BundleError, match=message):
+        load_bundle(bundle_dir)
+
+
+def test_builtin_metrics_refuse_custom_only_fields(bundle_dir: Path) -> None:
+    edit(bundle_dir, higher_is_better=False)
+    with pytest.raises(BundleError, match="higher_is_better and prediction are only for custom scorers"):
         load_bundle(bundle_dir)
