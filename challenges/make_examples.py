@@ -163,7 +163,7 @@ def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -
         "slug": example.slug,
         "title": example.title,
         "description": example.description,
-        "kinds": ["predictions"],
+        "kinds": ["predictions", "model", "code"],
         "metric": example.metric,
         "extra_metrics": example.extra_metrics,
         "id_column": "id",

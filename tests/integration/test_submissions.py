@@ -161,7 +161,7 @@ async def test_outside_the_schedule_is_refused_with_the_time(
 
 
 async def test_upload_refusals(settings: Settings, client: AsyncTestClient, tmp_path: Path) -> None:
-    await load_challenge(settings, _with(tmp_path, limits={"upload_mb": 0.01}))
+    await load_challenge(settings, _with(tmp_path, limits={"upload_mb": 0.01}, kinds=["predictions"]))
     headers = await login(client, "ada")
     big = await upload(client, headers, SLUG, b"id,diagnosis\n" + b"x" * 20_000)
     assert big.status_code == 413 and "larger than the limit of 10,485 bytes" in big.json()["detail"]
