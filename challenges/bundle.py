@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from challenges.spec import ChallengeSpec
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
-from scoring.truth import GroundTruth, LabelsFileError, expectation_for, load_truth
+from scoring.truth import GroundTruth, LabelsFileError, load_truth
 from scoring.validate import FileFormat, read_predictions
 
 MANIFEST = "challenge.yaml"
@@ -224,15 +224,8 @@ def load_bundle(root: Path | str) -> Bundle:
         if FileRole.SAMPLE_SUBMISSION not in raw and spec.data.sample_submission is None:
             raw[FileRole.SAMPLE_SUBMISSION] = _sample_submission(spec, truth)
         if FileRole.SAMPLE_SUBMISSION in raw:
-            expected = expectation_for(
-                truth,
-                spec.primary_metric,
-                id_column=spec.id_column,
-                target_column=spec.target_column,
-                max_bytes=spec.limits.upload_bytes,
-            )
             try:
-                read_predictions(raw[FileRole.SAMPLE_SUBMISSION], expected, FileFormat.CSV)
+                read_predictions(raw[FileRole.SAMPLE_SUBMISSION], spec.expectation(truth), FileFormat.CSV)
             except PredictionFileError as exc:
                 problems.append(f"data.sample_submission: would be refused as a submission: {exc}")
     if problems or truth is None:

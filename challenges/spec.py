@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from scoring.errors import UnknownMetricError
 from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
+from scoring.truth import GroundTruth, expectation_for
+from scoring.validate import Expectation
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 
@@ -165,6 +167,16 @@ class ChallengeSpec(_Strict):
     @property
     def task(self) -> Task:
         return self.primary_metric.task
+
+    def expectation(self, truth: GroundTruth) -> Expectation:
+        """What a valid predictions file for this challenge looks like."""
+        return expectation_for(
+            truth,
+            self.primary_metric,
+            id_column=self.id_column,
+            target_column=self.target_column,
+            max_bytes=self.limits.upload_bytes,
+        )
 
     @property
     def seed(self) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from challenges.spec import ChallengeSpec
-from runner.sandbox import Limits, Mount, Outcome, Sandbox
+from runner.sandbox import Limits, Mount, Outcome, Sandbox, run_folder
 from scoring.metrics import Output
 from scoring.truth import GroundTruth, Scores
 
 HARNESS = "/opt/riality/score_harness.py"
-NOBODY = 65534
 
 
 class ScorerError(Exception):
@@ -91,14 +89,10 @@ def score_with_scorer(
     work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="score-", dir=work_root))
     try:
-        folders = {name: work / name for name in ("inputs", "scorer", "output")}
-        for folder in folders.values():
-            folder.mkdir()
-            folder.chmod(0o755)
-        if os.geteuid() == 0:
-            os.chown(folders["output"], NOBODY, NOBODY)
-        else:
-            folders["output"].chmod(0o777)
+        folders = {
+            name: run_folder(work / name, writable=name == "output")
+            for name in ("inputs", "scorer", "output")
+        }
         for subset, mask in (("public", truth.public), ("private", truth.private)):
             inputs.labels[mask].to_csv(folders["inputs"] / f"labels_{subset}.csv", index=False)
             inputs.predictions[mask].to_csv(folders["inputs"] / f"predictions_{subset}.csv", index=False)

@@ -25,7 +25,7 @@ from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.execution import prepare_and_run
 from runner.sandbox import Sandbox, SandboxError
 from scoring.errors import PredictionFileError
-from scoring.truth import GroundTruth, Scores, expectation_for, finite_or_none, load_truth, score
+from scoring.truth import GroundTruth, Scores, finite_or_none, load_truth, score
 from scoring.validate import FileFormat, Predictions, read_predictions
 from server.db import SessionMaker
 from server.models import Challenge, FailureKind, Status, Submission, utcnow
@@ -70,14 +70,7 @@ class TruthCache:
 
 
 def _validate(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Predictions:
-    expected = expectation_for(
-        truth,
-        spec.primary_metric,
-        id_column=spec.id_column,
-        target_column=spec.target_column,
-        max_bytes=spec.limits.upload_bytes,
-    )
-    return read_predictions(data, expected, file_format)
+    return read_predictions(data, spec.expectation(truth), file_format)
 
 
 def _score_file(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Scores:

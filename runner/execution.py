@@ -16,12 +16,11 @@ from pathlib import Path
 
 from challenges.spec import ChallengeSpec, Kind
 from runner.archive import ArchiveError, extract_archive
-from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage
+from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage, run_folder
 from server.models import FailureKind
 
 HARNESS = "/opt/riality/harness.py"
 PREDICTIONS = "predictions.csv"
-NOBODY = 65534
 _TAIL_LINES = 20
 
 
@@ -57,17 +56,6 @@ def _failure(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str] 
     return None
 
 
-def _private_folder(path: Path, *, writable_by_sandbox: bool = False) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    if writable_by_sandbox:
-        if os.geteuid() == 0:
-            os.chown(path, NOBODY, NOBODY)
-        else:  # an unprivileged runner can only open it up
-            path.chmod(0o777)
-    else:
-        path.chmod(0o755)
-
-
 def prepare_and_run(
     sandbox: Sandbox,
     *,
@@ -84,9 +72,9 @@ def prepare_and_run(
     work = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
     try:
         data, submission, output = work / "data", work / "submission", work / "output"
-        _private_folder(data)
-        _private_folder(submission)
-        _private_folder(output, writable_by_sandbox=True)
+        run_folder(data)
+        run_folder(submission)
+        run_folder(output, writable=True)
         shutil.copyfile(features_file, data / "features.csv")
         if kind is Kind.CODE:
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from docker.types import LogConfig, Ulimit
 log = logging.getLogger(__name__)
 
 LABEL = "riality.sandbox"
-UID = "65534:65534"  # nobody: owns nothing on the host
+NOBODY = 65534
+UID = f"{NOBODY}:{NOBODY}"  # nobody: owns nothing on the host
 POLL_S = 0.02
 
 
@@ -113,6 +115,18 @@ class _CgroupProbe:
             for line in stat.splitlines():
                 if line.startswith("usage_usec "):
                     self.cpu_s = int(line.split()[1]) / 1e6
+
+
+def run_folder(path: Path, *, writable: bool = False) -> Path:
+    """Create a folder to mount: readable by the sandbox's user, and writable by it only if asked."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o755)
+    if writable:
+        if os.geteuid() == 0:
+            os.chown(path, NOBODY, NOBODY)
+        else:  # an unprivileged runner can only open it up
+            path.chmod(0o777)
+    return path
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -11,7 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
 from challenges.spec import ChallengeSpec
-from scoring.truth import expectation_for
 from server.errors import NotFound
 from server.models import Challenge, ChallengeFile, utcnow
 from server.storage import BlobStore
@@ -31,15 +30,7 @@ async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle)
     """
     digests = {f.role: (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
     spec = bundle.spec
-    columns = list(
-        expectation_for(
-            bundle.truth,
-            spec.primary_metric,
-            id_column=spec.id_column,
-            target_column=spec.target_column,
-            max_bytes=0,
-        ).columns
-    )
+    columns = list(spec.expectation(bundle.truth).columns)
     challenge = (await session.exec(select(Challenge).where(Challenge.slug == spec.slug))).first()
     created = challenge is None
     if challenge is None:

@@ -15,7 +15,7 @@ import yaml
 from litestar.testing import AsyncTestClient
 
 from runner.images import RUNTIME_IMAGE, build_runtime_image
-from runner.sandbox import DockerProbe, Limits, Mount, Outcome, Sandbox
+from runner.sandbox import DockerProbe, Limits, Mount, Outcome, Sandbox, run_folder
 from server.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
@@ -47,8 +47,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
     """A model fitted inside the runtime image (its scikit-learn), and its predictions as a CSV."""
     sandbox = Sandbox()
     build_runtime_image(sandbox.client, offline=True)
-    output = tmp_path_factory.mktemp("model")
-    os.chown(output, 65534, 65534)
+    output = run_folder(tmp_path_factory.mktemp("model"), writable=True)
     result = sandbox.run(
         RUNTIME_IMAGE,
         ["python3", "-c", TRAIN_MODEL],

@@ -5,14 +5,13 @@ Each case must end with the right outcome, and an ordinary run afterwards must s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runner.images import RUNTIME_IMAGE, build_runtime_image
-from runner.sandbox import LABEL, Limits, Mount, Outcome, RunResult, Sandbox
+from runner.sandbox import LABEL, Limits, Mount, Outcome, RunResult, Sandbox, run_folder
 
 LIMITS = Limits(time_s=10, memory_mb=256, cpus=1, pids=64, output_mb=8)
 
@@ -26,10 +25,7 @@ def sandbox() -> Sandbox:
 
 @pytest.fixture
 def output(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "output"
-    folder.mkdir()
-    os.chown(folder, 65534, 65534)
-    yield folder
+    yield run_folder(tmp_path / "output", writable=True)
 
 
 def run(
