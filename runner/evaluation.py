@@ -10,6 +10,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +26,7 @@ from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec, Kind
 from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.execution import prepare_and_run
+from runner.reconcile import stale_after as stale_after_for
 from runner.sandbox import Sandbox, SandboxError
 from scoring.errors import PredictionFileError
 from scoring.truth import GroundTruth, Scores, finite_or_none, load_truth, score
@@ -138,6 +142,16 @@ class _Produced:
     record: dict[str, Any] = field(default_factory=dict)
 
 
+@asynccontextmanager
+async def _kill_on_cancel(cancel: threading.Event) -> AsyncIterator[None]:
+    """The Docker SDK blocks in a thread that cancellation cannot stop; this tells it to kill the container."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+
+
 async def _produce(
     session: AsyncSession, runtime: Runtime, submission: Submission, spec: ChallengeSpec, truth: GroundTruth
 ) -> _Produced:
@@ -148,7 +162,8 @@ async def _produce(
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; model and code submissions need one")
     features = await challenge_file(session, submission.challenge_id, FileRole.TEST_FEATURES)
-    async with runtime.sandbox_slots:
+    cancel = threading.Event()
+    async with runtime.sandbox_slots, _kill_on_cancel(cancel):
         execution = await asyncio.to_thread(
             prepare_and_run,
             runtime.sandbox,
@@ -159,6 +174,7 @@ async def _produce(
             features_file=runtime.store.path(features.sha256),
             work_root=runtime.work_root,
             predictions_limit=spec.limits.upload_bytes,
+            cancel=cancel,
         )
     usage = execution.usage
     record: dict[str, Any] = {"logs": execution.logs or None}
@@ -198,14 +214,18 @@ async def evaluate_submission(
 ) -> Outcome | None:
     """Score one submission; None when there was nothing to do (already finished, or another worker has it)."""
     async with sessions() as session:
-        if not await _claim(session, submission_id, stale_after):
-            log.info("submission %s: already finished or claimed, nothing to do", submission_id)
-            return None
         submission = await session.get(Submission, submission_id)
-        assert submission is not None
+        if submission is None:
+            log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
+            return None
         challenge = await session.get(Challenge, submission.challenge_id)
         assert challenge is not None
         slug, spec = challenge.slug, spec_of(challenge)
+        if not await _claim(
+            session, submission_id, stale_after_for(spec, Kind(submission.kind), stale_after)
+        ):
+            log.info("submission %s: already finished or claimed, nothing to do", submission_id)
+            return None
         labels = await challenge_file(session, submission.challenge_id, FileRole.TEST_LABELS)
         # Scoring runs on the worker's own thread: it is CPU-bound, and handing it to a thread pool only
         # adds GIL hand-offs (measured: more futex time, lower throughput). Parallelism comes from processes.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def prepare_and_run(
     features_file: Path,
     work_root: Path,
     predictions_limit: int,
+    cancel: threading.Event | None = None,
 ) -> Execution:
     """Blocking (call it from a thread): set up the folders, run the harness, collect the predictions."""
     work_root.mkdir(parents=True, exist_ok=True)
@@ -118,6 +120,7 @@ def prepare_and_run(
             ),
             output=output,
             labels={"riality.challenge": spec.slug},
+            cancel=cancel,
         )
         failure = _failure(result, spec)
         if failure is not None:

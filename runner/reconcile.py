@@ -8,9 +8,11 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from challenges.spec import ChallengeSpec, Kind
 from runner.queue import EvaluationQueue
 from server.db import SessionMaker
-from server.models import Status, Submission, utcnow
+from server.models import Challenge, Status, Submission, utcnow
+from server.services.challenges import spec_of
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +25,19 @@ class Stuck:
     attempts: int
 
 
+def stale_after(spec: ChallengeSpec, kind: Kind, base: timedelta) -> timedelta:
+    """How long a submission may stay `running` before it is presumed lost: sandbox runs get their limit."""
+    runs = (kind is not Kind.PREDICTIONS) + (spec.scorer is not None)
+    return base + runs * timedelta(seconds=2 * spec.limits.time_s)
+
+
 async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: int = 500) -> list[Stuck]:
-    cutoff = utcnow() - older_than
+    now = utcnow()
+    cutoff = now - older_than
     async with sessions() as session:
         rows = await session.exec(
-            select(Submission.id, Submission.attempts)
+            select(Submission, Challenge)
+            .join(Challenge, col(Challenge.id) == Submission.challenge_id)
             .where(
                 ((col(Submission.status) == Status.QUEUED) & (col(Submission.created_at) < cutoff))
                 | ((col(Submission.status) == Status.RUNNING) & (col(Submission.started_at) < cutoff))
@@ -35,7 +45,15 @@ async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: in
             .order_by(col(Submission.id))
             .limit(limit)
         )
-        return [Stuck(submission_id=i, attempts=a) for i, a in rows if i is not None]
+        stuck = []
+        for submission, challenge in rows:
+            if submission.status == Status.RUNNING:
+                allowed = stale_after(spec_of(challenge), Kind(submission.kind), older_than)
+                if submission.started_at is None or submission.started_at >= now - allowed:
+                    continue  # still within its own time limit: a container may be running it
+            assert submission.id is not None
+            stuck.append(Stuck(submission_id=submission.id, attempts=submission.attempts))
+        return stuck
 
 
 async def reenqueue(queue: EvaluationQueue, stuck: list[Stuck], *, round_id: int) -> list[int]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from docker.types import LogConfig, Ulimit
 log = logging.getLogger(__name__)
 
 LABEL = "riality.sandbox"
+OWNER_LABEL = "riality.owner"  # host:pid of the worker that started the container
 NOBODY = 65534
 UID = f"{NOBODY}:{NOBODY}"  # nobody: owns nothing on the host
 POLL_S = 0.02
@@ -43,6 +46,7 @@ class Outcome(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"
     CRASHED = "crashed"
     OUTPUT_TOO_LARGE = "output_too_large"
+    CANCELLED = "cancelled"  # the runner stopped it (its job was cancelled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,20 @@ class _CgroupProbe:
                     self.cpu_s = int(line.split()[1]) / 1e6
 
 
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that started a container (label 'host:pid') still runs on this host."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_folder(path: Path, *, writable: bool = False) -> Path:
     """Create a folder to mount: readable by the sandbox's user, and writable by it only if asked."""
     path.mkdir(parents=True, exist_ok=True)
@@ -149,9 +167,11 @@ class Sandbox:
             raise SandboxError(f"no Docker daemon answers: {exc}") from exc
 
     def sweep(self) -> int:
-        """Remove containers left by a worker that died mid-run (they carry our label)."""
+        """Remove containers left by workers that died mid-run; those of live workers on this host stay."""
         removed = 0
         for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+            if _owner_alive(container.labels.get(OWNER_LABEL, "")):
+                continue
             try:
                 container.remove(force=True)
                 removed += 1
@@ -170,9 +190,13 @@ class Sandbox:
         mounts: Sequence[Mount] = (),
         output: Path | None = None,
         labels: dict[str, str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> RunResult:
-        """Run `command` in a fresh container under `limits`; the container is always removed."""
-        labels = {LABEL: "1", **(labels or {})}
+        """Run `command` in a fresh container under `limits`; the container is always removed.
+
+        Setting `cancel` (the job was cancelled) kills the container at the next poll.
+        """
+        labels = {LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}", **(labels or {})}
         file_limit = limits.output_mb * 2**20
         try:
             container = self.client.containers.create(
@@ -202,7 +226,7 @@ class Sandbox:
         except DockerException as exc:
             raise SandboxError(f"could not create a container from {image!r}: {exc}") from exc
         try:
-            return self._supervise(container, limits, output, labels)
+            return self._supervise(container, limits, output, labels, cancel)
         finally:
             try:
                 container.remove(force=True)
@@ -211,7 +235,14 @@ class Sandbox:
             except DockerException:
                 log.exception("could not remove container %s; the next sweep will", container.id[:12])
 
-    def _supervise(self, container, limits: Limits, output: Path | None, labels: dict[str, str]) -> RunResult:  # type: ignore[no-untyped-def]
+    def _supervise(  # type: ignore[no-untyped-def]
+        self,
+        container,
+        limits: Limits,
+        output: Path | None,
+        labels: dict[str, str],
+        cancel: threading.Event | None,
+    ) -> RunResult:
         probe = _CgroupProbe(container.id)
         killed: Outcome | None = None
         try:
@@ -225,7 +256,9 @@ class Sandbox:
             container.reload()
             if container.status in ("exited", "dead"):
                 break
-            if time.monotonic() >= deadline:
+            if cancel is not None and cancel.is_set():
+                killed = Outcome.CANCELLED
+            elif time.monotonic() >= deadline:
                 killed = Outcome.TIMEOUT
             elif output is not None and _folder_bytes(output) > limits.output_mb * 2**20:
                 killed = Outcome.OUTPUT_TOO_LARGE

@@ -59,7 +59,8 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
         handle_signals=handle_signals,
         max_jobs=settings.worker_max_jobs,
         poll_delay=settings.worker_poll_delay_s,
-        job_timeout=600,
+        # A safety net only: sandbox runs keep their own deadline (the challenge's time_s, up to 24 h each).
+        job_timeout=49 * 3600,
         keep_result=60,
         max_tries=10,  # our own retry policy (runner.jobs.MAX_TRIES) decides before arq's does
     )

@@ -5,13 +5,17 @@ Each case must end with the right outcome, and an ordinary run afterwards must s
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runner.images import RUNTIME_IMAGE, build_runtime_image
-from runner.sandbox import LABEL, Limits, Mount, Outcome, RunResult, Sandbox, run_folder
+from runner.sandbox import LABEL, OWNER_LABEL, Limits, Mount, Outcome, RunResult, Sandbox, run_folder
 
 LIMITS = Limits(time_s=10, memory_mb=256, cpus=1, pids=64, output_mb=8)
 
@@ -146,7 +150,36 @@ def test_no_container_is_left_behind(sandbox: Sandbox) -> None:
     assert sandbox.client.containers.list(all=True, filters={"label": LABEL}) == []
 
 
-def test_sweep_removes_leftovers(sandbox: Sandbox) -> None:
-    sandbox.client.containers.create(RUNTIME_IMAGE, ["true"], labels={LABEL: "1"})
-    assert sandbox.sweep() == 1
+def test_sweep_removes_leftovers_of_dead_workers_only(sandbox: Sandbox) -> None:
+    dead = sandbox.client.containers.create(
+        RUNTIME_IMAGE, ["true"], labels={LABEL: "1", OWNER_LABEL: "gone:1"}
+    )
+    live_owner = f"{socket.gethostname()}:{os.getppid()}"  # our parent process: alive
+    live = sandbox.client.containers.create(
+        RUNTIME_IMAGE, ["true"], labels={LABEL: "1", OWNER_LABEL: live_owner}
+    )
+    try:
+        assert sandbox.sweep() == 1
+        remaining = {c.id for c in sandbox.client.containers.list(all=True, filters={"label": LABEL})}
+        assert live.id in remaining and dead.id not in remaining
+    finally:
+        live.remove(force=True)
+
+
+def test_cancel_kills_the_container_at_once(sandbox: Sandbox) -> None:
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    started = time.monotonic()
+    result = sandbox.run(
+        RUNTIME_IMAGE,
+        ["python3", "-c", "while True: pass"],
+        limits=Limits(time_s=60, memory_mb=128),
+        cancel=cancel,
+    )
+    assert result.outcome is Outcome.CANCELLED
+    assert time.monotonic() - started < 10
     assert sandbox.client.containers.list(all=True, filters={"label": LABEL}) == []
+
+
+def test_building_a_current_image_is_a_no_op(sandbox: Sandbox) -> None:
+    assert build_runtime_image(sandbox.client, offline=True).built is False

@@ -6,11 +6,14 @@ from datetime import timedelta
 
 import redis
 from litestar.testing import AsyncTestClient
+from sqlalchemy import update
+from sqlmodel import col
 
 from runner.evaluation import Runtime, TruthCache, evaluate_submission
 from runner.queue import ArqQueue
 from runner.reconcile import find_stuck, reenqueue
 from server.db import create_engine, create_sessionmaker
+from server.models import Status, Submission, utcnow
 from server.settings import Settings
 from server.storage import BlobStore
 from tests.conftest import EXAMPLES
@@ -90,3 +93,31 @@ async def test_upload_succeeds_when_redis_is_down_and_the_reconciler_catches_up(
     finally:
         await engine.dispose()
     assert [s.submission_id for s in stuck] == [response.json()["id"]]
+
+
+async def test_a_long_sandbox_run_is_not_taken_for_a_lost_one(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """A model or code run may last the challenge's time limit; a prediction file may not."""
+    await load_challenge(settings, EXAMPLES / SLUG)  # time_s: 120
+    headers = await login(client, "ada")
+    ids = [
+        (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+        for _ in range(2)
+    ]
+    engine = create_engine(settings.database)
+    try:
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session:
+            ninety_seconds_ago = utcnow() - timedelta(seconds=90)
+            for submission_id, kind in zip(ids, ["predictions", "code"], strict=True):
+                await session.exec(
+                    update(Submission)
+                    .where(col(Submission.id) == submission_id)
+                    .values(status=Status.RUNNING, started_at=ninety_seconds_ago, kind=kind)
+                )
+            await session.commit()
+        stuck = await find_stuck(sessions, older_than=timedelta(seconds=60))
+    finally:
+        await engine.dispose()
+    assert [s.submission_id for s in stuck] == [ids[0]]
