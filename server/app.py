@@ -23,6 +23,7 @@ from server.api.submissions import SubmissionController
 from server.api.teams import TeamController
 from server.db import create_engine, create_sessionmaker
 from server.errors import AppError
+from server.live import BoardHub
 from server.settings import Settings
 from server.storage import BlobStore
 
@@ -33,9 +34,12 @@ def create_app(settings: Settings) -> Litestar:
         engine = create_engine(settings.database)
         app.state.sessions = create_sessionmaker(engine)
         app.state.queue = await ArqQueue.connect(settings.redis_url)
+        app.state.hub = BoardHub(settings.redis_url)
+        await app.state.hub.start()
         try:
             yield
         finally:
+            await app.state.hub.stop()
             await app.state.queue.close()
             await engine.dispose()
 

@@ -24,6 +24,11 @@ async def health(db_session: NamedDependency[AsyncSession], state: State) -> Res
         redis = f"error: {type(exc).__name__}"
     ok = database == redis == "ok"
     return Response(
-        HealthOut(status="ok" if ok else "degraded", database=database, redis=redis),
+        HealthOut(
+            status="ok" if ok else "degraded",
+            database=database,
+            redis=redis,
+            live_streams=state.hub.open_streams,
+        ),
         status_code=200 if ok else 503,
     )

@@ -37,6 +37,7 @@ class HealthOut(msgspec.Struct):
     status: str
     database: str
     redis: str
+    live_streams: int  # board streams open in this API process
 
 
 class FileOut(msgspec.Struct):

@@ -60,7 +60,7 @@ async def test_operator_creates_a_judge_from_the_command_line(
 async def test_health_reports_database_and_redis(client: AsyncTestClient) -> None:
     response = await client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok", "live_streams": 0}
 
 
 async def test_openapi_schema_is_served(client: AsyncTestClient) -> None:

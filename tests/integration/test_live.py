@@ -1,0 +1,117 @@
+"""The live board stream (server-sent events) against a real API process, Redis and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from server.models import Role
+from server.processes import free_port, stop_processes, wait_for_port
+from server.settings import Settings
+from tests.conftest import EXAMPLES
+from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, make_user
+from tests.integration.test_submissions import tumour_predictions
+
+SLUG = "tumour-detection"
+STREAM = f"/api/challenges/{SLUG}/leaderboard/stream"
+
+
+@pytest.fixture
+def api(settings: Settings, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`riality api` in its own process, as deployed."""
+    port = free_port()
+    env = {**os.environ, **settings.with_(port=port).to_env()}
+    log = (tmp_path / "api.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "api"], env=env, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, timeout=30, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_processes([process])
+        log.close()
+
+
+async def sign_in(http: httpx.AsyncClient, name: str, *, register: bool = True) -> dict[str, str]:
+    if register:
+        await http.post("/api/auth/register", json={"username": name, "password": PASSWORD})
+    token = (await http.post("/api/auth/token", json={"username": name, "password": PASSWORD})).json()[
+        "access_token"
+    ]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def events(response: httpx.Response) -> AsyncIterator[tuple[str, dict]]:
+    """Parse a server-sent event stream into (event, data) pairs; comments (keep-alives) are skipped."""
+    kind, data = "message", []
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            kind = line.partition(":")[2].strip()
+        elif line.startswith("data:"):
+            data.append(line.partition(":")[2].strip())
+        elif line == "" and data:
+            yield kind, json.loads("\n".join(data))
+            kind, data = "message", []
+
+
+async def test_snapshot_first_then_an_event_after_a_score(settings: Settings, api: str) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        headers = await sign_in(http, "ada")
+        async with http.stream("GET", STREAM) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            stream = events(response)
+            kind, board = await anext(stream)
+            assert (kind, board["entries"]) == ("snapshot", [])
+            sent = await http.post(
+                f"/api/challenges/{SLUG}/submissions",
+                files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
+                headers=headers,
+            )
+            assert sent.status_code == 202
+            await drain_queue(settings)  # the worker scores it and publishes on Redis
+            kind, board = await asyncio.wait_for(anext(stream), timeout=10)
+            assert kind == "board"
+            assert [(e["rank"], e["team"]) for e in board["entries"]] == [(1, "ada")]
+            assert board["entries"][0]["score"] == pytest.approx(tumour_predictions()[1], abs=1e-12)
+        # A reconnecting client starts again from a fresh snapshot.
+        async with http.stream("GET", STREAM) as response:
+            kind, board = await anext(events(response))
+            assert kind == "snapshot" and len(board["entries"]) == 1
+
+
+async def test_private_stream_is_for_judges_before_the_close(settings: Settings, api: str) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await make_user(settings, "judy", Role.JUDGE)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        participant = await sign_in(http, "ada")
+        refused = await http.get(f"{STREAM}?board=private", headers=participant)
+        assert refused.status_code == 403 and "after the close" in refused.json()["detail"]
+        assert (await http.get(f"{STREAM}?board=private")).status_code == 403
+        judge = await sign_in(http, "judy", register=False)
+        async with http.stream("GET", f"{STREAM}?board=private", headers=judge) as response:
+            kind, board = await anext(events(response))
+            assert (response.status_code, kind, board["board"]) == (200, "snapshot", "private")
+
+
+async def test_a_closed_stream_leaves_no_subscription(settings: Settings, api: str) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        for _ in range(3):
+            async with http.stream("GET", STREAM) as response:
+                stream = events(response)  # keep a reference: a collected generator closes the stream
+                await anext(stream)
+                health = (await http.get("/api/health")).json()
+                assert health["live_streams"] >= 1, health
+        for _ in range(100):
+            if (await http.get("/api/health")).json()["live_streams"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert (await http.get("/api/health")).json()["live_streams"] == 0
