@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
+from litestar.static_files import create_static_files_router
 
 from runner.queue import ArqQueue
 from runner.sandbox import DockerProbe
@@ -26,6 +28,9 @@ from server.errors import AppError
 from server.live import BoardHub
 from server.settings import Settings
 from server.storage import BlobStore
+from server.web.pages import PageController
+
+STATIC = Path(__file__).parent / "web" / "static"
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -51,6 +56,8 @@ def create_app(settings: Settings) -> Litestar:
             TeamController,
             SubmissionController,
             BoardController,
+            PageController,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

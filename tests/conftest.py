@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from server.app import create_app
 from server.migrate import upgrade
-from server.processes import start_redis, stop_processes
+from server.processes import free_port, start_redis, stop_processes, wait_for_port
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,21 @@ def settings(database_url: str, clean_redis: str, tmp_path: Path) -> Settings:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def api(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """`riality api` in its own process, as deployed."""
+    port = free_port()
+    env = {**os.environ, **settings.with_(port=port).to_env()}
+    log = (tmp_path / "api.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "api"], env=env, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, timeout=30, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_processes([process])
+        log.close()
 
 
 def run_cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from server.models import Role
-from server.processes import free_port, stop_processes, wait_for_port
 from server.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, make_user
@@ -21,21 +17,6 @@ from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
 STREAM = f"/api/challenges/{SLUG}/leaderboard/stream"
-
-
-@pytest.fixture
-def api(settings: Settings, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """`riality api` in its own process, as deployed."""
-    port = free_port()
-    env = {**os.environ, **settings.with_(port=port).to_env()}
-    log = (tmp_path / "api.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "api"], env=env, stdout=log, stderr=log)
-    try:
-        wait_for_port(port, timeout=30, process=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_processes([process])
-        log.close()
 
 
 async def sign_in(http: httpx.AsyncClient, name: str, *, register: bool = True) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja) with a little plain JavaScript; every asset is served by the platform."""

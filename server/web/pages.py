@@ -1,0 +1,145 @@
+"""The pages: home, challenge (overview, data, rules, live board), full-screen board, sign-in and registration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Controller, MediaType, Request, Response, get
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from markdown_it import MarkdownIt
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scoring.ranking import Board
+from server.api.challenges import challenge_status
+from server.models import utcnow
+from server.services import boards, challenges
+from server.services.challenges import spec_of
+from server.web.i18n import Translator, negotiate
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_markdown = MarkdownIt("commonmark", {"html": False})  # organisers write Markdown; raw HTML is not rendered
+
+
+def _left(seconds: float, t: Translator) -> str:
+    minutes = int(seconds // 60)
+    if minutes >= 48 * 60:
+        return t("time.days", n=minutes // (24 * 60))
+    if minutes >= 60:
+        return t("time.hours", n=minutes // 60)
+    return t("time.minutes", n=max(1, minutes))
+
+
+def _when(spec: Any, t: Translator, now: datetime) -> str:
+    schedule = spec.schedule
+    if schedule.opens and now < schedule.opens:
+        return t("time.opens_in", left=_left((schedule.opens - now).total_seconds(), t))
+    if schedule.closes is None:
+        return t("time.always_open")
+    if now >= schedule.closes:
+        return t("time.closed_at", when=schedule.closes.strftime("%Y-%m-%d %H:%M UTC"))
+    return t("time.closes_in", left=_left((schedule.closes - now).total_seconds(), t))
+
+
+def _page(request: Request, template: str, **context: Any) -> Response[str]:
+    query = request.query_params.get("lang")
+    lang = negotiate(query, request.cookies.get("lang"), request.headers.get("accept-language"))
+    html = _env.get_template(template).render(lang=lang, t=Translator(lang), **context)
+    cookies = [Cookie(key="lang", value=lang, max_age=365 * 24 * 3600, samesite="lax")] if query else []
+    return Response(html, media_type=MediaType.HTML, cookies=cookies, headers={"Content-Language": lang})
+
+
+def _translator(request: Request) -> Translator:
+    return Translator(
+        negotiate(
+            request.query_params.get("lang"),
+            request.cookies.get("lang"),
+            request.headers.get("accept-language"),
+        )
+    )
+
+
+class PageController(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Response[str]:
+        t, now = _translator(request), utcnow()
+        cards = []
+        for challenge in await challenges.list_challenges(db_session):
+            spec = spec_of(challenge)
+            cards.append(
+                {
+                    "slug": challenge.slug,
+                    "title": challenge.title,
+                    "status": challenge_status(spec),
+                    "when": _when(spec, t, now),
+                    "metric": spec.metric,
+                    "higher": spec.primary_metric.higher_is_better,
+                }
+            )
+        return _page(request, "home.html", challenges=cards)
+
+    async def _board_context(self, request: Request, session: AsyncSession, slug: str) -> dict[str, Any]:
+        challenge = await challenges.get_challenge(session, slug)
+        spec = spec_of(challenge)
+        board = await boards.leaderboard(session, challenge, Board.PUBLIC, None)
+        t = _translator(request)
+        return {
+            "slug": slug,
+            "title": challenge.title,
+            "entries": board.entries,
+            "spec": spec,
+            "challenge": challenge,
+            "status": challenge_status(spec),
+            "when": _when(spec, t, utcnow()),
+        }
+
+    @get("/c/{slug:str}")
+    async def challenge(
+        self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+    ) -> Response[str]:
+        context = await self._board_context(request, db_session, slug)
+        spec = context["spec"]
+        files = [
+            {"name": f.name, "size": f.size, "url": f"/api/challenges/{slug}/files/{f.name}"}
+            for f in sorted(
+                await challenges.challenge_files(db_session, context["challenge"]), key=lambda f: f.name
+            )
+            if f.public
+        ]
+        return _page(
+            request,
+            "challenge.html",
+            description_html=_markdown.render(spec.description),
+            files=files,
+            metric=spec.metric,
+            higher=spec.primary_metric.higher_is_better,
+            limits=spec.limits,
+            kinds=[k.value for k in spec.kinds],
+            **context,
+        )
+
+    @get("/c/{slug:str}/screen")
+    async def screen(
+        self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+    ) -> Response[str]:
+        context = await self._board_context(request, db_session, slug)
+        return _page(request, "screen.html", top=10, **{**context, "entries": context["entries"][:10]})
+
+    @get("/login")
+    async def login(self, request: Request) -> Response[str]:
+        return _page(request, "login.html", mode="login")
+
+    @get("/register")
+    async def register(self, request: Request) -> Response[str]:
+        return _page(request, "login.html", mode="register")

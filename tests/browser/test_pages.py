@@ -1,0 +1,105 @@
+"""The pages in a real headless Chromium (Debian's), driven by Playwright, against a real API process."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from server.settings import Settings
+from tests.conftest import EXAMPLES, ROOT
+from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge
+from tests.integration.test_submissions import tumour_predictions
+
+SLUG = "tumour-detection"
+ARTEFACTS = ROOT / "tests" / "artefacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed (scripts/setup.sh installs Debian's chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 900})
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+async def test_spectator_sees_a_new_score_without_reloading(settings: Settings, api: str, page: Page) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await page.goto(f"{api}/c/{SLUG}")
+    await expect(page.locator("[data-live]")).to_have_text("Updates live")
+    await expect(page.locator("tr.empty")).to_be_visible()
+    page.on(
+        "framenavigated", lambda frame: pytest.fail("the page reloaded") if frame == page.main_frame else None
+    )
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
+        token = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
+        sent = await http.post(
+            f"/api/challenges/{SLUG}/submissions",
+            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+        assert sent.status_code == 202
+    await drain_queue(settings)  # the score is written and published when this returns
+    row = page.locator('tr[data-team="ada"]')
+    await expect(row).to_be_visible(timeout=2000)
+    await expect(row).to_have_class("changed")
+    await expect(row.locator("td").nth(1)).to_have_text(f"{tumour_predictions()[1]:.4f}")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(
+        path=str(ARTEFACTS / f"board-{settings.database.split(':')[0]}.png"), full_page=True
+    )
+    screen = await page.context.new_page()
+    await screen.goto(f"{api}/c/{SLUG}/screen")
+    await expect(screen.locator('tr[data-team="ada"]')).to_be_visible()
+
+
+async def test_language_switch_changes_the_page(settings: Settings, api: str, page: Page) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await page.goto(f"{api}/c/{SLUG}")
+    await expect(page.locator("h2#overview")).to_have_text("Overview")
+    await page.select_option("#lang", "fr")
+    await expect(page.locator("h2#overview")).to_have_text("Présentation")
+    await expect(page.locator("html")).to_have_attribute("lang", "fr")
+    await page.goto(f"{api}/")  # the choice is remembered
+    await expect(page.locator("h1")).to_have_text("Défis")
+
+
+async def test_register_and_sign_in_with_the_keyboard(settings: Settings, api: str, page: Page) -> None:
+    await page.goto(f"{api}/register")
+    await page.get_by_label("Username").fill("bea")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[data-message]")).to_have_text("Account created; you can sign in.")
+    await page.wait_for_url(f"{api}/login")
+    await page.get_by_label("Username").fill("bea")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{api}/")
+    assert await page.evaluate("localStorage.getItem('riality.token')")
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_artefact_folder_is_ignored_by_git() -> None:
+    assert "tests/artefacts/" in (ROOT / ".gitignore").read_text()
