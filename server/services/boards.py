@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -73,3 +74,15 @@ async def leaderboard(
     return Leaderboard(
         board=board, metric=metric.name, higher_is_better=metric.higher_is_better, entries=entries
     )
+
+
+async def score_history(
+    session: AsyncSession, challenge: Challenge
+) -> list[tuple[str, datetime, float | None]]:
+    """(team, submitted at, public score) of every scored submission, for the progression chart."""
+    rows = await session.exec(
+        select(Team.name, Submission.created_at, Submission.public_score)
+        .join(Team, col(Team.id) == Submission.team_id)
+        .where(Submission.challenge_id == challenge.id, Submission.status == Status.SCORED)
+    )
+    return [(name, created_at, score) for name, created_at, score in rows]

@@ -14,11 +14,13 @@ from litestar.params import FromPath
 from markdown_it import MarkdownIt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from scoring.progression import progression
 from scoring.ranking import Board
 from server.api.challenges import challenge_status
 from server.models import utcnow
 from server.services import boards, challenges
 from server.services.challenges import spec_of
+from server.web.chart import progression_svg
 from server.web.i18n import Translator, negotiate
 
 _env = Environment(
@@ -129,12 +131,33 @@ class PageController(Controller):
             **context,
         )
 
+    @get("/c/{slug:str}/progress.svg")
+    async def progress_chart(
+        self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+    ) -> Response[str]:
+        challenge = await challenges.get_challenge(db_session, slug)
+        spec = spec_of(challenge)
+        series = progression(
+            await boards.score_history(db_session, challenge),
+            higher_is_better=spec.primary_metric.higher_is_better,
+        )
+        t = _translator(request)
+        svg = progression_svg(series, title=t("chart.title"), now=utcnow(), empty_text=t("chart.empty"))
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
+
     @get("/c/{slug:str}/screen")
     async def screen(
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
         context = await self._board_context(request, db_session, slug)
         return _page(request, "screen.html", top=10, **{**context, "entries": context["entries"][:10]})
+
+    @get("/c/{slug:str}/team")
+    async def team(
+        self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+    ) -> Response[str]:
+        challenge = await challenges.get_challenge(db_session, slug)
+        return _page(request, "team.html", slug=slug, title=challenge.title)
 
     @get("/login")
     async def login(self, request: Request) -> Response[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -103,3 +104,50 @@ async def test_register_and_sign_in_with_the_keyboard(settings: Settings, api: s
 
 def test_artefact_folder_is_ignored_by_git() -> None:
     assert "tests/artefacts/" in (ROOT / ".gitignore").read_text()
+
+
+async def test_team_uploads_through_the_form_and_sees_it_scored(
+    settings: Settings, api: str, page: Page, tmp_path: Path
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
+        token = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
+    await page.goto(f"{api}/login")
+    await page.evaluate("token => localStorage.setItem('riality.token', token)", token["access_token"])
+    await page.goto(f"{api}/c/{SLUG}/team")
+    await expect(page.locator("[data-team-none]")).to_be_visible()
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_bytes(csv_bytes(tumour_predictions()[0]))
+    await page.get_by_label("File (").set_input_files(str(predictions))
+    await page.get_by_label("Note (optional)").fill("from the browser")
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.locator("[data-upload-message]")).to_have_text("Received: submission 1 is queued.")
+    status = page.locator('tr[data-submission="1"] [data-status]')
+    await expect(status).to_have_text("queued")
+    await drain_queue(settings)
+    await expect(status).to_have_text("scored", timeout=5000)
+    await expect(page.locator('tr[data-submission="1"] td').nth(4)).to_have_text(
+        f"{tumour_predictions()[1]:.4f}"
+    )
+    await expect(page.locator("[data-team-name]")).to_have_text("ada")  # the solo team the upload created
+
+
+async def test_progress_chart_names_the_teams(settings: Settings, api: str) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        empty = await http.get(f"/c/{SLUG}/progress.svg")
+        assert (
+            empty.headers["content-type"].startswith("image/svg+xml")
+            and "No scored submission yet." in empty.text
+        )
+        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
+        token = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
+        await http.post(
+            f"/api/challenges/{SLUG}/submissions",
+            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+        await drain_queue(settings)
+        chart = (await http.get(f"/c/{SLUG}/progress.svg", headers={"Accept-Language": "fr"})).text
+    assert "<polyline" in chart and "ada" in chart and "Meilleur score public" in chart

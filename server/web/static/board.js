@@ -33,6 +33,8 @@
     }
     table.replaceChild(body, table.tBodies[0]);
     previous = next;
+    const chart = document.querySelector("[data-chart]");
+    if (chart && highlight) chart.src = chart.src.split("?")[0] + "?v=" + Date.now();
     setTimeout(() => body.querySelectorAll("tr.changed").forEach((row) => row.classList.remove("changed")), 4000);
   }
   const source = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream`);

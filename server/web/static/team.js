@@ -1,0 +1,89 @@
+// The team page: my team, the upload form with progress, and my submissions, refreshed while any is pending.
+(function () {
+  const root = document.querySelector("[data-team-page]");
+  if (!root) return;
+  const slug = root.dataset.slug, lang = root.dataset.lang;
+  const token = localStorage.getItem("riality.token");
+  const auth = { Authorization: "Bearer " + token };
+  const show = (selector, visible) => root.querySelectorAll(selector).forEach((el) => { el.hidden = !visible; });
+  show("[data-signin]", !token);
+  show("[data-signed]", !!token);
+  if (!token) return;
+  const api = (path, options = {}) => fetch(path, { ...options, headers: { ...auth, ...(options.headers || {}) } });
+  const teamMessage = root.querySelector("[data-team-message]");
+
+  async function loadTeam() {
+    const response = await api(`/api/challenges/${slug}/team`);
+    show("[data-team-info]", response.ok);
+    show("[data-team-none]", response.status === 404);
+    if (!response.ok) return;
+    const team = await response.json();
+    root.querySelector("[data-team-name]").textContent = team.name;
+    root.querySelector("[data-team-members]").textContent = team.members.join(", ");
+    root.querySelector("[data-team-code]").textContent = team.invite_code;
+  }
+  async function teamAction(path, body) {
+    const response = await api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    teamMessage.textContent = response.ok ? "" : (await response.json()).detail;
+    await loadTeam();
+  }
+  root.querySelector("[data-team-create]").addEventListener("submit", (event) => {
+    event.preventDefault(); teamAction(`/api/challenges/${slug}/teams`, { name: event.target.name.value });
+  });
+  root.querySelector("[data-team-join]").addEventListener("submit", (event) => {
+    event.preventDefault(); teamAction(`/api/challenges/${slug}/teams/join`, { invite_code: event.target.code.value });
+  });
+
+  const table = root.querySelector("[data-submissions]");
+  const emptyRow = table.tBodies[0].innerHTML;
+  let timer = null;
+  function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+  async function loadSubmissions() {
+    const response = await api(`/api/challenges/${slug}/submissions`);
+    if (!response.ok) return;
+    const submissions = await response.json();
+    const body = document.createElement("tbody");
+    for (const s of submissions) {
+      const row = document.createElement("tr");
+      row.dataset.submission = s.id;
+      const status = cell(root.dataset["status" + s.status[0].toUpperCase() + s.status.slice(1)] || s.status);
+      status.dataset.status = s.status;
+      const details = document.createElement("td");
+      if (s.error || s.logs) {
+        const box = document.createElement("details"), summary = document.createElement("summary"), pre = document.createElement("pre");
+        summary.textContent = s.error ? s.error.split("\n")[0] : "logs";
+        pre.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
+        box.append(summary, pre); details.append(box);
+      }
+      row.append(cell(String(s.id)), cell(s.filename), cell(s.kind), status,
+                 cell(s.public_score === null ? "" : s.public_score.toFixed(4)),
+                 cell(new Date(s.created_at).toLocaleString(lang)), details);
+      body.append(row);
+    }
+    if (!submissions.length) body.innerHTML = emptyRow;
+    table.replaceChild(body, table.tBodies[0]);
+    clearTimeout(timer);
+    const pending = submissions.some((s) => s.status === "queued" || s.status === "running");
+    timer = setTimeout(loadSubmissions, pending ? 1000 : 10000);
+  }
+
+  const form = root.querySelector("[data-upload]");
+  const progress = form.querySelector("progress"), message = form.querySelector("[data-upload-message]");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const request = new XMLHttpRequest();  // XHR, not fetch: it reports upload progress
+    request.open("POST", `/api/challenges/${slug}/submissions`);
+    request.setRequestHeader("Authorization", auth.Authorization);
+    progress.hidden = false; progress.value = 0;
+    request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total); };
+    request.onload = () => {
+      const body = JSON.parse(request.responseText || "{}");
+      message.textContent = request.status === 202 ? root.dataset.sent.replace("{id}", body.id) : body.detail;
+      progress.value = 100;
+      loadTeam(); loadSubmissions();
+    };
+    request.send(data);
+  });
+  loadTeam(); loadSubmissions();
+})();
