@@ -159,6 +159,13 @@ class PageController(Controller):
         challenge = await challenges.get_challenge(db_session, slug)
         return _page(request, "team.html", slug=slug, title=challenge.title)
 
+    @get("/c/{slug:str}/judge")
+    async def judge(
+        self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+    ) -> Response[str]:
+        challenge = await challenges.get_challenge(db_session, slug)
+        return _page(request, "judge.html", slug=slug, title=challenge.title)
+
     @get("/login")
     async def login(self, request: Request) -> Response[str]:
         return _page(request, "login.html", mode="login")

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from server.models import Role
 from server.settings import Settings
 from tests.conftest import EXAMPLES, ROOT
-from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge
+from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, make_user
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -151,3 +152,33 @@ async def test_progress_chart_names_the_teams(settings: Settings, api: str) -> N
         await drain_queue(settings)
         chart = (await http.get(f"/c/{SLUG}/progress.svg", headers={"Accept-Language": "fr"})).text
     assert "<polyline" in chart and "ada" in chart and "Meilleur score public" in chart
+
+
+async def test_judge_sees_the_private_board_and_a_submission_behind_it(
+    settings: Settings, api: str, page: Page
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await make_user(settings, "judy", Role.JUDGE)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
+        ada = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
+        await http.post(
+            f"/api/challenges/{SLUG}/submissions",
+            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
+            data={"note": "radius rule"},
+            headers={"Authorization": f"Bearer {ada['access_token']}"},
+        )
+        judy = (await http.post("/api/auth/token", json={"username": "judy", "password": PASSWORD})).json()
+    await drain_queue(settings)
+    await page.goto(f"{api}/login")
+    await page.evaluate("token => localStorage.setItem('riality.token', token)", ada["access_token"])
+    await page.goto(f"{api}/c/{SLUG}/judge")
+    await expect(page.locator("[data-judge-denied]")).to_be_visible()  # a participant is turned away
+    await page.evaluate("token => localStorage.setItem('riality.token', token)", judy["access_token"])
+    await page.goto(f"{api}/c/{SLUG}/judge")
+    private_row = page.locator('[data-judge-board="private"] tr[data-team="ada"]')
+    await expect(private_row).to_be_visible()
+    await private_row.get_by_role("button", name="Show submission 1").click()
+    details = page.locator("[data-judge-details]")
+    await expect(details).to_contain_text("radius rule")
+    await expect(details).to_contain_text("private")

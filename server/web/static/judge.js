@@ -1,0 +1,59 @@
+// The judges' view: both boards with the submission behind each entry, and that submission's details.
+(function () {
+  const root = document.querySelector("[data-judge-page]");
+  if (!root) return;
+  const slug = root.dataset.slug;
+  const token = localStorage.getItem("riality.token");
+  const headers = { Authorization: "Bearer " + token };
+  const denied = () => { root.querySelector("[data-judge-denied]").hidden = false; };
+
+  function add(dl, term, value) {
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = term;
+    if (typeof value === "string") dd.textContent = value; else dd.append(value);
+    dl.append(dt, dd);
+  }
+  async function showSubmission(id) {
+    const response = await fetch(`/api/submissions/${id}`, { headers });
+    const s = await response.json();
+    const dl = root.querySelector("[data-judge-details]");
+    dl.replaceChildren();
+    for (const key of ["id", "team", "kind", "status", "filename", "note", "public_score", "private_score", "wall_s", "cpu_s", "peak_memory_mb", "created_at"]) {
+      add(dl, key, s[key] === null || s[key] === undefined ? "" : String(s[key]));
+    }
+    const pre = document.createElement("pre");
+    pre.textContent = JSON.stringify(s.metrics, null, 2);
+    add(dl, "metrics", pre);
+    if (s.error || s.logs) {
+      const logs = document.createElement("pre");
+      logs.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
+      add(dl, "error / logs", logs);
+    }
+  }
+  async function loadBoard(kind) {
+    const response = await fetch(`/api/challenges/${slug}/leaderboard?board=${kind}`, { headers });
+    if (!response.ok) return false;
+    const board = await response.json();
+    const body = root.querySelector(`[data-judge-board="${kind}"] tbody`);
+    body.replaceChildren();
+    for (const entry of board.entries) {
+      const row = document.createElement("tr");
+      row.dataset.team = entry.team;
+      const cells = [String(entry.rank), entry.team, entry.score.toFixed(4), String(entry.submissions)];
+      cells.forEach((text, i) => { const c = document.createElement(i === 1 ? "th" : "td"); c.textContent = text; if (i === 1) c.scope = "row"; row.append(c); });
+      const action = document.createElement("td"), button = document.createElement("button");
+      button.type = "button";
+      button.textContent = root.dataset.open.replace("{id}", entry.submission_id);
+      button.addEventListener("click", () => showSubmission(entry.submission_id));
+      action.append(button); row.append(action); body.append(row);
+    }
+    return true;
+  }
+  (async () => {
+    if (!token) return denied();
+    const me = await fetch("/api/me", { headers });
+    if (!me.ok || !["admin", "organiser", "judge"].includes((await me.json()).role)) return denied();
+    root.querySelector("[data-judge-content]").hidden = false;
+    await loadBoard("private"); await loadBoard("public");
+  })();
+})();
