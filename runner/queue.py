@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -33,6 +34,10 @@ class ArqQueue:
 
     async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None:
         await self.redis.enqueue_job(EVALUATE, submission_id, _job_id=job_id(submission_id, attempt))
+
+    async def publish_board_changed(self, slug: str) -> None:
+        """Tell every API process that a board changed (their caches and live streams follow)."""
+        await self.redis.publish(board_channel(slug), json.dumps({"challenge": slug}))
 
     async def close(self) -> None:
         await self.redis.aclose()

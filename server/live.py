@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -21,6 +22,8 @@ from runner.queue import board_channel
 log = logging.getLogger(__name__)
 
 PATTERN = board_channel("*")
+T = TypeVar("T")
+MAX_CACHED = 1024
 
 
 class BoardHub:
@@ -28,7 +31,7 @@ class BoardHub:
         self.redis_url = redis_url
         self._listeners: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._versions: dict[str, int] = defaultdict(int)
-        self._cache: dict[tuple[str, str], tuple[int, bytes]] = {}
+        self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
@@ -86,15 +89,20 @@ class BoardHub:
             if not self._listeners[slug]:
                 del self._listeners[slug]
 
-    async def render(self, slug: str, audience: str, build: Callable[[], Awaitable[bytes]]) -> bytes:
-        """The board as sent to one audience, built at most once per change."""
+    async def render(self, slug: str, audience: str, build: Callable[[], Awaitable[T]]) -> T:
+        """What `build` makes for one audience of a challenge's board, built at most once per change."""
+        if not self.subscribed.is_set():
+            return await build()  # no news from Redis: a cached board could be stale
         key = (slug, audience)
         async with self._locks[key]:
             version = self._versions[slug]
             cached = self._cache.get(key)
             if cached is not None and cached[0] == version:
-                return cached[1]
+                return cast(T, cached[1])
             body = await build()
+            if len(self._cache) >= MAX_CACHED:  # pages of any offset can be asked for: keep the newest only
+                self._cache.pop(next(iter(self._cache)))
+            self._cache.pop(key, None)
             self._cache[key] = (version, body)
             return body
 

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scoring.ranking import Board
 from server import live
 from server.api.schemas import EntryOut, LeaderboardOut
+from server.models import Challenge
 from server.services import boards, challenges
 from server.services.accounts import Viewer
 from server.services.boards import Leaderboard
+from server.services.challenges import spec_of
 
 
 def leaderboard_out(result: Leaderboard, *, reviewer: bool) -> LeaderboardOut:
@@ -44,21 +47,46 @@ def _reviewer(viewer: Viewer | None) -> bool:
     return viewer is not None and viewer.role.sees_everything
 
 
+def _audience(board: Board, reviewer: bool, challenge: Challenge) -> str:
+    # Reloading the challenge (new title, metric or schedule) changes updated_at, hence the cache key.
+    return f"{board.value}:{'reviewer' if reviewer else 'public'}:{challenge.updated_at.isoformat()}"
+
+
 class BoardController(Controller):
     path = "/api/challenges/{slug:str}"
     tags = ["boards"]
 
-    @get("/leaderboard")
+    @get("/leaderboard", response_description="LeaderboardOut: {board, metric, higher_is_better, entries}")
     async def leaderboard(
         self,
         db_session: NamedDependency[AsyncSession],
+        state: State,
         viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
-    ) -> LeaderboardOut:
+        limit: Annotated[int | None, QueryParameter(ge=1, le=100_000)] = None,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Response[bytes]:
+        """The board (or one page of it: `limit`, `offset`), from a per-process cache that the
+        'board changed' events invalidate."""
         challenge = await challenges.get_challenge(db_session, slug)
-        result = await boards.leaderboard(db_session, challenge, board, viewer)
-        return leaderboard_out(result, reviewer=_reviewer(viewer))
+        boards.ensure_visible(spec_of(challenge), board, viewer)
+        reviewer = _reviewer(viewer)
+        audience = _audience(board, reviewer, challenge)
+
+        async def whole() -> Leaderboard:
+            return await boards.leaderboard(db_session, challenge, board, viewer)
+
+        async def page() -> bytes:
+            result = await state.hub.render(slug, audience, whole)
+            end = None if limit is None else offset + limit
+            sliced = Leaderboard(
+                result.board, result.metric, result.higher_is_better, result.entries[offset:end]
+            )
+            return msgspec.json.encode(leaderboard_out(sliced, reviewer=reviewer))
+
+        body = await state.hub.render(slug, f"{audience}:{offset}:{limit}", page)
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/leaderboard/stream")
     async def stream(
@@ -76,13 +104,13 @@ class BoardController(Controller):
         )  # refuses a private board before streaming
         reviewer = _reviewer(viewer)
 
-        async def build() -> bytes:
+        async def build() -> bytes:  # the stream's own session: the request's closes when the stream starts
             async with state.sessions() as session:
                 fresh = await challenges.get_challenge(session, slug)
                 result = await boards.leaderboard(session, fresh, board, viewer)
             return msgspec.json.encode(leaderboard_out(result, reviewer=reviewer))
 
-        audience = f"{board.value}:{'reviewer' if reviewer else 'public'}"
+        audience = _audience(board, reviewer, challenge)
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             async for kind, body in live.board_events(state.hub, slug, audience, build):

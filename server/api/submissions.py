@@ -92,12 +92,16 @@ class SubmissionController(Controller):
     async def set_final(
         self,
         db_session: NamedDependency[AsyncSession],
+        state: State,
         current_user: NamedDependency[Viewer],
         submission_id: FromPath[int],
         data: JSONBody[FinalIn],
     ) -> SubmissionOut:
         sub = await submissions.set_final(db_session, current_user, submission_id, data.final)
-        return await submission_out(db_session, current_user, sub)
+        out = await submission_out(db_session, current_user, sub)
+        state.hub.changed(out.challenge)  # this process at once; the others through Redis
+        await state.queue.publish_board_changed(out.challenge)  # the private board may have changed
+        return out
 
     @get("/challenges/{slug:str}/submissions")
     async def mine(

@@ -228,3 +228,6 @@ async def test_board_keeps_each_teams_best_and_counts_submissions(
     assert [(e["rank"], e["team"], e["submissions"]) for e in entries] == [(1, "ada", 2), (2, "bob", 2)]
     assert entries[0]["score"] == pytest.approx(expected, abs=1e-12)
     assert entries[1]["score"] == pytest.approx(1 - expected, abs=1e-9)
+    page = (await client.get(f"/api/challenges/{SLUG}/leaderboard?limit=1&offset=1")).json()["entries"]
+    assert [(e["rank"], e["team"]) for e in page] == [(2, "bob")]
+    assert (await client.get(f"/api/challenges/{SLUG}/leaderboard?limit=0")).status_code == 400
