@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar, cast
@@ -33,6 +34,7 @@ class BoardHub:
         self._versions: dict[str, int] = defaultdict(int)
         self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._recent: dict[str, tuple[float, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
@@ -88,6 +90,22 @@ class BoardHub:
             self._listeners[slug].discard(event)
             if not self._listeners[slug]:
                 del self._listeners[slug]
+
+    async def recent(self, key: str, ttl_s: float, build: Callable[[], Awaitable[T]]) -> T:
+        """A value kept for a few seconds (the challenge row behind every board read)."""
+        kept = self._recent.get(key)
+        if kept is not None and time.monotonic() - kept[0] < ttl_s:
+            return cast(T, kept[1])
+        async with self._locks[("recent", key)]:  # one refresh at a time, not one per waiting request
+            kept = self._recent.get(key)
+            now = time.monotonic()
+            if kept is not None and now - kept[0] < ttl_s:
+                return cast(T, kept[1])
+            value = await build()
+            if len(self._recent) >= MAX_CACHED:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = (now, value)
+            return value
 
     async def render(self, slug: str, audience: str, build: Callable[[], Awaitable[T]]) -> T:
         """What `build` makes for one audience of a challenge's board, built at most once per change."""

@@ -69,7 +69,10 @@ class BoardController(Controller):
     ) -> Response[bytes]:
         """The board (or one page of it: `limit`, `offset`), from a per-process cache that the
         'board changed' events invalidate."""
-        challenge = await challenges.get_challenge(db_session, slug)
+        # The challenge row is kept 2 s: reads of a busy board then touch no database at all.
+        challenge = await state.hub.recent(
+            f"challenge:{slug}", 2.0, lambda: challenges.get_challenge(db_session, slug)
+        )
         boards.ensure_visible(spec_of(challenge), board, viewer)
         reviewer = _reviewer(viewer)
         audience = _audience(board, reviewer, challenge)
@@ -96,24 +99,28 @@ class BoardController(Controller):
         viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
+        limit: Annotated[int | None, QueryParameter(ge=1, le=100_000)] = None,
     ) -> ServerSentEvent:
-        """A snapshot of the board first, then the whole board again each time it changes."""
+        """A snapshot of the board (its top `limit` entries if given) first, then again on every change."""
         challenge = await challenges.get_challenge(db_session, slug)
-        await boards.leaderboard(
-            db_session, challenge, board, viewer
-        )  # refuses a private board before streaming
+        boards.ensure_visible(spec_of(challenge), board, viewer)  # refused before the stream starts
         reviewer = _reviewer(viewer)
-
-        async def build() -> bytes:  # the stream's own session: the request's closes when the stream starts
-            async with state.sessions() as session:
-                fresh = await challenges.get_challenge(session, slug)
-                result = await boards.leaderboard(session, fresh, board, viewer)
-            return msgspec.json.encode(leaderboard_out(result, reviewer=reviewer))
-
         audience = _audience(board, reviewer, challenge)
 
+        async def whole() -> (
+            Leaderboard
+        ):  # the stream's own session: the request's closes when the stream starts
+            async with state.sessions() as session:
+                fresh = await challenges.get_challenge(session, slug)
+                return await boards.leaderboard(session, fresh, board, viewer)
+
+        async def build() -> bytes:
+            result = await state.hub.render(slug, audience, whole)
+            top = Leaderboard(result.board, result.metric, result.higher_is_better, result.entries[:limit])
+            return msgspec.json.encode(leaderboard_out(top, reviewer=reviewer))
+
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
-            async for kind, body in live.board_events(state.hub, slug, audience, build):
+            async for kind, body in live.board_events(state.hub, slug, f"{audience}:0:{limit}", build):
                 if body is None:
                     yield ServerSentEventMessage(comment="keep-alive")
                 else:
