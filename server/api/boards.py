@@ -22,6 +22,8 @@ from server.services.accounts import Viewer
 from server.services.boards import Leaderboard
 from server.services.challenges import spec_of
 
+Limit = Annotated[int | None, QueryParameter(ge=1, le=100_000, description="at most this many entries")]
+
 
 def leaderboard_out(result: Leaderboard, *, reviewer: bool) -> LeaderboardOut:
     return LeaderboardOut(
@@ -64,7 +66,7 @@ class BoardController(Controller):
         viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
-        limit: Annotated[int | None, QueryParameter(ge=1, le=100_000)] = None,
+        limit: Limit = None,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[bytes]:
         """The board (or one page of it: `limit`, `offset`), from a per-process cache that the
@@ -99,7 +101,7 @@ class BoardController(Controller):
         viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
-        limit: Annotated[int | None, QueryParameter(ge=1, le=100_000)] = None,
+        limit: Limit = None,
     ) -> ServerSentEvent:
         """A snapshot of the board (its top `limit` entries if given) first, then again on every change."""
         challenge = await challenges.get_challenge(db_session, slug)

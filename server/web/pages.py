@@ -70,6 +70,12 @@ def _translator(request: Request) -> Translator:
     )
 
 
+async def _script_page(request: Request, session: AsyncSession, slug: str, template: str) -> Response[str]:
+    """A page whose content the browser fetches with the signed-in user's token (team, judges)."""
+    challenge = await challenges.get_challenge(session, slug)
+    return _page(request, template, slug=slug, title=challenge.title)
+
+
 class PageController(Controller):
     include_in_schema = False
 
@@ -156,15 +162,13 @@ class PageController(Controller):
     async def team(
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
-        challenge = await challenges.get_challenge(db_session, slug)
-        return _page(request, "team.html", slug=slug, title=challenge.title)
+        return await _script_page(request, db_session, slug, "team.html")
 
     @get("/c/{slug:str}/judge")
     async def judge(
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
-        challenge = await challenges.get_challenge(db_session, slug)
-        return _page(request, "judge.html", slug=slug, title=challenge.title)
+        return await _script_page(request, db_session, slug, "judge.html")
 
     @get("/login")
     async def login(self, request: Request) -> Response[str]:
