@@ -57,7 +57,8 @@ def populate(db: Path, teams: int, submissions: int) -> float:
         ((i, f"u{i}", f"u{i}", stamp) for i in range(1, teams + 1)),
     )
     connection.executemany(
-        "INSERT INTO team (id, challenge_id, name, invite_code, created_at, submission_seq) VALUES (?, ?, ?, ?, ?, 0)",
+        "INSERT INTO team (id, challenge_id, name, invite_code, created_at, submission_seq, submissions) "
+        "VALUES (?, ?, ?, ?, ?, 0, 0)",
         ((i, challenge_id, f"team {i:05d}", f"code{i}", stamp) for i in range(1, teams + 1)),
     )
     team_of = rng.integers(1, teams + 1, submissions)
@@ -78,6 +79,16 @@ def populate(db: Path, teams: int, submissions: int) -> float:
         "counts_toward_quota, final, attempts, public_score, private_score, metrics, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
+    )
+    # What the API and the worker maintain as they go: per-team counts and each team's best submission.
+    connection.execute(
+        "UPDATE team SET submissions = (SELECT count(*) FROM submission s WHERE s.team_id = team.id), "
+        "last_submission_at = (SELECT max(created_at) FROM submission s WHERE s.team_id = team.id)"
+    )
+    connection.execute(
+        "INSERT INTO teambest (team_id, challenge_id, submission_id, public_score, created_at) "
+        "SELECT team_id, challenge_id, id, public_score, created_at FROM (SELECT *, ROW_NUMBER() OVER "
+        "(PARTITION BY team_id ORDER BY public_score DESC, created_at, id) AS rn FROM submission) WHERE rn = 1"
     )
     connection.commit()
     connection.close()
@@ -126,8 +137,13 @@ async def fan_out(base: str, redis_url: str, db: Path, streams: int, limit: int)
         await asyncio.wait_for(ready.wait(), timeout=300)
         opened_in = time.perf_counter() - opening
         connection = sqlite3.connect(db)
+        # What the worker does when it scores a new best: the submission, then the team's best.
         connection.execute(
             "UPDATE submission SET public_score = 2.0 WHERE id = (SELECT min(id) FROM submission WHERE team_id = 1)"
+        )
+        connection.execute(
+            "UPDATE teambest SET public_score = 2.0, submission_id = (SELECT min(id) FROM submission WHERE team_id = 1) "
+            "WHERE team_id = 1"
         )
         connection.commit()
         connection.close()

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +33,7 @@ from scoring.truth import GroundTruth, Scores, finite_or_none, load_truth, score
 from scoring.validate import FileFormat, Predictions, read_predictions
 from server.db import SessionMaker
 from server.models import Challenge, FailureKind, Status, Submission, utcnow
+from server.services.boards import record_best
 from server.services.challenges import challenge_file, spec_of
 from server.storage import BlobStore, TooLargeError
 
@@ -107,14 +108,24 @@ async def _claim(session: AsyncSession, submission_id: int, stale_after: timedel
     return result.rowcount == 1
 
 
-async def _finish(session: AsyncSession, submission_id: int, **values: Any) -> bool:
+async def _finish(
+    session: AsyncSession,
+    submission_id: int,
+    *,
+    then: Callable[[], Awaitable[None]] | None = None,
+    **values: Any,
+) -> bool:
+    """Write the result if the submission is still ours (running); `then` runs in the same transaction."""
     result = await session.exec(
         update(Submission)
         .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
         .values(finished_at=utcnow(), **values)
     )
+    written = result.rowcount == 1
+    if written and then is not None:
+        await then()
     await session.commit()
-    return result.rowcount == 1
+    return written
 
 
 @dataclass(slots=True)
@@ -280,14 +291,19 @@ async def evaluate_submission(
                     **produced.record,
                 )
                 return Outcome(submission_id, slug, Status.FAILED)
+        submission.public_score = finite_or_none(scores.public_score)
         written = await _finish(
             session,
             submission_id,
             status=Status.SCORED,
-            public_score=finite_or_none(scores.public_score),
+            public_score=submission.public_score,
             private_score=finite_or_none(scores.private_score),
             metrics=_metrics_json(scores),
             error=None,
+            # In the same transaction: the board reads each team's best from here.
+            then=lambda: record_best(
+                session, submission, higher_is_better=spec.primary_metric.higher_is_better
+            ),
             **produced.record,
         )
         return Outcome(submission_id, slug, Status.SCORED) if written else None

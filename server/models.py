@@ -118,6 +118,18 @@ class Team(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Bumped by every upload: the row lock it takes serialises the quota check (PostgreSQL and SQLite).
     submission_seq: int = 0
+    submissions: int = 0  # accepted uploads, shown on the board
+    last_submission_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TeamBest(SQLModel, table=True):
+    """Each team's best public submission, kept by the worker as it scores: the board reads 1 row a team."""
+
+    team_id: int = Field(primary_key=True, foreign_key="team.id", ondelete="CASCADE")
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    submission_id: int = Field(foreign_key="submission.id", ondelete="CASCADE")
+    public_score: float
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Member(SQLModel, table=True):

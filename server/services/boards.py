@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
 from scoring.ranking import Board, BoardEntry, ScoredSubmission, TeamActivity, build_board
 from server.errors import Forbidden
-from server.models import Challenge, Status, Submission, Team, utcnow
+from server.models import Challenge, Status, Submission, Team, TeamBest, utcnow
 from server.services.accounts import Viewer
 from server.services.challenges import spec_of
 from server.services.submissions import private_visible
@@ -28,16 +30,50 @@ class Leaderboard:
 
 async def _team_activity(session: AsyncSession, challenge_id: int) -> dict[int, TeamActivity]:
     rows = await session.exec(
-        select(Team.id, Team.name, func.count(col(Submission.id)), func.max(Submission.created_at))
-        .join(Submission, col(Submission.team_id) == Team.id)
-        .where(Team.challenge_id == challenge_id, Submission.status != Status.CANCELLED)
-        .group_by(col(Team.id), col(Team.name))
+        select(Team.id, Team.name, Team.submissions, Team.last_submission_at).where(
+            Team.challenge_id == challenge_id, col(Team.submissions) > 0
+        )
     )
-    # max() keeps the column's type, so last_submission_at comes back as aware UTC.
     return {
         team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
         for team_id, name, count, last in rows
+        if team_id is not None
     }
+
+
+async def record_best(session: AsyncSession, submission: Submission, *, higher_is_better: bool) -> None:
+    """Keep the team's best public submission, atomically (two workers may score one team at once).
+
+    Part of the caller's transaction. Better score wins; on a tie the earlier submission stays.
+    """
+    if submission.public_score is None or submission.id is None:
+        return
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(TeamBest).values(
+        team_id=submission.team_id,
+        challenge_id=submission.challenge_id,
+        submission_id=submission.id,
+        public_score=submission.public_score,
+        created_at=submission.created_at,
+    )
+    new, old = statement.excluded, TeamBest.__table__.c
+    better = new.public_score > old.public_score if higher_is_better else new.public_score < old.public_score
+    earlier = (new.public_score == old.public_score) & (
+        (new.created_at < old.created_at)
+        | ((new.created_at == old.created_at) & (new.submission_id < old.submission_id))
+    )
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=[old.team_id],
+            set_={
+                "submission_id": new.submission_id,
+                "public_score": new.public_score,
+                "created_at": new.created_at,
+            },
+            where=better | earlier,
+        )
+    )
 
 
 def ensure_visible(spec: ChallengeSpec, board: Board, viewer: Viewer | None) -> None:
@@ -47,35 +83,12 @@ def ensure_visible(spec: ChallengeSpec, board: Board, viewer: Viewer | None) -> 
         raise Forbidden(f"the private board is visible to organisers and judges; to everyone else {when}")
 
 
-async def _candidates(
-    session: AsyncSession, challenge_id: int, higher_is_better: bool
-) -> list[ScoredSubmission]:
-    """Each team's best public submission and every final selection: all the board rules need.
+async def _candidates(session: AsyncSession, challenge_id: int) -> list[ScoredSubmission]:
+    """Each team's best public submission (kept in TeamBest) and every final selection: all the rules need.
 
-    The database narrows a million submissions to a few per team; scoring.ranking then applies the
-    rules (direction, ties to the earlier submission, finals) to what is left.
+    scoring.ranking then applies the rules (direction, ties to the earlier submission, finals) to these.
     """
-    score = col(Submission.public_score)
-    ranked = (
-        select(
-            col(Submission.id).label("sid"),
-            func.row_number()
-            .over(
-                partition_by=col(Submission.team_id),
-                order_by=(
-                    score.desc() if higher_is_better else score.asc(),
-                    col(Submission.created_at),
-                    col(Submission.id),
-                ),
-            )
-            .label("rn"),
-        )
-        .where(
-            Submission.challenge_id == challenge_id, Submission.status == Status.SCORED, score.is_not(None)
-        )
-        .subquery()
-    )
-    best = select(ranked.c.sid).where(ranked.c.rn == 1)
+    best = select(TeamBest.submission_id).where(TeamBest.challenge_id == challenge_id)
     rows = await session.exec(
         select(
             Submission.id,
@@ -106,7 +119,7 @@ async def leaderboard(
     ensure_visible(spec, board, viewer)
     assert challenge.id is not None
     metric = spec.primary_metric
-    candidates = await _candidates(session, challenge.id, metric.higher_is_better)
+    candidates = await _candidates(session, challenge.id)
     entries = build_board(
         board,
         candidates,

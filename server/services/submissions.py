@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from pathlib import PurePath
 from typing import BinaryIO
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,7 +26,7 @@ from server.errors import (
     QuotaExceeded,
     ServiceUnavailable,
 )
-from server.models import Challenge, Member, Status, Submission, utcnow
+from server.models import Challenge, Member, Status, Submission, Team, utcnow
 from server.services.accounts import Viewer
 from server.services.challenges import spec_of
 from server.services.teams import lock_team, membership, team_for_submission
@@ -158,6 +158,11 @@ async def submit(
     except QuotaExceeded:
         await session.rollback()
         raise
+    await session.exec(
+        update(Team)
+        .where(col(Team.id) == team_id)
+        .values(submissions=col(Team.submissions) + 1, last_submission_at=now)
+    )
     submission = Submission(
         challenge_id=challenge_id,
         team_id=team_id,
