@@ -128,6 +128,20 @@ async def _finish(
     return written
 
 
+async def _fail(
+    session: AsyncSession, submission_id: int, failure: FailureKind, message: str, record: dict[str, Any]
+) -> None:
+    await _finish(
+        session,
+        submission_id,
+        status=Status.FAILED,
+        error=message[:4000],
+        failure=failure,
+        counts_toward_quota=failure.uses_quota,
+        **record,
+    )
+
+
 @dataclass(slots=True)
 class Runtime:
     """What a worker process holds for evaluating: the hidden test sets, and the sandbox if Docker answers."""
@@ -246,30 +260,21 @@ async def evaluate_submission(
         except TooLargeError as exc:
             produced = _Produced(None, FileFormat.CSV, FailureKind.INVALID_PREDICTIONS, str(exc))
         if produced.failure is not None or produced.data is None:
-            await _finish(
-                session,
-                submission_id,
-                status=Status.FAILED,
-                error=(produced.message or "no predictions")[:4000],
-                failure=produced.failure,
-                # Nothing ran: a refused archive uses no quota. Code that ran and failed does.
-                counts_toward_quota=produced.failure is not FailureKind.REJECTED_ARCHIVE,
-                **produced.record,
+            failure = produced.failure or FailureKind.INVALID_OUTPUT
+            await _fail(
+                session, submission_id, failure, produced.message or "no predictions", produced.record
             )
             return Outcome(submission_id, slug, Status.FAILED)
         try:
             predictions = _validate(spec, truth, produced.data, produced.file_format)
         except PredictionFileError as exc:
-            is_upload = Kind(submission.kind) is Kind.PREDICTIONS
-            await _finish(
-                session,
-                submission_id,
-                status=Status.FAILED,
-                error=(str(exc) if is_upload else f"invalid output: {exc}")[:4000],
-                failure=FailureKind.INVALID_PREDICTIONS if is_upload else FailureKind.INVALID_OUTPUT,
-                counts_toward_quota=not is_upload,  # a file that fails validation does not use up the quota
-                **produced.record,
-            )
+            if Kind(submission.kind) is Kind.PREDICTIONS:
+                await _fail(
+                    session, submission_id, FailureKind.INVALID_PREDICTIONS, str(exc), produced.record
+                )
+            else:
+                message = f"invalid output: {exc}"
+                await _fail(session, submission_id, FailureKind.INVALID_OUTPUT, message, produced.record)
             return Outcome(submission_id, slug, Status.FAILED)
         if spec.scorer is None:
             scores = score(truth, predictions.values, spec.primary_metric, spec.extras)
@@ -281,15 +286,8 @@ async def evaluate_submission(
                 log.warning(
                     "challenge %s: scorer failed on submission %s: %s\n%s", slug, submission_id, exc, exc.logs
                 )
-                await _finish(
-                    session,
-                    submission_id,
-                    status=Status.FAILED,
-                    error="the challenge's scorer failed on this submission; the organisers can see why and rescore it",
-                    failure=FailureKind.SCORER_FAILED,
-                    counts_toward_quota=False,
-                    **produced.record,
-                )
+                message = "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
+                await _fail(session, submission_id, FailureKind.SCORER_FAILED, message, produced.record)
                 return Outcome(submission_id, slug, Status.FAILED)
         submission.public_score = finite_or_none(scores.public_score)
         written = await _finish(
@@ -322,7 +320,7 @@ async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str)
                 status=Status.FAILED,
                 error=reason,
                 failure=FailureKind.INTERNAL,
-                counts_toward_quota=False,
+                counts_toward_quota=FailureKind.INTERNAL.uses_quota,
                 finished_at=utcnow(),
             )
         )

@@ -69,6 +69,16 @@ class FailureKind(StrEnum):
     SCORER_FAILED = "scorer_failed"  # the challenge's own scorer.py failed: the organisers' to fix
     INTERNAL = "internal"  # our side gave up after retries
 
+    @property
+    def uses_quota(self) -> bool:
+        """Only the participant's code that ran and failed uses quota; an unusable file or our failure does not."""
+        return self in (
+            FailureKind.TIMEOUT,
+            FailureKind.OUT_OF_MEMORY,
+            FailureKind.CRASHED,
+            FailureKind.INVALID_OUTPUT,
+        )
+
 
 class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
