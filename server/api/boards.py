@@ -45,6 +45,13 @@ def leaderboard_out(result: Leaderboard, *, reviewer: bool) -> LeaderboardOut:
     )
 
 
+def _encode_page(result: Leaderboard, offset: int, limit: int | None, *, reviewer: bool) -> bytes:
+    """One page of a board as JSON (the same bytes for a read and a stream of the same page)."""
+    end = None if limit is None else offset + limit
+    page = Leaderboard(result.board, result.metric, result.higher_is_better, result.entries[offset:end])
+    return msgspec.json.encode(leaderboard_out(page, reviewer=reviewer))
+
+
 def _reviewer(viewer: Viewer | None) -> bool:
     return viewer is not None and viewer.role.sees_everything
 
@@ -83,12 +90,9 @@ class BoardController(Controller):
             return await boards.leaderboard(db_session, challenge, board, viewer)
 
         async def page() -> bytes:
-            result = await state.hub.render(slug, audience, whole)
-            end = None if limit is None else offset + limit
-            sliced = Leaderboard(
-                result.board, result.metric, result.higher_is_better, result.entries[offset:end]
+            return _encode_page(
+                await state.hub.render(slug, audience, whole), offset, limit, reviewer=reviewer
             )
-            return msgspec.json.encode(leaderboard_out(sliced, reviewer=reviewer))
 
         body = await state.hub.render(slug, f"{audience}:{offset}:{limit}", page)
         return Response(body, media_type=MediaType.JSON)
@@ -117,9 +121,7 @@ class BoardController(Controller):
                 return await boards.leaderboard(session, fresh, board, viewer)
 
         async def build() -> bytes:
-            result = await state.hub.render(slug, audience, whole)
-            top = Leaderboard(result.board, result.metric, result.higher_is_better, result.entries[:limit])
-            return msgspec.json.encode(leaderboard_out(top, reviewer=reviewer))
+            return _encode_page(await state.hub.render(slug, audience, whole), 0, limit, reviewer=reviewer)
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             async for kind, body in live.board_events(state.hub, slug, f"{audience}:0:{limit}", build):
