@@ -24,8 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 
 import httpx
 import numpy as np
@@ -108,49 +110,80 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, str, str]:
     return rate, p50, p99
 
 
-async def fan_out(base: str, redis_url: str, db: Path, streams: int, limit: int) -> tuple[float, float, int]:
-    """Open `streams` streams, publish one new best score, time until the last stream has it."""
-    url = f"{base}/api/challenges/{SLUG}/leaderboard/stream?limit={limit}"
+@dataclass
+class FanOut:
+    opened_in: float  # seconds to open every stream and receive its snapshot
+    first_ms: list[float]  # per round: publish -> first stream with the new board
+    last_ms: list[float]  # per round: publish -> last stream with the new board
+
+
+async def fan_out(base: str, redis_url: str, db: Path, streams: int, limit: int, rounds: int) -> FanOut:
+    """Open `streams` streams; `rounds` times, write a new best score for team 1 and publish it as the
+    worker does, and time until every stream has received the new board."""
+    host, port = base.removeprefix("http://").split(":")
+    request = (
+        f"GET /api/challenges/{SLUG}/leaderboard/stream?limit={limit} HTTP/1.1\r\n"
+        f"Host: {host}\r\nAccept: text/event-stream\r\n\r\n"
+    ).encode()
     ready = asyncio.Event()
     opened = 0
     received: list[float] = []
+    all_received = asyncio.Event()
 
-    async def follow(client: httpx.AsyncClient) -> None:
+    async def follow() -> None:
+        # Plain sockets, not an HTTP client library: the client shares the 2 cores with the server,
+        # so it must cost as little as possible. Chunk-size lines are skipped like any other line.
         nonlocal opened
-        async with client.stream("GET", url) as response:
-            event = None
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event == "snapshot":
+        reader, writer = await asyncio.open_connection(host, int(port), limit=2**22)
+        writer.write(request)
+        event = None
+        try:
+            while line := await reader.readline():
+                if line.startswith(b"event:"):
+                    event = line[6:].strip()
+                elif line.startswith(b"data:") and event == b"snapshot":
                     opened += 1
                     if opened == streams:
                         ready.set()
-                elif line.startswith("data:") and event == "board" and '"team":"team 00001"' in line:
+                elif line.startswith(b"data:") and event == b"board":
                     received.append(time.perf_counter())
-                    return
+                    if len(received) == streams:
+                        all_received.set()
+        finally:
+            writer.close()
 
-    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        tasks = [asyncio.create_task(follow(client)) for _ in range(streams)]
-        opening = time.perf_counter()
-        await asyncio.wait_for(ready.wait(), timeout=300)
-        opened_in = time.perf_counter() - opening
+    tasks = [asyncio.create_task(follow()) for _ in range(streams)]
+    opening = time.perf_counter()
+    await asyncio.wait_for(ready.wait(), timeout=300)
+    result = FanOut(time.perf_counter() - opening, [], [])
+    publisher = redis.Redis.from_url(redis_url)
+    for round_ in range(rounds):
+        received.clear()
+        all_received.clear()
+        score = 2.0 + round_
         connection = sqlite3.connect(db)
         # What the worker does when it scores a new best: the submission, then the team's best.
         connection.execute(
-            "UPDATE submission SET public_score = 2.0 WHERE id = (SELECT min(id) FROM submission WHERE team_id = 1)"
+            "UPDATE submission SET public_score = ? WHERE id = (SELECT min(id) FROM submission WHERE team_id = 1)",
+            (score,),
         )
         connection.execute(
-            "UPDATE teambest SET public_score = 2.0, submission_id = (SELECT min(id) FROM submission WHERE team_id = 1) "
-            "WHERE team_id = 1"
+            "UPDATE teambest SET public_score = ?, submission_id = (SELECT min(id) FROM submission WHERE team_id = 1) "
+            "WHERE team_id = 1",
+            (score,),
         )
         connection.commit()
         connection.close()
         published = time.perf_counter()
-        redis.Redis.from_url(redis_url).publish(board_channel(SLUG), json.dumps({"challenge": SLUG}))
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
-    return opened_in, max(received) - published, len(received)
+        publisher.publish(board_channel(SLUG), json.dumps({"challenge": SLUG, "team": 1}))
+        await asyncio.wait_for(all_received.wait(), timeout=120)
+        result.first_ms.append((min(received) - published) * 1000)
+        result.last_ms.append((max(received) - published) * 1000)
+        await asyncio.sleep(0.5)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return result
 
 
 def main() -> None:
@@ -162,6 +195,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5, help="scores published to the open streams")
     parser.add_argument("--limit", type=int, default=50, help="entries per page / per streamed board")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -185,7 +219,7 @@ def main() -> None:
             cold = time.perf_counter() - start
             assert first.status_code == 200, first.text
             rate, p50, p99 = wrk(page, args.seconds, args.connections)
-            opened_in, spread, got = asyncio.run(fan_out(base, redis_url, db, args.streams, args.limit))
+            fan = asyncio.run(fan_out(base, redis_url, db, args.streams, args.limit, args.rounds))
         finally:
             stop_processes([api])
             stop_processes([redis_process])
@@ -197,7 +231,10 @@ def main() -> None:
         f"  cached reads of the top {args.limit}: {rate:,.0f} req/s, p50 {p50}, p99 {p99}  (goal >= 2,000 req/s, p99 <= 20 ms; wrk, {args.connections} connections)"
     )
     print(
-        f"  fan-out: {args.streams} streams opened in {opened_in:.1f} s; publish -> last of {got} streams got the new board: {spread * 1000:.0f} ms  (goal <= 250 ms)"
+        f"  fan-out: {args.streams} streams (top {args.limit}) opened in {fan.opened_in:.1f} s; "
+        f"publish -> every stream has the new board, median of {args.rounds}: {median(fan.last_ms):.0f} ms "
+        f"(first stream {median(fan.first_ms):.0f} ms; each round: {', '.join(f'{v:.0f}' for v in fan.last_ms)})  "
+        "(goal <= 250 ms)"
     )
 
 

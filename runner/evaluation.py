@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 class Outcome:
     submission_id: int
     challenge: str
+    team_id: int  # the team whose board entry may have changed
     status: Status
 
 
@@ -245,7 +246,7 @@ async def evaluate_submission(
             return None
         challenge = await session.get(Challenge, submission.challenge_id)
         assert challenge is not None
-        slug, spec = challenge.slug, spec_of(challenge)
+        slug, spec, team_id = challenge.slug, spec_of(challenge), submission.team_id
         if not await _claim(
             session, submission_id, stale_after_for(spec, Kind(submission.kind), stale_after)
         ):
@@ -264,7 +265,7 @@ async def evaluate_submission(
             await _fail(
                 session, submission_id, failure, produced.message or "no predictions", produced.record
             )
-            return Outcome(submission_id, slug, Status.FAILED)
+            return Outcome(submission_id, slug, team_id, Status.FAILED)
         try:
             predictions = _validate(spec, truth, produced.data, produced.file_format)
         except PredictionFileError as exc:
@@ -275,7 +276,7 @@ async def evaluate_submission(
             else:
                 message = f"invalid output: {exc}"
                 await _fail(session, submission_id, FailureKind.INVALID_OUTPUT, message, produced.record)
-            return Outcome(submission_id, slug, Status.FAILED)
+            return Outcome(submission_id, slug, team_id, Status.FAILED)
         if spec.scorer is None:
             scores = score(truth, predictions.values, spec.primary_metric, spec.extras)
         else:
@@ -288,7 +289,7 @@ async def evaluate_submission(
                 )
                 message = "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
                 await _fail(session, submission_id, FailureKind.SCORER_FAILED, message, produced.record)
-                return Outcome(submission_id, slug, Status.FAILED)
+                return Outcome(submission_id, slug, team_id, Status.FAILED)
         submission.public_score = finite_or_none(scores.public_score)
         written = await _finish(
             session,
@@ -304,7 +305,7 @@ async def evaluate_submission(
             ),
             **produced.record,
         )
-        return Outcome(submission_id, slug, Status.SCORED) if written else None
+        return Outcome(submission_id, slug, team_id, Status.SCORED) if written else None
 
 
 async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str) -> Outcome | None:
@@ -329,7 +330,9 @@ async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str)
             return None
         submission = await session.get(Submission, submission_id)
         challenge = await session.get(Challenge, submission.challenge_id) if submission else None
-        return Outcome(submission_id, challenge.slug if challenge else "", Status.FAILED)
+        if submission is None or challenge is None:
+            return None  # deleted meanwhile: no board to tell
+        return Outcome(submission_id, challenge.slug, submission.team_id, Status.FAILED)
 
 
 async def release(sessions: SessionMaker, submission_id: int) -> None:
@@ -345,5 +348,10 @@ async def release(sessions: SessionMaker, submission_id: int) -> None:
 
 def board_event(outcome: Outcome) -> str:
     return json.dumps(
-        {"challenge": outcome.challenge, "submission": outcome.submission_id, "status": outcome.status}
+        {
+            "challenge": outcome.challenge,
+            "team": outcome.team_id,
+            "submission": outcome.submission_id,
+            "status": outcome.status,
+        }
     )

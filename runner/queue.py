@@ -35,9 +35,12 @@ class ArqQueue:
     async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None:
         await self.redis.enqueue_job(EVALUATE, submission_id, _job_id=job_id(submission_id, attempt))
 
-    async def publish_board_changed(self, slug: str) -> None:
-        """Tell every API process that a board changed (their caches and live streams follow)."""
-        await self.redis.publish(board_channel(slug), json.dumps({"challenge": slug}))
+    async def publish_board_changed(self, slug: str, team_id: int | None = None) -> None:
+        """Tell every API process that a board changed (their caches and live streams follow).
+
+        With a team, only that team's entry is reloaded; without, the whole board.
+        """
+        await self.redis.publish(board_channel(slug), json.dumps({"challenge": slug, "team": team_id}))
 
     async def close(self) -> None:
         await self.redis.aclose()

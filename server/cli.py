@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -100,9 +101,13 @@ def cmd_api(settings: Settings) -> None:
 
     from server.app import create_app
 
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False
-    )
+    app = create_app(settings)
+    # Everything imported so far lives as long as the process: keep it out of every collection, and
+    # collect the young generation less often. Measured on a 10k-team board: a rebuild took ~40% longer
+    # with the default thresholds, most of it full collections walking the long-lived objects.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
 
 
 def cmd_worker(settings: Settings) -> None:

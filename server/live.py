@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
@@ -27,6 +29,21 @@ T = TypeVar("T")
 MAX_CACHED = 1024
 
 
+@dataclass(slots=True)
+class _Kept:
+    stale: set[int] | None  # teams changed since `value` was read; None: read it all again
+    value: Any = None
+
+
+def _team_of(data: bytes) -> int | None:
+    """The team named by a 'board changed' message, if any (older messages carry none)."""
+    try:
+        team = json.loads(data).get("team")
+    except (ValueError, AttributeError):
+        return None
+    return team if isinstance(team, int) else None
+
+
 class BoardHub:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
@@ -35,6 +52,8 @@ class BoardHub:
         self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._recent: dict[str, tuple[float, Any]] = {}
+        self._kept: dict[str, _Kept] = {}
+        self._building: dict[tuple[str, str], tuple[int, asyncio.Future[Any]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
@@ -59,11 +78,13 @@ class BoardHub:
             pubsub = client.pubsub()
             try:
                 await pubsub.psubscribe(PATTERN)
+                self._missed_everything()
                 self.subscribed.set()
                 delay = 0.5
                 async for message in pubsub.listen():
                     if message["type"] == "pmessage":
-                        self.changed(message["channel"].decode().rpartition(":")[2])
+                        slug = message["channel"].decode().rpartition(":")[2]
+                        self.changed(slug, _team_of(message["data"]))
             except (RedisError, OSError) as exc:
                 self.subscribed.clear()
                 log.warning("board hub lost Redis (%s); retrying in %.1f s", exc, delay)
@@ -74,10 +95,54 @@ class BoardHub:
                     await pubsub.aclose()
                     await client.aclose()
 
-    def changed(self, slug: str) -> None:
+    def changed(self, slug: str, team_id: int | None = None) -> None:
+        """The board of `slug` changed: for one team's entry, or for everyone (team_id None)."""
         self._versions[slug] += 1
+        kept = self._kept.get(slug)
+        if kept is not None:
+            if team_id is None:
+                kept.stale = None
+            elif kept.stale is not None:
+                kept.stale.add(team_id)
         for event in self._listeners.get(slug, ()):
             event.set()
+
+    def _missed_everything(self) -> None:
+        """On (re)subscribing: changes made while we were not listening went unheard; assume all."""
+        for slug in {*self._versions, *self._kept, *self._listeners}:
+            self.changed(slug)
+
+    async def kept(
+        self,
+        slug: str,
+        load: Callable[[], Awaitable[T]],
+        refresh: Callable[[T, set[int]], Awaitable[T]],
+    ) -> T:
+        """A challenge's board data: loaded once, then refreshed only for the teams that changed since.
+
+        A change heard while loading or refreshing marks its team again, so the next call catches it
+        (the worker commits before it publishes, so a team marked before a read is seen by that read).
+        """
+        if not self.subscribed.is_set():
+            return await load()
+        async with self._locks[(slug, "kept")]:
+            kept = self._kept.get(slug)
+            if kept is None or kept.stale is None:
+                kept = self._kept[slug] = _Kept(stale=set())
+                try:
+                    kept.value = await load()
+                except BaseException:
+                    if self._kept.get(slug) is kept:
+                        del self._kept[slug]
+                    raise
+            elif kept.stale:
+                teams, kept.stale = kept.stale, set()
+                try:
+                    kept.value = await refresh(kept.value, teams)
+                except BaseException:
+                    kept.stale = None  # the refresh may have been half applied: reload it all next time
+                    raise
+            return cast(T, kept.value)
 
     @contextlib.contextmanager
     def listen(self, slug: str) -> Iterator[asyncio.Event]:
@@ -108,21 +173,53 @@ class BoardHub:
             return value
 
     async def render(self, slug: str, audience: str, build: Callable[[], Awaitable[T]]) -> T:
-        """What `build` makes for one audience of a challenge's board, built at most once per change."""
+        """What `build` makes for one audience of a challenge's board, built at most once per change.
+
+        Everyone asking while it is being built awaits the same build: after a change, a thousand
+        streams wake at once and must not queue behind a lock one by one.
+        """
         if not self.subscribed.is_set():
             return await build()  # no news from Redis: a cached board could be stale
         key = (slug, audience)
-        async with self._locks[key]:
-            version = self._versions[slug]
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] == version:
-                return cast(T, cached[1])
+        version = self._versions[slug]
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cast(T, cached[1])
+        building = self._building.get(key)
+        if building is None or building[0] != version:
+            task = asyncio.ensure_future(self._build(key, version, build))
+            task.add_done_callback(_retrieve)
+            building = self._building[key] = (version, task)
+        # Shielded: a stream that goes away must not cancel the build the others are waiting for.
+        return cast(T, await asyncio.shield(building[1]))
+
+    async def _build(self, key: tuple[str, str], version: int, build: Callable[[], Awaitable[T]]) -> T:
+        try:
             body = await build()
-            if len(self._cache) >= MAX_CACHED:  # pages of any offset can be asked for: keep the newest only
-                self._cache.pop(next(iter(self._cache)))
-            self._cache.pop(key, None)
-            self._cache[key] = (version, body)
+            cached = self._cache.get(key)
+            if cached is None or cached[0] <= version:  # a slower, older build must not replace a newer one
+                if len(self._cache) >= MAX_CACHED:  # pages of any offset can be asked for: keep the newest
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache.pop(key, None)
+                self._cache[key] = (version, body)
             return body
+        finally:
+            if self._building.get(key, (None, None))[1] is asyncio.current_task():
+                del self._building[key]
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a shared build's failure as seen: every waiter got it, or none is left to care."""
+    if not task.cancelled():
+        task.exception()
+
+
+KEEPALIVE = b": keep-alive\r\n\r\n"
+
+
+def sse_frame(event: str, data: bytes) -> bytes:
+    """One server-sent event. `data` is one line (compact JSON), so it needs no splitting."""
+    return b"event: " + event.encode() + b"\r\ndata: " + data + b"\r\n\r\n"
 
 
 async def board_events(

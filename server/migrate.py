@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -19,16 +20,20 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate to `revision`. Safe to call from inside a running event loop (it uses its own thread)."""
+def _run(step: Callable[..., None], url: str, revision: str) -> None:
+    """Run an Alembic command; from inside a running event loop, on its own thread (env.py uses asyncio.run)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        command.upgrade(alembic_config(url), revision)
+        step(alembic_config(url), revision)
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(command.upgrade, alembic_config(url), revision).result()
+        pool.submit(step, alembic_config(url), revision).result()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    _run(command.upgrade, url, revision)
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    _run(command.downgrade, url, revision)

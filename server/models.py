@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -155,6 +155,14 @@ class Submission(SQLModel, table=True):
     __table_args__ = (
         Index("ix_submission_challenge_status", "challenge_id", "status"),
         Index("ix_submission_team_created", "team_id", "created_at"),
+        # Final selections are few among many submissions: the board finds them without a scan.
+        Index(
+            "ix_submission_final",
+            "challenge_id",
+            "status",
+            sqlite_where=text("final = 1"),  # how SQLAlchemy writes a true Boolean there
+            postgresql_where=text("final"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     challenge_id: int = Field(foreign_key="challenge.id", ondelete="CASCADE")

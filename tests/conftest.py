@@ -8,6 +8,7 @@ fail in CI, so a misconfigured CI cannot pass by skipping them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -124,16 +125,30 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
 @pytest.fixture
 def api(settings: Settings, tmp_path: Path) -> Iterator[str]:
     """`riality api` in its own process, as deployed."""
+    with api_process(settings, tmp_path / "api.log") as url:
+        yield url
+
+
+@pytest.fixture
+def second_api(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """Another `riality api` process on the same database and Redis (as behind a load balancer)."""
+    with api_process(settings, tmp_path / "api-2.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def api_process(settings: Settings, log_path: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, **settings.with_(port=port).to_env()}
-    log = (tmp_path / "api.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "api"], env=env, stdout=log, stderr=log)
-    try:
-        wait_for_port(port, timeout=30, process=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_processes([process])
-        log.close()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "api"], env=env, stdout=log, stderr=log
+        )
+        try:
+            wait_for_port(port, timeout=30, process=process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_processes([process])
 
 
 def run_cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Stream
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scoring.ranking import Board
@@ -19,7 +19,7 @@ from server.api.schemas import EntryOut, LeaderboardOut
 from server.models import Challenge
 from server.services import boards, challenges
 from server.services.accounts import Viewer
-from server.services.boards import Leaderboard
+from server.services.boards import BoardData, Leaderboard
 from server.services.challenges import spec_of
 
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100_000, description="at most this many entries")]
@@ -61,6 +61,26 @@ def _audience(board: Board, reviewer: bool, challenge: Challenge) -> str:
     return f"{board.value}:{'reviewer' if reviewer else 'public'}:{challenge.updated_at.isoformat()}"
 
 
+async def current_board(state: State, challenge: Challenge, board: Board, *, reviewer: bool) -> Leaderboard:
+    """The whole board from this process's cache: ranked once per change and audience, from board data
+    read once and then refreshed only for the teams that changed. Visibility is the caller's check."""
+    assert challenge.id is not None
+    challenge_id, slug = challenge.id, challenge.slug
+
+    async def load() -> BoardData:
+        async with state.sessions() as session:
+            return await boards.board_data(session, challenge_id)
+
+    async def refresh(data: BoardData, team_ids: set[int]) -> BoardData:
+        async with state.sessions() as session:
+            return await boards.refresh_teams(session, challenge_id, data, team_ids)
+
+    async def ranked() -> Leaderboard:
+        return boards.rank(challenge, board, await state.hub.kept(slug, load, refresh))
+
+    return await state.hub.render(slug, _audience(board, reviewer, challenge), ranked)
+
+
 class BoardController(Controller):
     path = "/api/challenges/{slug:str}"
     tags = ["boards"]
@@ -84,16 +104,12 @@ class BoardController(Controller):
         )
         boards.ensure_visible(spec_of(challenge), board, viewer)
         reviewer = _reviewer(viewer)
-        audience = _audience(board, reviewer, challenge)
-
-        async def whole() -> Leaderboard:
-            return await boards.leaderboard(db_session, challenge, board, viewer)
 
         async def page() -> bytes:
-            return _encode_page(
-                await state.hub.render(slug, audience, whole), offset, limit, reviewer=reviewer
-            )
+            whole = await current_board(state, challenge, board, reviewer=reviewer)
+            return _encode_page(whole, offset, limit, reviewer=reviewer)
 
+        audience = _audience(board, reviewer, challenge)
         body = await state.hub.render(slug, f"{audience}:{offset}:{limit}", page)
         return Response(body, media_type=MediaType.JSON)
 
@@ -106,28 +122,25 @@ class BoardController(Controller):
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
         limit: Limit = None,
-    ) -> ServerSentEvent:
+    ) -> Stream:
         """A snapshot of the board (its top `limit` entries if given) first, then again on every change."""
         challenge = await challenges.get_challenge(db_session, slug)
         boards.ensure_visible(spec_of(challenge), board, viewer)  # refused before the stream starts
         reviewer = _reviewer(viewer)
         audience = _audience(board, reviewer, challenge)
 
-        async def whole() -> (
-            Leaderboard
-        ):  # the stream's own session: the request's closes when the stream starts
-            async with state.sessions() as session:
-                fresh = await challenges.get_challenge(session, slug)
-                return await boards.leaderboard(session, fresh, board, viewer)
-
         async def build() -> bytes:
-            return _encode_page(await state.hub.render(slug, audience, whole), 0, limit, reviewer=reviewer)
+            whole = await current_board(state, challenge, board, reviewer=reviewer)
+            return _encode_page(whole, 0, limit, reviewer=reviewer)
 
-        async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        async def frames() -> AsyncIterator[bytes]:
+            # Framed here rather than by litestar's ServerSentEvent: the same board goes to every
+            # stream, and re-encoding it per stream was the larger part of the fan-out's time.
             async for kind, body in live.board_events(state.hub, slug, f"{audience}:0:{limit}", build):
-                if body is None:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                else:
-                    yield ServerSentEventMessage(event=kind, data=body.decode())
+                yield live.KEEPALIVE if body is None else live.sse_frame(kind, body)
 
-        return ServerSentEvent(messages(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return Stream(
+            frames(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"},
+        )

@@ -99,8 +99,8 @@ class SubmissionController(Controller):
     ) -> SubmissionOut:
         sub = await submissions.set_final(db_session, current_user, submission_id, data.final)
         out = await submission_out(db_session, current_user, sub)
-        state.hub.changed(out.challenge)  # this process at once; the others through Redis
-        await state.queue.publish_board_changed(out.challenge)  # the private board may have changed
+        state.hub.changed(out.challenge, sub.team_id)  # this process at once; the others through Redis
+        await state.queue.publish_board_changed(out.challenge, sub.team_id)  # the private board may change
         return out
 
     @get("/challenges/{slug:str}/submissions")

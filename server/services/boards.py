@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -26,19 +26,6 @@ class Leaderboard:
     metric: str
     higher_is_better: bool
     entries: list[BoardEntry]
-
-
-async def _team_activity(session: AsyncSession, challenge_id: int) -> dict[int, TeamActivity]:
-    rows = await session.exec(
-        select(Team.id, Team.name, Team.submissions, Team.last_submission_at).where(
-            Team.challenge_id == challenge_id, col(Team.submissions) > 0
-        )
-    )
-    return {
-        team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
-        for team_id, name, count, last in rows
-        if team_id is not None
-    }
 
 
 async def record_best(session: AsyncSession, submission: Submission, *, higher_is_better: bool) -> None:
@@ -83,52 +70,96 @@ def ensure_visible(spec: ChallengeSpec, board: Board, viewer: Viewer | None) -> 
         raise Forbidden(f"the private board is visible to organisers and judges; to everyone else {when}")
 
 
-async def _candidates(session: AsyncSession, challenge_id: int) -> list[ScoredSubmission]:
-    """Each team's best public submission (kept in TeamBest) and every final selection: all the rules need.
+@dataclass(slots=True)
+class BoardData:
+    """What a challenge's boards are built from: per team, its candidate submissions and its activity.
 
-    scoring.ranking then applies the rules (direction, ties to the earlier submission, finals) to these.
+    Each team's best public submission (kept in TeamBest) and its final selections are all the rules
+    need; scoring.ranking applies them. Kept per API process and refreshed one team at a time.
     """
-    best = select(TeamBest.submission_id).where(TeamBest.challenge_id == challenge_id)
-    rows = await session.exec(
-        select(
-            Submission.id,
-            Submission.team_id,
-            Submission.created_at,
-            Submission.public_score,
-            Submission.private_score,
-            Submission.metrics,
-            Submission.final,
-        ).where(
-            Submission.challenge_id == challenge_id,
-            Submission.status == Status.SCORED,
-            or_(col(Submission.id).in_(best), col(Submission.final)),
-        )
+
+    candidates: dict[int, list[ScoredSubmission]]
+    teams: dict[int, TeamActivity]
+
+
+async def board_data(
+    session: AsyncSession, challenge_id: int, team_ids: Collection[int] | None = None
+) -> BoardData:
+    """The board data of a challenge: of every team, or only of `team_ids`."""
+    columns = (
+        Submission.id,
+        Submission.team_id,
+        Submission.created_at,
+        Submission.public_score,
+        Submission.private_score,
+        Submission.metrics,
+        Submission.final,
     )
-    return [
-        ScoredSubmission(
-            submission_id=i, team_id=t, created_at=c, public_score=p, private_score=q, metrics=m, final=f
+    best_query = (
+        select(*columns)
+        .join(TeamBest, col(TeamBest.submission_id) == Submission.id)
+        .where(TeamBest.challenge_id == challenge_id, Submission.status == Status.SCORED)
+    )
+    # Two indexed reads rather than one OR, which would walk every scored submission of the challenge.
+    finals_query = select(*columns).where(
+        Submission.challenge_id == challenge_id, col(Submission.final), Submission.status == Status.SCORED
+    )
+    teams_query = select(Team.id, Team.name, Team.submissions, Team.last_submission_at).where(
+        Team.challenge_id == challenge_id, col(Team.submissions) > 0
+    )
+    if team_ids is not None:
+        best_query = best_query.where(col(TeamBest.team_id).in_(team_ids))
+        finals_query = finals_query.where(col(Submission.team_id).in_(team_ids))
+        teams_query = teams_query.where(col(Team.id).in_(team_ids))
+    rows = {row[0]: row for row in (*await session.exec(best_query), *await session.exec(finals_query))}
+    candidates: dict[int, list[ScoredSubmission]] = {}
+    for i, t, c, p, q, m, f in rows.values():  # a best submission may also be a final one: once
+        candidates.setdefault(t, []).append(
+            ScoredSubmission(
+                submission_id=i, team_id=t, created_at=c, public_score=p, private_score=q, metrics=m, final=f
+            )
         )
-        for i, t, c, p, q, m, f in rows
-    ]
+    teams = {
+        team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
+        for team_id, name, count, last in await session.exec(teams_query)
+        if team_id is not None
+    }
+    return BoardData(candidates, teams)
 
 
-async def leaderboard(
-    session: AsyncSession, challenge: Challenge, board: Board, viewer: Viewer | None
-) -> Leaderboard:
-    spec = spec_of(challenge)
-    ensure_visible(spec, board, viewer)
-    assert challenge.id is not None
-    metric = spec.primary_metric
-    candidates = await _candidates(session, challenge.id)
+async def refresh_teams(
+    session: AsyncSession, challenge_id: int, data: BoardData, team_ids: Collection[int]
+) -> BoardData:
+    """Reload the given teams' part of `data` (in place): what a score or a final selection changed."""
+    fresh = await board_data(session, challenge_id, team_ids)
+    for team_id in team_ids:
+        data.candidates.pop(team_id, None)
+        data.teams.pop(team_id, None)
+    data.candidates.update(fresh.candidates)
+    data.teams.update(fresh.teams)
+    return data
+
+
+def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
+    metric = spec_of(challenge).primary_metric
     entries = build_board(
         board,
-        candidates,
-        await _team_activity(session, challenge.id),
+        (sub for subs in data.candidates.values() for sub in subs),
+        data.teams,
         higher_is_better=metric.higher_is_better,
     )
     return Leaderboard(
         board=board, metric=metric.name, higher_is_better=metric.higher_is_better, entries=entries
     )
+
+
+async def leaderboard(
+    session: AsyncSession, challenge: Challenge, board: Board, viewer: Viewer | None
+) -> Leaderboard:
+    """The board read straight from the database (the API serves it from a per-process BoardData)."""
+    ensure_visible(spec_of(challenge), board, viewer)
+    assert challenge.id is not None
+    return rank(challenge, board, await board_data(session, challenge.id))
 
 
 async def score_history(

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scoring.progression import progression
 from scoring.ranking import Board
+from server.api.boards import current_board
 from server.api.challenges import challenge_status
 from server.models import utcnow
 from server.services import boards, challenges
@@ -73,7 +74,16 @@ def _translator(request: Request) -> Translator:
 async def _script_page(request: Request, session: AsyncSession, slug: str, template: str) -> Response[str]:
     """A page whose content the browser fetches with the signed-in user's token (team, judges)."""
     challenge = await challenges.get_challenge(session, slug)
-    return _page(request, template, slug=slug, title=challenge.title)
+    t = _translator(request)
+    fields = [(name, t(f"judge.field.{name}")) for name in JUDGE_FIELDS]  # pairs: tojson sorts object keys
+    return _page(request, template, slug=slug, title=challenge.title, spec=spec_of(challenge), fields=fields)
+
+
+# What the judges' view shows of a submission, in this order (labels from the catalogs).
+JUDGE_FIELDS = (
+    "id", "team", "kind", "status", "filename", "note", "final", "public_score", "private_score",
+    "wall_s", "cpu_s", "peak_memory_mb", "created_at", "metrics", "logs",
+)  # fmt: skip
 
 
 class PageController(Controller):
@@ -100,7 +110,7 @@ class PageController(Controller):
     async def _board_context(self, request: Request, session: AsyncSession, slug: str) -> dict[str, Any]:
         challenge = await challenges.get_challenge(session, slug)
         spec = spec_of(challenge)
-        board = await boards.leaderboard(session, challenge, Board.PUBLIC, None)
+        board = await current_board(request.app.state, challenge, Board.PUBLIC, reviewer=False)
         t = _translator(request)
         return {
             "slug": slug,

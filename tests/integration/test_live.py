@@ -96,3 +96,74 @@ async def test_a_closed_stream_leaves_no_subscription(settings: Settings, api: s
                 break
             await asyncio.sleep(0.05)
         assert (await http.get("/api/health")).json()["live_streams"] == 0
+
+
+async def test_every_api_process_follows_the_board_one_team_at_a_time(
+    settings: Settings, api: str, second_api: str
+) -> None:
+    """Two API processes behind one proxy: each keeps its own board and refreshes only the team that
+    changed, yet both serve the same board after scores and a final selection made through the other."""
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await make_user(settings, "judy", Role.JUDGE)
+    board_url = f"/api/challenges/{SLUG}/leaderboard"
+    predictions, radius_auc = tumour_predictions()
+    labels = (EXAMPLES / SLUG / "hidden" / "labels.csv").read_bytes()  # a perfect submission
+    worse = predictions.assign(diagnosis=1 - predictions["diagnosis"])
+    async with (
+        httpx.AsyncClient(base_url=api, timeout=30) as first,
+        httpx.AsyncClient(base_url=second_api, timeout=30) as second,
+    ):
+        ada, bob = await sign_in(first, "ada"), await sign_in(second, "bob")
+        judge = await sign_in(second, "judy", register=False)
+
+        async def upload(http: httpx.AsyncClient, headers: dict[str, str], body: bytes) -> int:
+            sent = await http.post(
+                f"/api/challenges/{SLUG}/submissions", files={"file": ("p.csv", body)}, headers=headers
+            )
+            assert sent.status_code == 202, sent.text
+            await drain_queue(settings)
+            return sent.json()["id"]
+
+        async def boards(query: str = "", headers: dict[str, str] | None = None) -> list[list[tuple]]:
+            return [
+                [
+                    (e["rank"], e["team"], e["submissions"], e["submission_id"])
+                    for e in (await http.get(f"{board_url}{query}", headers=headers)).json()["entries"]
+                ]
+                for http in (first, second)
+            ]
+
+        ada_first = await upload(first, ada, csv_bytes(predictions))
+        assert await boards() == [[(1, "ada", 1, None)]] * 2  # both processes now hold the board
+
+        async with second.stream("GET", STREAM) as response:
+            stream = events(response)
+            kind, snapshot = await anext(stream)
+            assert kind == "snapshot" and [e["team"] for e in snapshot["entries"]] == ["ada"]
+            bob_best = await upload(second, bob, labels)
+            kind, board = await asyncio.wait_for(anext(stream), timeout=10)
+            assert kind == "board"
+            assert [(e["rank"], e["team"], e["score"]) for e in board["entries"]] == [
+                (1, "bob", 1.0),
+                (2, "ada", pytest.approx(radius_auc, abs=1e-12)),
+            ]
+        ada_worse = await upload(first, ada, csv_bytes(worse))
+        # ada's worse score keeps her first submission on the board, with her new count.
+        assert await boards() == [[(1, "bob", 1, None), (2, "ada", 2, None)]] * 2
+        assert (
+            await boards("?board=private", judge) == [[(1, "bob", 1, bob_best), (2, "ada", 2, ada_first)]] * 2
+        )
+
+        chosen = await first.put(f"/api/submissions/{ada_worse}/final", json={"final": True}, headers=ada)
+        assert chosen.status_code == 200, chosen.text
+        for _ in range(100):  # the other process hears of it through Redis
+            if (
+                await boards("?board=private", judge)
+                == [[(1, "bob", 1, bob_best), (2, "ada", 2, ada_worse)]] * 2
+            ):
+                break
+            await asyncio.sleep(0.05)
+        assert (
+            await boards("?board=private", judge) == [[(1, "bob", 1, bob_best), (2, "ada", 2, ada_worse)]] * 2
+        )
+        assert await boards() == [[(1, "bob", 1, None), (2, "ada", 2, None)]] * 2  # the public board stays
