@@ -6,7 +6,6 @@
   document.querySelectorAll("[data-logout]").forEach((el) => el.addEventListener("click", () => {
     localStorage.removeItem("riality.token"); location.href = "/";
   }));
-  document.querySelectorAll("[data-autosubmit]").forEach((el) => el.addEventListener("change", () => el.form.submit()));
   document.querySelectorAll("form[data-account]").forEach((form) => form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const message = form.querySelector("[data-message]");

@@ -3,6 +3,7 @@
   const root = document.querySelector("[data-judge-page]");
   if (!root) return;
   const slug = root.dataset.slug;
+  const fields = JSON.parse(root.dataset.fields);  // [field, its label in the page's language], in order
   const token = localStorage.getItem("riality.token");
   const headers = { Authorization: "Bearer " + token };
   const denied = () => { root.querySelector("[data-judge-denied]").hidden = false; };
@@ -18,17 +19,21 @@
     const s = await response.json();
     const dl = root.querySelector("[data-judge-details]");
     dl.replaceChildren();
-    for (const key of ["id", "team", "kind", "status", "filename", "note", "public_score", "private_score", "wall_s", "cpu_s", "peak_memory_mb", "created_at"]) {
-      add(dl, key, s[key] === null || s[key] === undefined ? "" : String(s[key]));
+    for (const [key, label] of fields) {
+      if (key === "metrics") {
+        const pre = document.createElement("pre");
+        pre.textContent = JSON.stringify(s.metrics, null, 2);
+        add(dl, label, pre);
+      } else if (key === "logs") {
+        if (!s.error && !s.logs) continue;
+        const logs = document.createElement("pre");
+        logs.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
+        add(dl, label, logs);
+      } else {
+        add(dl, label, s[key] === null || s[key] === undefined ? "" : String(s[key]));
+      }
     }
-    const pre = document.createElement("pre");
-    pre.textContent = JSON.stringify(s.metrics, null, 2);
-    add(dl, "metrics", pre);
-    if (s.error || s.logs) {
-      const logs = document.createElement("pre");
-      logs.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
-      add(dl, "error / logs", logs);
-    }
+    root.querySelector("#details-heading").focus();  // keyboard and screen-reader users land on what they asked for
   }
   async function loadBoard(kind) {
     const response = await fetch(`/api/challenges/${slug}/leaderboard?board=${kind}`, { headers });

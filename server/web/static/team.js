@@ -36,32 +36,64 @@
 
   const table = root.querySelector("[data-submissions]");
   const emptyRow = table.tBodies[0].innerHTML;
-  let timer = null;
+  const finalMessage = root.querySelector("[data-final-message]"), announcer = root.querySelector("[data-announcer]");
+  const statusText = (status) => root.dataset["status" + status[0].toUpperCase() + status.slice(1)] || status;
+  let timer = null, shown = null, statuses = new Map();
   function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
-  async function loadSubmissions() {
-    const response = await api(`/api/challenges/${slug}/submissions`);
-    if (!response.ok) return;
-    const submissions = await response.json();
+  async function choose(id, box) {
+    const response = await api(`/api/submissions/${id}/final`, {
+      method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ final: box.checked }),
+    });
+    finalMessage.textContent = response.ok ? "" : (await response.json()).detail;
+    shown = null; loadSubmissions();  // on a refusal, the box shows the truth again
+  }
+  function draw(submissions) {
+    // Redrawn only when something changed, and the focused control and open details are put back:
+    // a keyboard user's place must survive the refresh.
+    const focused = table.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    const open = new Set([...table.querySelectorAll("details[open]")].map((d) => d.dataset.key));
     const body = document.createElement("tbody");
     for (const s of submissions) {
       const row = document.createElement("tr");
       row.dataset.submission = s.id;
-      const status = cell(root.dataset["status" + s.status[0].toUpperCase() + s.status.slice(1)] || s.status);
+      const status = cell(statusText(s.status));
       status.dataset.status = s.status;
+      const final = document.createElement("td"), box = document.createElement("input");
+      box.type = "checkbox"; box.checked = s.final; box.disabled = s.status !== "scored" && !s.final;
+      box.dataset.key = `final-${s.id}`;
+      box.setAttribute("aria-label", root.dataset.finalLabel.replace("{id}", s.id));
+      box.setAttribute("aria-describedby", "final-help");
+      box.addEventListener("change", () => choose(s.id, box));
+      final.append(box);
       const details = document.createElement("td");
       if (s.error || s.logs) {
-        const box = document.createElement("details"), summary = document.createElement("summary"), pre = document.createElement("pre");
+        const more = document.createElement("details"), summary = document.createElement("summary"), pre = document.createElement("pre");
+        more.dataset.key = `details-${s.id}`; summary.dataset.key = `summary-${s.id}`; more.open = open.has(more.dataset.key);
         summary.textContent = s.error ? s.error.split("\n")[0] : "logs";
         pre.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
-        box.append(summary, pre); details.append(box);
+        more.append(summary, pre); details.append(more);
       }
       row.append(cell(String(s.id)), cell(s.filename), cell(s.kind), status,
                  cell(s.public_score === null ? "" : s.public_score.toFixed(4)),
-                 cell(new Date(s.created_at).toLocaleString(lang)), details);
+                 cell(new Date(s.created_at).toLocaleString(lang)), final, details);
       body.append(row);
     }
     if (!submissions.length) body.innerHTML = emptyRow;
     table.replaceChild(body, table.tBodies[0]);
+    if (focused) body.querySelector(`[data-key="${focused}"]`)?.focus();
+  }
+  function announce(submissions) {
+    // The status cell changes silently; say so when a submission this page saw pending is done.
+    const done = submissions.filter((s) => ["queued", "running"].includes(statuses.get(s.id)) && s.status !== statuses.get(s.id));
+    if (done.length) announcer.textContent = done.map((s) => root.dataset.announce.replace("{id}", s.id).replace("{status}", statusText(s.status))).join(". ");
+    statuses = new Map(submissions.map((s) => [s.id, s.status]));
+  }
+  async function loadSubmissions() {
+    const response = await api(`/api/challenges/${slug}/submissions`);
+    if (!response.ok) return;
+    const text = await response.text();
+    const submissions = JSON.parse(text);
+    if (text !== shown) { shown = text; draw(submissions); announce(submissions); }
     clearTimeout(timer);
     const pending = submissions.some((s) => s.status === "queued" || s.status === "running");
     timer = setTimeout(loadSubmissions, pending ? 1000 : 10000);
