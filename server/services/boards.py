@@ -163,12 +163,19 @@ async def leaderboard(
 
 
 async def score_history(
-    session: AsyncSession, challenge: Challenge
+    session: AsyncSession, challenge: Challenge, team_ids: Collection[int]
 ) -> list[tuple[str, datetime, float | None]]:
-    """(team, submitted at, public score) of every scored submission, for the progression chart."""
+    """(team, submitted at, public score) of the given teams' scored submissions, for the progression chart.
+
+    Only the teams drawn (the top of the board): a challenge may hold a million submissions.
+    """
     rows = await session.exec(
         select(Team.name, Submission.created_at, Submission.public_score)
         .join(Team, col(Team.id) == Submission.team_id)
-        .where(Submission.challenge_id == challenge.id, Submission.status == Status.SCORED)
+        .where(
+            Submission.challenge_id == challenge.id,
+            col(Submission.team_id).in_(team_ids),
+            Submission.status == Status.SCORED,
+        )
     )
     return [(name, created_at, score) for name, created_at, score in rows]

@@ -79,6 +79,9 @@ async def _script_page(request: Request, session: AsyncSession, slug: str, templ
     return _page(request, template, slug=slug, title=challenge.title, spec=spec_of(challenge), fields=fields)
 
 
+CHART_TEAMS = 5  # teams drawn on the progression chart: the top of the public board
+BOARD_TOP = 100  # entries on the challenge page unless every team is asked for
+
 # What the judges' view shows of a submission, in this order (labels from the catalogs).
 JUDGE_FIELDS = (
     "id", "team", "kind", "status", "filename", "note", "final", "public_score", "private_score",
@@ -127,7 +130,8 @@ class PageController(Controller):
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
         context = await self._board_context(request, db_session, slug)
-        spec = context["spec"]
+        spec, entries = context["spec"], context["entries"]
+        top = 0 if request.query_params.get("all") == "1" else BOARD_TOP  # 0: every team
         files = [
             {"name": f.name, "size": f.size, "url": f"/api/challenges/{slug}/files/{f.name}"}
             for f in sorted(
@@ -144,7 +148,9 @@ class PageController(Controller):
             higher=spec.primary_metric.higher_is_better,
             limits=spec.limits,
             kinds=[k.value for k in spec.kinds],
-            **context,
+            top=top,
+            teams_ranked=len(entries),
+            **{**context, "entries": entries[:top] if top else entries},
         )
 
     @get("/c/{slug:str}/progress.svg")
@@ -153,12 +159,21 @@ class PageController(Controller):
     ) -> Response[str]:
         challenge = await challenges.get_challenge(db_session, slug)
         spec = spec_of(challenge)
-        series = progression(
-            await boards.score_history(db_session, challenge),
-            higher_is_better=spec.primary_metric.higher_is_better,
-        )
         t = _translator(request)
-        svg = progression_svg(series, title=t("chart.title"), now=utcnow(), empty_text=t("chart.empty"))
+        state = request.app.state
+
+        async def draw() -> str:
+            board = await current_board(state, challenge, Board.PUBLIC, reviewer=False)
+            leaders = [entry.team_id for entry in board.entries[:CHART_TEAMS]]
+            async with state.sessions() as session:
+                history = await boards.score_history(session, challenge, leaders)
+            series = progression(
+                history, higher_is_better=spec.primary_metric.higher_is_better, top=CHART_TEAMS
+            )
+            return progression_svg(series, title=t("chart.title"), now=utcnow(), empty_text=t("chart.empty"))
+
+        # Every open challenge page asks for the chart again after each change: draw it once per change.
+        svg = await state.hub.render(slug, f"chart:{t.lang}:{challenge.updated_at.isoformat()}", draw)
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
     @get("/c/{slug:str}/screen")

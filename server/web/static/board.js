@@ -37,7 +37,8 @@
     if (chart && highlight) chart.src = chart.src.split("?")[0] + "?v=" + Date.now();
     setTimeout(() => body.querySelectorAll("tr.changed").forEach((row) => row.classList.remove("changed")), 4000);
   }
-  const source = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream`);
+  // Only the rows shown travel: a board of thousands of teams is not sent to every screen on each change.
+  const source = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream` + (top > 0 ? `?limit=${top}` : ""));
   source.addEventListener("snapshot", (event) => render(JSON.parse(event.data), false));
   source.addEventListener("board", (event) => render(JSON.parse(event.data), true));
   source.onopen = () => { status.textContent = status.dataset.liveText; };

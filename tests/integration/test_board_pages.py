@@ -1,0 +1,63 @@
+"""The challenge page and the chart draw only the top of a big board."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from server.settings import Settings
+from server.web import pages
+from tests.conftest import EXAMPLES
+from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
+from tests.integration.test_submissions import tumour_predictions
+
+SLUG = "tumour-detection"
+
+
+async def three_teams(settings: Settings, client: AsyncTestClient) -> None:
+    """bob (perfect), ada (the radius rule), cy (its opposite): best to worst."""
+    await load_challenge(settings, EXAMPLES / SLUG)
+    predictions, _ = tumour_predictions()
+    bodies = {
+        "ada": csv_bytes(predictions),
+        "bob": (EXAMPLES / SLUG / "hidden" / "labels.csv").read_bytes(),
+        "cyrille": csv_bytes(predictions.assign(diagnosis=1 - predictions["diagnosis"])),
+    }
+    for name, body in bodies.items():
+        assert (await upload(client, await login(client, name), SLUG, body)).status_code == 202
+    await drain_queue(settings)
+
+
+def board_rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-team="([^"]+)">', html)
+
+
+async def test_the_challenge_page_shows_the_top_of_the_board_and_every_team_on_request(
+    settings: Settings, client: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await three_teams(settings, client)
+    monkeypatch.setattr(pages, "BOARD_TOP", 2)
+    page = (await client.get(f"/c/{SLUG}")).text
+    assert board_rows(page) == ["bob", "ada"]
+    assert "The top 2 of 3 teams." in page and 'data-top="2"' in page  # the live board streams 2 rows too
+    everyone = (await client.get(f"/c/{SLUG}?all=1")).text
+    assert board_rows(everyone) == ["bob", "ada", "cyrille"]
+    assert "The top" not in everyone and 'data-top="0"' in everyone
+
+
+async def test_the_chart_draws_the_leading_teams_and_follows_the_board(
+    settings: Settings, client: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await three_teams(settings, client)
+    monkeypatch.setattr(pages, "CHART_TEAMS", 2)
+    chart = (await client.get(f"/c/{SLUG}/progress.svg")).text
+    assert ">bob " in chart and ">ada " in chart and ">cyrille " not in chart
+    headers = await login(client, "cyrille", register=False)
+    assert (
+        await upload(client, headers, SLUG, (EXAMPLES / SLUG / "hidden" / "labels.csv").read_bytes())
+    ).status_code == 202
+    await drain_queue(settings)  # cyrille now ties bob, later: second
+    chart = (await client.get(f"/c/{SLUG}/progress.svg")).text
+    assert ">bob " in chart and ">cyrille " in chart and ">ada " not in chart
