@@ -154,3 +154,29 @@ async def test_judge_sees_the_private_board_and_a_submission_behind_it(
     details = page.locator("[data-judge-details]")
     await expect(details).to_contain_text("radius rule")
     await expect(details).to_contain_text("private")
+
+
+async def test_judges_boards_follow_new_scores_without_reloading(
+    settings: Settings, api: str, page: Page
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await make_user(settings, "judy", Role.JUDGE)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        judy = (await http.post("/api/auth/token", json={"username": "judy", "password": PASSWORD})).json()
+        await page.goto(f"{api}/login")
+        await page.evaluate("token => localStorage.setItem('riality.token', token)", judy["access_token"])
+        await page.goto(f"{api}/c/{SLUG}/judge")
+        await expect(page.locator("[data-judge-content]")).to_be_visible()
+        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
+        ada = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
+        sent = await http.post(
+            f"/api/challenges/{SLUG}/submissions",
+            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
+            headers={"Authorization": f"Bearer {ada['access_token']}"},
+        )
+        assert sent.status_code == 202
+    await drain_queue(settings)
+    for board in ("private", "public"):
+        await expect(page.locator(f'[data-judge-board="{board}"] tr[data-team="ada"]')).to_be_visible(
+            timeout=2000
+        )

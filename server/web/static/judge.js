@@ -40,6 +40,7 @@
     if (!response.ok) return false;
     const board = await response.json();
     const body = root.querySelector(`[data-judge-board="${kind}"] tbody`);
+    const focused = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
     body.replaceChildren();
     for (const entry of board.entries) {
       const row = document.createElement("tr");
@@ -49,9 +50,11 @@
       const action = document.createElement("td"), button = document.createElement("button");
       button.type = "button";
       button.textContent = root.dataset.open.replace("{id}", entry.submission_id);
+      button.dataset.key = `${kind}-${entry.submission_id}`;
       button.addEventListener("click", () => showSubmission(entry.submission_id));
       action.append(button); row.append(action); body.append(row);
     }
+    if (focused) body.querySelector(`[data-key="${focused}"]`)?.focus();  // a redraw keeps the keyboard's place
     return true;
   }
   (async () => {
@@ -60,5 +63,11 @@
     if (!me.ok || !["admin", "organiser", "judge"].includes((await me.json()).role)) return denied();
     root.querySelector("[data-judge-content]").hidden = false;
     await loadBoard("private"); await loadBoard("public");
+    // The public stream says when a score or a final selection changed; both boards are then read
+    // again with the judge's token (an EventSource cannot send it). One row is enough to be told.
+    const changes = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream?limit=1`);
+    const reload = () => { loadBoard("private"); loadBoard("public"); };
+    changes.addEventListener("board", reload);
+    changes.addEventListener("snapshot", reload);  // (re)connected: what changed meanwhile was not heard
   })();
 })();

@@ -69,7 +69,7 @@
       if (s.error || s.logs) {
         const more = document.createElement("details"), summary = document.createElement("summary"), pre = document.createElement("pre");
         more.dataset.key = `details-${s.id}`; summary.dataset.key = `summary-${s.id}`; more.open = open.has(more.dataset.key);
-        summary.textContent = s.error ? s.error.split("\n")[0] : "logs";
+        summary.textContent = s.error ? s.error.split("\n")[0] : root.dataset.logs;
         pre.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
         more.append(summary, pre); details.append(more);
       }
