@@ -2,10 +2,10 @@
 
 Builds the data straight into a fresh SQLite database, starts a private Redis and one `riality api`
 process, then measures:
-  1. the cold build of the board (the first read after a change),
+  1. the cold build of the board (the first read in a fresh API process: every team read),
   2. cached reads of the board's first page with wrk (requests/s and p50/p99),
-  3. live fan-out: N open streams; one new best score is written and published as the worker does;
-     the time from that publish to the last stream receiving the new board.
+  3. live fan-out: N open streams; a new best score is written and published as the worker does
+     (--rounds times); the time from that publish to the last stream receiving the new board.
 
     .venv/bin/python bench/boards.py --teams 10000 --submissions 1000000 --streams 1000
 Needs `wrk` (apt-get install wrk).
@@ -226,7 +226,7 @@ def main() -> None:
     print(
         f"riality boards benchmark: {args.teams:,} teams, {args.submissions:,} submissions (generated in {generated:.1f} s), SQLite, 1 API process"
     )
-    print(f"  cold board build (first read after a change): {cold * 1000:.0f} ms")
+    print(f"  cold board build (first read in a fresh API process): {cold * 1000:.0f} ms")
     print(
         f"  cached reads of the top {args.limit}: {rate:,.0f} req/s, p50 {p50}, p99 {p99}  (goal >= 2,000 req/s, p99 <= 20 ms; wrk, {args.connections} connections)"
     )

@@ -8,6 +8,7 @@ Failed, cancelled and NaN scores never reach this module's output.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +78,83 @@ def _pick(subs: list[ScoredSubmission], board: Board, higher_is_better: bool) ->
     return best_public
 
 
+class Ranking:
+    """One board kept in rank order as teams' candidates change.
+
+    Setting one team's candidates costs a binary search and a list shift, not a rebuild of every
+    team's entry: what lets a board of 10k teams follow each new score at once.
+    """
+
+    def __init__(self, board: Board, *, higher_is_better: bool) -> None:
+        self.board = board
+        self.higher_is_better = higher_is_better
+        self._attr = "public_score" if board is Board.PUBLIC else "private_score"
+        self._order: list[tuple[tuple[float, datetime, int], int]] = []  # (key, team), best first
+        self._chosen: dict[int, tuple[tuple[float, datetime, int], ScoredSubmission]] = {}
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @classmethod
+    def of(
+        cls, board: Board, candidates: dict[int, list[ScoredSubmission]], *, higher_is_better: bool
+    ) -> Ranking:
+        """Every team ranked at once (one sort, rather than one insertion per team)."""
+        ranking = cls(board, higher_is_better=higher_is_better)
+        for team_id, subs in candidates.items():
+            ranking._choose(team_id, subs)
+        ranking._order = sorted((key, team_id) for team_id, (key, _) in ranking._chosen.items())
+        return ranking
+
+    def set_team(self, team_id: int, candidates: list[ScoredSubmission]) -> None:
+        """The team's candidate submissions now are `candidates` (none: it leaves the board)."""
+        old = self._chosen.pop(team_id, None)
+        if old is not None:
+            del self._order[bisect_left(self._order, (old[0], team_id))]
+        key = self._choose(team_id, candidates)
+        if key is not None:
+            insort(self._order, (key, team_id))
+
+    def _choose(self, team_id: int, candidates: list[ScoredSubmission]) -> tuple[float, datetime, int] | None:
+        chosen = _pick(candidates, self.board, self.higher_is_better)
+        if chosen is None:
+            return None
+        key = _key(getattr(chosen, self._attr), chosen, self.higher_is_better)
+        self._chosen[team_id] = (key, chosen)
+        return key
+
+    def entries(
+        self, teams: dict[int, TeamActivity], start: int = 0, stop: int | None = None
+    ) -> list[BoardEntry]:
+        """The entries ranked start+1 .. stop (all by default)."""
+        entries = []
+        for rank, (_, team_id) in enumerate(self._order[start:stop], start=start + 1):
+            sub = self._chosen[team_id][1]
+            team = teams.get(team_id) or TeamActivity(
+                name=f"team {team_id}", submissions=0, last_submission_at=None
+            )
+            entries.append(
+                BoardEntry(
+                    rank=rank,
+                    team_id=team_id,
+                    team=team.name,
+                    submission_id=sub.submission_id,
+                    score=float(getattr(sub, self._attr)),
+                    metrics=dict(sub.metrics.get(self.board.value, {})),
+                    submissions=team.submissions,
+                    last_submission_at=team.last_submission_at,
+                )
+            )
+        return entries
+
+
+def by_team(submissions: Iterable[ScoredSubmission]) -> dict[int, list[ScoredSubmission]]:
+    grouped: dict[int, list[ScoredSubmission]] = {}
+    for sub in submissions:
+        grouped.setdefault(sub.team_id, []).append(sub)
+    return grouped
+
+
 def build_board(
     board: Board,
     submissions: Iterable[ScoredSubmission],
@@ -84,31 +162,4 @@ def build_board(
     *,
     higher_is_better: bool,
 ) -> list[BoardEntry]:
-    by_team: dict[int, list[ScoredSubmission]] = {}
-    for sub in submissions:
-        by_team.setdefault(sub.team_id, []).append(sub)
-    attr = "public_score" if board is Board.PUBLIC else "private_score"
-    picked = []
-    for team_id, subs in by_team.items():
-        chosen = _pick(subs, board, higher_is_better)
-        if chosen is not None:
-            picked.append((_key(getattr(chosen, attr), chosen, higher_is_better), team_id, chosen))
-    picked.sort(key=lambda item: item[0])
-    entries = []
-    for rank, (_, team_id, sub) in enumerate(picked, start=1):
-        team = teams.get(
-            team_id, TeamActivity(name=f"team {team_id}", submissions=0, last_submission_at=None)
-        )
-        entries.append(
-            BoardEntry(
-                rank=rank,
-                team_id=team_id,
-                team=team.name,
-                submission_id=sub.submission_id,
-                score=float(getattr(sub, attr)),
-                metrics=dict(sub.metrics.get(board.value, {})),
-                submissions=team.submissions,
-                last_submission_at=team.last_submission_at,
-            )
-        )
-    return entries
+    return Ranking.of(board, by_team(submissions), higher_is_better=higher_is_better).entries(teams)

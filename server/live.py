@@ -2,7 +2,8 @@
 
 The worker publishes "board changed" on `riality:board:<slug>` when it writes a score. Each API
 process relays it to its own subscribers, so any number of API processes behind a proxy all work.
-A board is rebuilt once per change and per audience, not once per open stream.
+The message names the team whose entry changed: the process rereads that team only (`kept`), and
+each page of a board is encoded once per change and audience, not once per open stream (`render`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from scoring.ranking import Board
+from scoring.ranking import Board, BoardEntry
 from server import live
 from server.api.schemas import EntryOut, LeaderboardOut
 from server.models import Challenge
@@ -25,7 +25,7 @@ from server.services.challenges import spec_of
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100_000, description="at most this many entries")]
 
 
-def leaderboard_out(result: Leaderboard, *, reviewer: bool) -> LeaderboardOut:
+def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer: bool) -> LeaderboardOut:
     return LeaderboardOut(
         board=result.board.value,
         metric=result.metric,
@@ -40,16 +40,14 @@ def leaderboard_out(result: Leaderboard, *, reviewer: bool) -> LeaderboardOut:
                 submissions=e.submissions,
                 last_submission_at=e.last_submission_at,
             )
-            for e in result.entries
+            for e in entries
         ],
     )
 
 
 def _encode_page(result: Leaderboard, offset: int, limit: int | None, *, reviewer: bool) -> bytes:
     """One page of a board as JSON (the same bytes for a read and a stream of the same page)."""
-    end = None if limit is None else offset + limit
-    page = Leaderboard(result.board, result.metric, result.higher_is_better, result.entries[offset:end])
-    return msgspec.json.encode(leaderboard_out(page, reviewer=reviewer))
+    return msgspec.json.encode(leaderboard_out(result, result.page(offset, limit), reviewer=reviewer))
 
 
 def _reviewer(viewer: Viewer | None) -> bool:

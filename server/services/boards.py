@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
-from scoring.ranking import Board, BoardEntry, ScoredSubmission, TeamActivity, build_board
+from scoring.ranking import Board, BoardEntry, Ranking, ScoredSubmission, TeamActivity
 from server.errors import Forbidden
 from server.models import Challenge, Status, Submission, Team, TeamBest, utcnow
 from server.services.accounts import Viewer
@@ -20,12 +20,37 @@ from server.services.challenges import spec_of
 from server.services.submissions import private_visible
 
 
-@dataclass(frozen=True, slots=True)
 class Leaderboard:
-    board: Board
-    metric: str
-    higher_is_better: bool
-    entries: list[BoardEntry]
+    """A ranked board. Its entries are made when asked for, only a page of them if a page is asked for."""
+
+    def __init__(
+        self,
+        board: Board,
+        metric: str,
+        higher_is_better: bool,
+        ranking: Ranking,
+        teams: dict[int, TeamActivity],
+    ) -> None:
+        self.board = board
+        self.metric = metric
+        self.higher_is_better = higher_is_better
+        self._ranking = ranking
+        self._teams = teams
+        self._all: list[BoardEntry] | None = None
+
+    def __len__(self) -> int:
+        return len(self._ranking)
+
+    def page(self, offset: int = 0, limit: int | None = None) -> list[BoardEntry]:
+        if self._all is not None:
+            return self._all[offset : None if limit is None else offset + limit]
+        return self._ranking.entries(self._teams, offset, None if limit is None else offset + limit)
+
+    @property
+    def entries(self) -> list[BoardEntry]:
+        if self._all is None:
+            self._all = self._ranking.entries(self._teams)
+        return self._all
 
 
 async def record_best(session: AsyncSession, submission: Submission, *, higher_is_better: bool) -> None:
@@ -80,6 +105,13 @@ class BoardData:
 
     candidates: dict[int, list[ScoredSubmission]]
     teams: dict[int, TeamActivity]
+    rankings: dict[tuple[Board, bool], Ranking] = field(default_factory=dict)
+
+    def ranking(self, board: Board, *, higher_is_better: bool) -> Ranking:
+        key = (board, higher_is_better)
+        if key not in self.rankings:
+            self.rankings[key] = Ranking.of(board, self.candidates, higher_is_better=higher_is_better)
+        return self.rankings[key]
 
 
 async def board_data(
@@ -137,20 +169,16 @@ async def refresh_teams(
         data.teams.pop(team_id, None)
     data.candidates.update(fresh.candidates)
     data.teams.update(fresh.teams)
+    for ranking in data.rankings.values():
+        for team_id in team_ids:
+            ranking.set_team(team_id, data.candidates.get(team_id, []))
     return data
 
 
 def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
     metric = spec_of(challenge).primary_metric
-    entries = build_board(
-        board,
-        (sub for subs in data.candidates.values() for sub in subs),
-        data.teams,
-        higher_is_better=metric.higher_is_better,
-    )
-    return Leaderboard(
-        board=board, metric=metric.name, higher_is_better=metric.higher_is_better, entries=entries
-    )
+    ranking = data.ranking(board, higher_is_better=metric.higher_is_better)
+    return Leaderboard(board, metric.name, metric.higher_is_better, ranking, data.teams)
 
 
 async def leaderboard(

@@ -118,7 +118,7 @@ class PageController(Controller):
         return {
             "slug": slug,
             "title": challenge.title,
-            "entries": board.entries,
+            "board": board,
             "spec": spec,
             "challenge": challenge,
             "status": challenge_status(spec),
@@ -130,7 +130,7 @@ class PageController(Controller):
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
         context = await self._board_context(request, db_session, slug)
-        spec, entries = context["spec"], context["entries"]
+        spec, board = context["spec"], context["board"]
         top = 0 if request.query_params.get("all") == "1" else BOARD_TOP  # 0: every team
         files = [
             {"name": f.name, "size": f.size, "url": f"/api/challenges/{slug}/files/{f.name}"}
@@ -149,8 +149,9 @@ class PageController(Controller):
             limits=spec.limits,
             kinds=[k.value for k in spec.kinds],
             top=top,
-            teams_ranked=len(entries),
-            **{**context, "entries": entries[:top] if top else entries},
+            teams_ranked=len(board),
+            entries=board.page(0, top or None),
+            **context,
         )
 
     @get("/c/{slug:str}/progress.svg")
@@ -164,7 +165,7 @@ class PageController(Controller):
 
         async def draw() -> str:
             board = await current_board(state, challenge, Board.PUBLIC, reviewer=False)
-            leaders = [entry.team_id for entry in board.entries[:CHART_TEAMS]]
+            leaders = [entry.team_id for entry in board.page(0, CHART_TEAMS)]
             async with state.sessions() as session:
                 history = await boards.score_history(session, challenge, leaders)
             series = progression(
@@ -181,7 +182,7 @@ class PageController(Controller):
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
         context = await self._board_context(request, db_session, slug)
-        return _page(request, "screen.html", top=10, **{**context, "entries": context["entries"][:10]})
+        return _page(request, "screen.html", top=10, entries=context["board"].page(0, 10), **context)
 
     @get("/c/{slug:str}/team")
     async def team(

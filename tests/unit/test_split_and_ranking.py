@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from scoring.ranking import Board, ScoredSubmission, TeamActivity, build_board
+from scoring.ranking import Board, Ranking, ScoredSubmission, TeamActivity, build_board
 from scoring.split import public_mask
 
 IDS = [f"id-{i}" for i in range(1000)]
@@ -85,3 +85,40 @@ def test_private_board_uses_the_best_final_selection() -> None:
 def test_entries_carry_counts_and_last_time() -> None:
     (entry,) = build_board(Board.PUBLIC, [sub(1, 1, 0.5, 0.5, 0)], TEAMS, higher_is_better=True)
     assert (entry.submissions, entry.last_submission_at) == (3, T0)
+
+
+@pytest.mark.parametrize("board", list(Board))
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_a_ranking_kept_up_to_date_team_by_team_equals_one_built_from_scratch(
+    board: Board, higher_is_better: bool
+) -> None:
+    rng = random.Random(f"{board}{higher_is_better}")
+    teams = {t: TeamActivity(f"team {t}", rng.randint(1, 9), T0) for t in range(40)}
+    candidates: dict[int, list[ScoredSubmission]] = {}
+    ranking = Ranking(board, higher_is_better=higher_is_better)
+    next_id = 1
+    for step in range(600):
+        team = rng.randrange(40)
+        subs = []
+        for _ in range(rng.choice([0, 1, 1, 2, 3])):  # none: the team has nothing scored any more
+            score = rng.choice([None, math.nan, 0.5, rng.random()])  # ties, NaN and missing on purpose
+            subs.append(
+                sub(
+                    next_id,
+                    team,
+                    score,
+                    rng.choice([score, rng.random(), None]),
+                    rng.randrange(50),
+                    rng.random() < 0.3,
+                )
+            )
+            next_id += 1
+        candidates[team] = subs
+        ranking.set_team(team, subs)
+        if step % 50 == 49:
+            everything = [s for team_subs in candidates.values() for s in team_subs]
+            expected = build_board(board, everything, teams, higher_is_better=higher_is_better)
+            assert ranking.entries(teams) == expected
+            assert ranking.entries(teams, 5, 12) == expected[5:12]
+            assert len(ranking) == len(expected)
+            assert Ranking.of(board, candidates, higher_is_better=higher_is_better).entries(teams) == expected
