@@ -51,10 +51,10 @@ class BoardHub:
         self._listeners: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._versions: dict[str, int] = defaultdict(int)
         self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one per challenge
         self._recent: dict[str, tuple[float, Any]] = {}
         self._kept: dict[str, _Kept] = {}
-        self._building: dict[tuple[str, str], tuple[int, asyncio.Future[Any]]] = {}
+        self._building: dict[tuple[str, ...], tuple[int, asyncio.Future[Any]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
@@ -126,7 +126,7 @@ class BoardHub:
         """
         if not self.subscribed.is_set():
             return await load()
-        async with self._locks[(slug, "kept")]:
+        async with self._locks[slug]:
             kept = self._kept.get(slug)
             if kept is None or kept.stale is None:
                 kept = self._kept[slug] = _Kept(stale=set())
@@ -162,16 +162,16 @@ class BoardHub:
         kept = self._recent.get(key)
         if kept is not None and time.monotonic() - kept[0] < ttl_s:
             return cast(T, kept[1])
-        async with self._locks[("recent", key)]:  # one refresh at a time, not one per waiting request
-            kept = self._recent.get(key)
-            now = time.monotonic()
-            if kept is not None and now - kept[0] < ttl_s:
-                return cast(T, kept[1])
+
+        async def refresh() -> T:
+            started = time.monotonic()
             value = await build()
             if len(self._recent) >= MAX_CACHED:
                 self._recent.pop(next(iter(self._recent)))
-            self._recent[key] = (now, value)
+            self._recent[key] = (started, value)
             return value
+
+        return await self._once(("recent", key), 0, refresh)
 
     async def render(self, slug: str, audience: str, build: Callable[[], Awaitable[T]]) -> T:
         """What `build` makes for one audience of a challenge's board, built at most once per change.
@@ -186,16 +186,8 @@ class BoardHub:
         cached = self._cache.get(key)
         if cached is not None and cached[0] == version:
             return cast(T, cached[1])
-        building = self._building.get(key)
-        if building is None or building[0] != version:
-            task = asyncio.ensure_future(self._build(key, version, build))
-            task.add_done_callback(_retrieve)
-            building = self._building[key] = (version, task)
-        # Shielded: a stream that goes away must not cancel the build the others are waiting for.
-        return cast(T, await asyncio.shield(building[1]))
 
-    async def _build(self, key: tuple[str, str], version: int, build: Callable[[], Awaitable[T]]) -> T:
-        try:
+        async def build_and_keep() -> T:
             body = await build()
             cached = self._cache.get(key)
             if cached is None or cached[0] <= version:  # a slower, older build must not replace a newer one
@@ -204,15 +196,28 @@ class BoardHub:
                 self._cache.pop(key, None)
                 self._cache[key] = (version, body)
             return body
-        finally:
-            if self._building.get(key, (None, None))[1] is asyncio.current_task():
-                del self._building[key]
 
+        return await self._once(("render", slug, audience), version, build_and_keep)
 
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Mark a shared build's failure as seen: every waiter got it, or none is left to care."""
-    if not task.cancelled():
-        task.exception()
+    async def _once(self, key: tuple[str, ...], version: int, build: Callable[[], Awaitable[T]]) -> T:
+        """`build()` run once for everyone who asks for the same key and version while it runs.
+
+        Shielded: a caller that goes away (a closed stream) does not cancel it for the others. Only
+        running builds are held here, so any number of keys can be asked for without growing it.
+        """
+        running = self._building.get(key)
+        if running is None or running[0] != version:
+            task = asyncio.ensure_future(build())
+            running = self._building[key] = (version, task)
+
+            def done(task: asyncio.Future[Any]) -> None:
+                if self._building.get(key, (None, None))[1] is task:
+                    del self._building[key]
+                if not task.cancelled():
+                    task.exception()  # seen: every waiter got it, or none is left to care
+
+            task.add_done_callback(done)
+        return cast(T, await asyncio.shield(running[1]))
 
 
 KEEPALIVE = b": keep-alive\r\n\r\n"

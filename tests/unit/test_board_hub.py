@@ -134,3 +134,30 @@ async def test_an_older_build_finishing_late_does_not_replace_a_newer_board() ->
     slow_may_finish.set()
     assert await old == "old"  # its own reader gets what it asked for
     assert await hub.render("c", "public", slow) == "new"
+
+
+async def test_lookups_that_fail_leave_nothing_behind() -> None:
+    """Anyone can ask for a board of a challenge that does not exist: that must not grow the hub."""
+    hub = listening_hub()
+
+    async def missing() -> str:
+        raise LookupError("no such challenge")
+
+    for i in range(100):
+        with pytest.raises(LookupError):
+            await hub.recent(f"challenge:nope-{i}", 2.0, missing)
+    assert (hub._building, hub._recent, dict(hub._locks)) == ({}, {}, {})
+
+
+async def test_concurrent_lookups_share_one_read_kept_for_its_time() -> None:
+    hub, reads = listening_hub(), 0
+
+    async def read() -> int:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.01)
+        return reads
+
+    assert await asyncio.gather(*(hub.recent("challenge:c", 60, read) for _ in range(50))) == [1] * 50
+    assert await hub.recent("challenge:c", 60, read) == 1
+    assert await hub.recent("challenge:c", 0, read) == 2  # expired
