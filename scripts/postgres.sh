@@ -22,4 +22,7 @@ as_root su postgres -c "psql -p $port -qtAc \"DO \\\$\\\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'riality') THEN
     CREATE ROLE riality LOGIN CREATEDB PASSWORD 'riality';
   END IF; END \\\$\\\$;\"" >&2
+# The tests drop their databases WITH (FORCE): that must also end an autovacuum worker that happens
+# to be in a fresh database, which only pg_signal_backend members may do.
+as_root su postgres -c "psql -p $port -qtAc 'GRANT pg_signal_backend TO riality'" >&2
 echo "postgresql+asyncpg://riality:riality@127.0.0.1:$port/postgres"
