@@ -72,6 +72,10 @@ async def signed_in(page: Page, api: str, token: str) -> None:
 @pytest.mark.parametrize("lang", ["en", "fr"])
 async def test_every_page_passes_the_axe_rules(settings: Settings, api: str, page: Page, lang: str) -> None:
     people = await contest(settings, api)
+    refused: list[
+        str
+    ] = []  # anything the Content-Security-Policy blocked: a page that relies on it is broken
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     found: dict[str, list[str]] = {}
     for path in ["/", f"/c/{SLUG}", f"/c/{SLUG}/screen", "/login", "/register"]:
         await page.goto(f"{api}{path}?lang={lang}")
@@ -88,6 +92,7 @@ async def test_every_page_passes_the_axe_rules(settings: Settings, api: str, pag
     await expect(page.locator("[data-judge-details]")).not_to_be_empty()
     found["judge"] = await violations(page)
     assert {path: problems for path, problems in found.items() if problems} == {}
+    assert refused == []
 
 
 async def tab_to(page: Page, target: Locator, limit: int = 60) -> None:

@@ -61,3 +61,12 @@ async def test_the_chart_draws_the_leading_teams_and_follows_the_board(
     await drain_queue(settings)  # cyrille now ties bob, later: second
     chart = (await client.get(f"/c/{SLUG}/progress.svg")).text
     assert ">bob " in chart and ">cyrille " in chart and ">ada " not in chart
+
+
+async def test_pages_forbid_inline_scripts_and_framing(settings: Settings, client: AsyncTestClient) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    for path in ["/", f"/c/{SLUG}", f"/c/{SLUG}/team", f"/c/{SLUG}/progress.svg", "/login"]:
+        headers = (await client.get(path)).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy, path
+        assert headers["x-content-type-options"] == "nosniff", path
