@@ -3,6 +3,7 @@ judge pages can be used with the keyboard alone."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,7 @@ async def test_the_first_tab_offers_to_skip_to_the_content(settings: Settings, a
     await expect(skip).to_be_focused()
     await expect(skip).to_be_in_viewport()
     await page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    await expect(page).to_have_url(re.compile("#main$"))
 
 
 async def test_a_team_forms_submits_and_picks_a_final_with_the_keyboard_alone(
