@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ from server.settings import Settings
 from server.storage import BlobStore
 
 PASSWORD = "correct-horse-battery"
+
+
+async def eventually(probe: Callable[[], Awaitable[object]], expected: object, wait_s: float = 5.0) -> None:
+    """Poll `probe` until it gives `expected`: what an API process hears through Redis lands a moment
+    after the worker has returned."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while (value := await probe()) != expected:
+        if asyncio.get_running_loop().time() > deadline:
+            assert value == expected
+        await asyncio.sleep(0.05)
 
 
 async def load_challenge(settings: Settings, path: Path) -> str:
