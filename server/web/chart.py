@@ -32,8 +32,9 @@ def progression_svg(series: list[Series], *, title: str, now: datetime, empty_te
     values = [p.best for s in series for p in s.points]
     t0, t1 = min(times), max(times)
     v0, v1 = min(values), max(values)
-    if v1 == v0:
-        v0, v1 = v0 - 0.5, v1 + 0.5
+    if v1 == v0:  # one value: a narrow band around it (±0.5 drew an AUC axis up to 1.447)
+        pad = abs(v0) * 0.05 or 0.05
+        v0, v1 = v0 - pad, v1 + pad
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
 
     def x(t: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -46,3 +47,15 @@ def test_svg_is_well_formed_and_names_every_team() -> None:
 def test_empty_chart_says_so() -> None:
     root = ET.fromstring(progression_svg([], title="t", now=T0, empty_text="No score yet"))
     assert "No score yet" in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_a_single_score_gets_a_narrow_axis_around_it() -> None:
+    svg = progression_svg(
+        progression([("ada", at(1), 0.9473)], higher_is_better=True), title="t", now=at(5), empty_text="-"
+    )
+    ticks = [
+        float(t.text)
+        for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")
+        if re.fullmatch(r"[\d.]+", t.text or "")
+    ]
+    assert ticks and min(ticks) > 0.89 and max(ticks) < 1.0
