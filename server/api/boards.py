@@ -59,9 +59,9 @@ def _audience(board: Board, reviewer: bool, challenge: Challenge) -> str:
     return f"{board.value}:{'reviewer' if reviewer else 'public'}:{challenge.updated_at.isoformat()}"
 
 
-async def current_board(state: State, challenge: Challenge, board: Board, *, reviewer: bool) -> Leaderboard:
-    """The whole board from this process's cache: ranked once per change and audience, from board data
-    read once and then refreshed only for the teams that changed. Visibility is the caller's check."""
+async def current_board(state: State, challenge: Challenge, board: Board) -> Leaderboard:
+    """The board from this process's board data: read once, then refreshed only for the teams that
+    changed, and kept in rank order. Visibility is the caller's check."""
     assert challenge.id is not None
     challenge_id, slug = challenge.id, challenge.slug
 
@@ -73,10 +73,7 @@ async def current_board(state: State, challenge: Challenge, board: Board, *, rev
         async with state.sessions() as session:
             return await boards.refresh_teams(session, challenge_id, data, team_ids)
 
-    async def ranked() -> Leaderboard:
-        return boards.rank(challenge, board, await state.hub.kept(slug, load, refresh))
-
-    return await state.hub.render(slug, _audience(board, reviewer, challenge), ranked)
+    return boards.rank(challenge, board, await state.hub.kept(slug, load, refresh))
 
 
 class BoardController(Controller):
@@ -104,7 +101,7 @@ class BoardController(Controller):
         reviewer = _reviewer(viewer)
 
         async def page() -> bytes:
-            whole = await current_board(state, challenge, board, reviewer=reviewer)
+            whole = await current_board(state, challenge, board)
             return _encode_page(whole, offset, limit, reviewer=reviewer)
 
         audience = _audience(board, reviewer, challenge)
@@ -128,7 +125,7 @@ class BoardController(Controller):
         audience = _audience(board, reviewer, challenge)
 
         async def build() -> bytes:
-            whole = await current_board(state, challenge, board, reviewer=reviewer)
+            whole = await current_board(state, challenge, board)
             return _encode_page(whole, 0, limit, reviewer=reviewer)
 
         async def frames() -> AsyncIterator[bytes]:

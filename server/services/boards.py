@@ -20,37 +20,21 @@ from server.services.challenges import spec_of
 from server.services.submissions import private_visible
 
 
+@dataclass(frozen=True, slots=True)
 class Leaderboard:
-    """A ranked board. Its entries are made when asked for, only a page of them if a page is asked for."""
+    """A ranked board. Entries are made for the page asked for only: a board may hold 10k teams."""
 
-    def __init__(
-        self,
-        board: Board,
-        metric: str,
-        higher_is_better: bool,
-        ranking: Ranking,
-        teams: dict[int, TeamActivity],
-    ) -> None:
-        self.board = board
-        self.metric = metric
-        self.higher_is_better = higher_is_better
-        self._ranking = ranking
-        self._teams = teams
-        self._all: list[BoardEntry] | None = None
+    board: Board
+    metric: str
+    higher_is_better: bool
+    ranking: Ranking
+    teams: dict[int, TeamActivity]
 
     def __len__(self) -> int:
-        return len(self._ranking)
+        return len(self.ranking)
 
     def page(self, offset: int = 0, limit: int | None = None) -> list[BoardEntry]:
-        if self._all is not None:
-            return self._all[offset : None if limit is None else offset + limit]
-        return self._ranking.entries(self._teams, offset, None if limit is None else offset + limit)
-
-    @property
-    def entries(self) -> list[BoardEntry]:
-        if self._all is None:
-            self._all = self._ranking.entries(self._teams)
-        return self._all
+        return self.ranking.entries(self.teams, offset, None if limit is None else offset + limit)
 
 
 async def record_best(session: AsyncSession, submission: Submission, *, higher_is_better: bool) -> None:
@@ -179,15 +163,6 @@ def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
     metric = spec_of(challenge).primary_metric
     ranking = data.ranking(board, higher_is_better=metric.higher_is_better)
     return Leaderboard(board, metric.name, metric.higher_is_better, ranking, data.teams)
-
-
-async def leaderboard(
-    session: AsyncSession, challenge: Challenge, board: Board, viewer: Viewer | None
-) -> Leaderboard:
-    """The board read straight from the database (the API serves it from a per-process BoardData)."""
-    ensure_visible(spec_of(challenge), board, viewer)
-    assert challenge.id is not None
-    return rank(challenge, board, await board_data(session, challenge.id))
 
 
 async def score_history(

@@ -128,7 +128,7 @@ class PageController(Controller):
     async def _board_context(self, request: Request, session: AsyncSession, slug: str) -> dict[str, Any]:
         challenge = await challenges.get_challenge(session, slug)
         spec = spec_of(challenge)
-        board = await current_board(request.app.state, challenge, Board.PUBLIC, reviewer=False)
+        board = await current_board(request.app.state, challenge, Board.PUBLIC)
         t = _translator(request)
         return {
             "slug": slug,
@@ -179,7 +179,7 @@ class PageController(Controller):
         state = request.app.state
 
         async def draw() -> str:
-            board = await current_board(state, challenge, Board.PUBLIC, reviewer=False)
+            board = await current_board(state, challenge, Board.PUBLIC)
             leaders = [entry.team_id for entry in board.page(0, CHART_TEAMS)]
             async with state.sessions() as session:
                 history = await boards.score_history(session, challenge, leaders)
