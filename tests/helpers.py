@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 from litestar.testing import AsyncTestClient
 
@@ -52,7 +53,9 @@ async def make_user(settings: Settings, name: str, role: Role) -> None:
         await engine.dispose()
 
 
-async def login(client: AsyncTestClient, name: str, *, register: bool = True) -> dict[str, str]:
+async def login(client: httpx.AsyncClient, name: str, *, register: bool = True) -> dict[str, str]:
+    """Bearer headers for `name` (registered first unless told otherwise); the in-process test client
+    and a client of a real API process alike."""
     if register:
         response = await client.post("/api/auth/register", json={"username": name, "password": PASSWORD})
         assert response.status_code == 201, response.text
@@ -66,7 +69,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 async def upload(
-    client: AsyncTestClient,
+    client: httpx.AsyncClient,
     headers: dict[str, str],
     slug: str,
     data: bytes,

@@ -14,9 +14,9 @@ from playwright.async_api import Locator, Page, expect
 
 from server.models import Role
 from server.settings import Settings
+from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES
-from tests.helpers import csv_bytes, drain_queue, load_challenge, make_user
-from tests.integration.test_live import sign_in
+from tests.helpers import csv_bytes, drain_queue, load_challenge, login, make_user, upload
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -26,8 +26,8 @@ RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"
 
 @dataclass
 class Contest:
-    participant: str  # bearer tokens
-    judge: str
+    participant: dict[str, str]  # bearer headers
+    judge: dict[str, str]
     scored: int  # submission ids
     failed: int
 
@@ -47,27 +47,20 @@ async def contest(settings: Settings, api: str) -> Contest:
     await load_challenge(settings, EXAMPLES / SLUG)
     await make_user(settings, "judy", Role.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        ada = await sign_in(http, "ada")
+        ada = await login(http, "ada")
         ids = []
         for body in (csv_bytes(tumour_predictions()[0]), b"id,diagnosis\nnope,1\n"):
-            sent = await http.post(
-                f"/api/challenges/{SLUG}/submissions", files={"file": ("p.csv", body)}, headers=ada
-            )
+            sent = await upload(http, ada, SLUG, body)
             assert sent.status_code == 202, sent.text
             ids.append(sent.json()["id"])
-        judge = await sign_in(http, "judy", register=False)
+        judge = await login(http, "judy", register=False)
     await drain_queue(settings)
     return Contest(
-        participant=ada["Authorization"].removeprefix("Bearer "),
-        judge=judge["Authorization"].removeprefix("Bearer "),
+        participant=ada,
+        judge=judge,
         scored=ids[0],
         failed=ids[1],
     )
-
-
-async def signed_in(page: Page, api: str, token: str) -> None:
-    await page.goto(f"{api}/login")
-    await page.evaluate("token => localStorage.setItem('riality.token', token)", token)
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -127,8 +120,8 @@ async def test_a_team_forms_submits_and_picks_a_final_with_the_keyboard_alone(
 ) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        headers = await sign_in(http, "cyrille")
-    await signed_in(page, api, headers["Authorization"].removeprefix("Bearer "))
+        headers = await login(http, "cyrille")
+    await signed_in(page, api, headers)
     await page.goto(f"{api}/c/{SLUG}/team")
     await expect(page.locator("[data-team-none]")).to_be_visible()
 

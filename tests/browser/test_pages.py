@@ -10,8 +10,9 @@ from playwright.async_api import Page, expect
 
 from server.models import Role
 from server.settings import Settings
+from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES, ROOT
-from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, make_user
+from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, login, make_user, upload
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -27,13 +28,7 @@ async def test_spectator_sees_a_new_score_without_reloading(settings: Settings, 
         "framenavigated", lambda frame: pytest.fail("the page reloaded") if frame == page.main_frame else None
     )
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
-        token = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
-        sent = await http.post(
-            f"/api/challenges/{SLUG}/submissions",
-            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
-            headers={"Authorization": f"Bearer {token['access_token']}"},
-        )
+        sent = await upload(http, await login(http, "ada"), SLUG, csv_bytes(tumour_predictions()[0]))
         assert sent.status_code == 202
     await drain_queue(settings)  # the score is written and published when this returns
     row = page.locator('tr[data-team="ada"]')
@@ -84,10 +79,7 @@ async def test_team_uploads_through_the_form_and_sees_it_scored(
 ) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
-        token = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
-    await page.goto(f"{api}/login")
-    await page.evaluate("token => localStorage.setItem('riality.token', token)", token["access_token"])
+        await signed_in(page, api, await login(http, "ada"))
     await page.goto(f"{api}/c/{SLUG}/team")
     await expect(page.locator("[data-team-none]")).to_be_visible()
     predictions = tmp_path / "predictions.csv"
@@ -114,13 +106,7 @@ async def test_progress_chart_names_the_teams(settings: Settings, api: str) -> N
             empty.headers["content-type"].startswith("image/svg+xml")
             and "No scored submission yet." in empty.text
         )
-        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
-        token = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
-        await http.post(
-            f"/api/challenges/{SLUG}/submissions",
-            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
-            headers={"Authorization": f"Bearer {token['access_token']}"},
-        )
+        await upload(http, await login(http, "ada"), SLUG, csv_bytes(tumour_predictions()[0]))
         await drain_queue(settings)
         chart = (await http.get(f"/c/{SLUG}/progress.svg", headers={"Accept-Language": "fr"})).text
     assert "<polyline" in chart and "ada" in chart and "Meilleur score public" in chart
@@ -132,21 +118,14 @@ async def test_judge_sees_the_private_board_and_a_submission_behind_it(
     await load_challenge(settings, EXAMPLES / SLUG)
     await make_user(settings, "judy", Role.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
-        ada = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
-        await http.post(
-            f"/api/challenges/{SLUG}/submissions",
-            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
-            data={"note": "radius rule"},
-            headers={"Authorization": f"Bearer {ada['access_token']}"},
-        )
-        judy = (await http.post("/api/auth/token", json={"username": "judy", "password": PASSWORD})).json()
+        ada = await login(http, "ada")
+        await upload(http, ada, SLUG, csv_bytes(tumour_predictions()[0]), note="radius rule")
+        judy = await login(http, "judy", register=False)
     await drain_queue(settings)
-    await page.goto(f"{api}/login")
-    await page.evaluate("token => localStorage.setItem('riality.token', token)", ada["access_token"])
+    await signed_in(page, api, ada)
     await page.goto(f"{api}/c/{SLUG}/judge")
     await expect(page.locator("[data-judge-denied]")).to_be_visible()  # a participant is turned away
-    await page.evaluate("token => localStorage.setItem('riality.token', token)", judy["access_token"])
+    await signed_in(page, api, judy)
     await page.goto(f"{api}/c/{SLUG}/judge")
     private_row = page.locator('[data-judge-board="private"] tr[data-team="ada"]')
     await expect(private_row).to_be_visible()
@@ -162,18 +141,10 @@ async def test_judges_boards_follow_new_scores_without_reloading(
     await load_challenge(settings, EXAMPLES / SLUG)
     await make_user(settings, "judy", Role.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        judy = (await http.post("/api/auth/token", json={"username": "judy", "password": PASSWORD})).json()
-        await page.goto(f"{api}/login")
-        await page.evaluate("token => localStorage.setItem('riality.token', token)", judy["access_token"])
+        await signed_in(page, api, await login(http, "judy", register=False))
         await page.goto(f"{api}/c/{SLUG}/judge")
         await expect(page.locator("[data-judge-content]")).to_be_visible()
-        await http.post("/api/auth/register", json={"username": "ada", "password": PASSWORD})
-        ada = (await http.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})).json()
-        sent = await http.post(
-            f"/api/challenges/{SLUG}/submissions",
-            files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
-            headers={"Authorization": f"Bearer {ada['access_token']}"},
-        )
+        sent = await upload(http, await login(http, "ada"), SLUG, csv_bytes(tumour_predictions()[0]))
         assert sent.status_code == 202
     await drain_queue(settings)
     for board in ("private", "public"):

@@ -13,20 +13,11 @@ import pytest
 from server.models import Role
 from server.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.helpers import PASSWORD, csv_bytes, drain_queue, eventually, load_challenge, make_user
+from tests.helpers import csv_bytes, drain_queue, eventually, load_challenge, login, make_user
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
 STREAM = f"/api/challenges/{SLUG}/leaderboard/stream"
-
-
-async def sign_in(http: httpx.AsyncClient, name: str, *, register: bool = True) -> dict[str, str]:
-    if register:
-        await http.post("/api/auth/register", json={"username": name, "password": PASSWORD})
-    token = (await http.post("/api/auth/token", json={"username": name, "password": PASSWORD})).json()[
-        "access_token"
-    ]
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def events(response: httpx.Response) -> AsyncIterator[tuple[str, dict]]:
@@ -45,7 +36,7 @@ async def events(response: httpx.Response) -> AsyncIterator[tuple[str, dict]]:
 async def test_snapshot_first_then_an_event_after_a_score(settings: Settings, api: str) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        headers = await sign_in(http, "ada")
+        headers = await login(http, "ada")
         async with http.stream("GET", STREAM) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -73,11 +64,11 @@ async def test_private_stream_is_for_judges_before_the_close(settings: Settings,
     await load_challenge(settings, EXAMPLES / SLUG)
     await make_user(settings, "judy", Role.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        participant = await sign_in(http, "ada")
+        participant = await login(http, "ada")
         refused = await http.get(f"{STREAM}?board=private", headers=participant)
         assert refused.status_code == 403 and "after the close" in refused.json()["detail"]
         assert (await http.get(f"{STREAM}?board=private")).status_code == 403
-        judge = await sign_in(http, "judy", register=False)
+        judge = await login(http, "judy", register=False)
         async with http.stream("GET", f"{STREAM}?board=private", headers=judge) as response:
             kind, board = await anext(events(response))
             assert (response.status_code, kind, board["board"]) == (200, "snapshot", "private")
@@ -114,8 +105,8 @@ async def test_every_api_process_follows_the_board_one_team_at_a_time(
         httpx.AsyncClient(base_url=api, timeout=30) as first,
         httpx.AsyncClient(base_url=second_api, timeout=30) as second,
     ):
-        ada, bob = await sign_in(first, "ada"), await sign_in(second, "bob")
-        judge = await sign_in(second, "judy", register=False)
+        ada, bob = await login(first, "ada"), await login(second, "bob")
+        judge = await login(second, "judy", register=False)
 
         async def upload(http: httpx.AsyncClient, headers: dict[str, str], body: bytes) -> int:
             sent = await http.post(
