@@ -64,15 +64,15 @@ SECURITY_HEADERS = {
 
 
 def _page(request: Request, template: str, **context: Any) -> Response[str]:
-    query = request.query_params.get("lang")
-    lang = negotiate(query, request.cookies.get("lang"), request.headers.get("accept-language"))
-    html = _env.get_template(template).render(lang=lang, t=Translator(lang), **context)
-    cookies = [Cookie(key="lang", value=lang, max_age=365 * 24 * 3600, samesite="lax")] if query else []
+    t = _translator(request)
+    html = _env.get_template(template).render(lang=t.lang, t=t, **context)
+    chosen = request.query_params.get("lang")  # an explicit choice is remembered
+    cookies = [Cookie(key="lang", value=t.lang, max_age=365 * 24 * 3600, samesite="lax")] if chosen else []
     return Response(
         html,
         media_type=MediaType.HTML,
         cookies=cookies,
-        headers={"Content-Language": lang, **SECURITY_HEADERS},
+        headers={"Content-Language": t.lang, **SECURITY_HEADERS},
     )
 
 
@@ -86,12 +86,12 @@ def _translator(request: Request) -> Translator:
     )
 
 
-async def _script_page(request: Request, session: AsyncSession, slug: str, template: str) -> Response[str]:
+async def _script_page(
+    request: Request, session: AsyncSession, slug: str, template: str, **context: Any
+) -> Response[str]:
     """A page whose content the browser fetches with the signed-in user's token (team, judges)."""
     challenge = await challenges.get_challenge(session, slug)
-    t = _translator(request)
-    fields = [(name, t(f"judge.field.{name}")) for name in JUDGE_FIELDS]  # pairs: tojson sorts object keys
-    return _page(request, template, slug=slug, title=challenge.title, spec=spec_of(challenge), fields=fields)
+    return _page(request, template, slug=slug, title=challenge.title, spec=spec_of(challenge), **context)
 
 
 CHART_TEAMS = 5  # teams drawn on the progression chart: the top of the public board
@@ -211,7 +211,9 @@ class PageController(Controller):
     async def judge(
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
-        return await _script_page(request, db_session, slug, "judge.html")
+        t = _translator(request)
+        fields = [(name, t(f"judge.field.{name}")) for name in JUDGE_FIELDS]  # pairs: tojson sorts keys
+        return await _script_page(request, db_session, slug, "judge.html", fields=fields)
 
     @get("/login")
     async def login(self, request: Request) -> Response[str]:
