@@ -36,7 +36,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.queue import board_channel  # noqa: E402
+from runner.queue import board_channel, board_message  # noqa: E402
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
@@ -175,7 +175,7 @@ async def fan_out(base: str, redis_url: str, db: Path, streams: int, limit: int,
         connection.commit()
         connection.close()
         published = time.perf_counter()
-        publisher.publish(board_channel(SLUG), json.dumps({"challenge": SLUG, "team": 1}))
+        publisher.publish(board_channel(SLUG), board_message(SLUG, 1))
         await asyncio.wait_for(all_received.wait(), timeout=120)
         result.first_ms.append((min(received) - published) * 1000)
         result.last_ms.append((max(received) - published) * 1000)

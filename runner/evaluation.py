@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,6 +25,7 @@ from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec, Kind
 from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.execution import prepare_and_run
+from runner.queue import board_message
 from runner.reconcile import stale_after as stale_after_for
 from runner.sandbox import Sandbox, SandboxError
 from scoring.errors import PredictionFileError
@@ -347,11 +347,6 @@ async def release(sessions: SessionMaker, submission_id: int) -> None:
 
 
 def board_event(outcome: Outcome) -> str:
-    return json.dumps(
-        {
-            "challenge": outcome.challenge,
-            "team": outcome.team_id,
-            "submission": outcome.submission_id,
-            "status": outcome.status,
-        }
+    return board_message(
+        outcome.challenge, outcome.team_id, submission=outcome.submission_id, status=outcome.status
     )

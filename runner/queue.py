@@ -15,6 +15,14 @@ def board_channel(slug: str) -> str:
     return f"riality:board:{slug}"
 
 
+def board_message(slug: str, team_id: int | None = None, **details: object) -> str:
+    """What 'board changed' says: the challenge, and the team whose entry changed (None: any of them).
+
+    API processes reread only that team (server.live); extra details are for people reading Redis.
+    """
+    return json.dumps({"challenge": slug, "team": team_id, **details})
+
+
 def job_id(submission_id: int, attempt: int) -> str:
     # arq refuses a job id it already holds, so the upload and each reconciler pass use their own.
     return f"evaluate:{submission_id}:{attempt}"
@@ -40,7 +48,7 @@ class ArqQueue:
 
         With a team, only that team's entry is reloaded; without, the whole board.
         """
-        await self.redis.publish(board_channel(slug), json.dumps({"challenge": slug, "team": team_id}))
+        await self.redis.publish(board_channel(slug), board_message(slug, team_id))
 
     async def close(self) -> None:
         await self.redis.aclose()
