@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, update
@@ -16,6 +17,10 @@ from server.services.accounts import Viewer
 from server.services.challenges import spec_of
 
 MAX_NAME = 80
+
+
+class NameTaken(Conflict):
+    """Another team of the challenge has this name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +63,11 @@ def _clean_name(name: str) -> str:
     return name
 
 
-async def _insert_team(session: AsyncSession, viewer: Viewer, challenge: Challenge, name: str) -> Team:
-    challenge_id = challenge.id  # read once: a rollback expires loaded objects
-    slug = challenge.slug
+async def _insert_team(
+    session: AsyncSession, viewer: Viewer, challenge_id: int, slug: str, name: str
+) -> Team:
+    """Insert a team with the viewer as its first member; ids and slug come as values, since the
+    rollback on a clash expires every loaded object (reading one then raises MissingGreenlet)."""
     team = Team(challenge_id=challenge_id, name=name, invite_code=secrets.token_urlsafe(12))
     session.add(team)
     try:
@@ -72,7 +79,7 @@ async def _insert_team(session: AsyncSession, viewer: Viewer, challenge: Challen
         await session.rollback()
         if await membership(session, viewer, challenge_id):
             raise Conflict(f"you are already in a team for {slug!r}; leave it first") from None
-        raise Conflict(f"a team named {name!r} already exists in {slug!r}") from None
+        raise NameTaken(f"a team named {name!r} already exists in {slug!r}") from None
     return team
 
 
@@ -80,7 +87,8 @@ async def create_team(session: AsyncSession, viewer: Viewer, challenge: Challeng
     challenge_id = challenge.id  # read once: a rollback expires loaded objects
     if await membership(session, viewer, challenge_id):
         raise Conflict(f"you are already in a team for {challenge.slug!r}; leave it first")
-    team = await _insert_team(session, viewer, challenge, _clean_name(name))
+    assert challenge_id is not None
+    team = await _insert_team(session, viewer, challenge_id, challenge.slug, _clean_name(name))
     return TeamView(team=team, members=[viewer.username])
 
 
@@ -134,21 +142,28 @@ async def my_team(session: AsyncSession, viewer: Viewer, challenge: Challenge) -
     return TeamView(team=team, members=await _members(session, member.team_id))
 
 
+def _solo_names(username: str) -> Iterator[str]:
+    """The username, then a few numbered variants, then random ones: squatting them all is not possible."""
+    yield username
+    yield from (f"{username} ({i})" for i in range(2, 10))
+    while True:
+        yield f"{username} ({secrets.token_hex(3)})"
+
+
 async def team_for_submission(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> Team:
     """The viewer's team; a solo participant's first submission creates a one-person team."""
-    challenge_id = challenge.id  # read once: a rollback expires loaded objects
-    member = await membership(session, viewer, challenge_id)
-    if member is not None:
-        team = await session.get(Team, member.team_id)
-        assert team is not None
-        return team
-    for suffix in ("", *(f" ({i})" for i in range(2, 50))):
+    challenge_id, slug = challenge.id, challenge.slug  # read once: a rollback expires loaded objects
+    assert challenge_id is not None
+    for attempt, name in enumerate(_solo_names(viewer.username)):
+        member = await membership(session, viewer, challenge_id)
+        if member is not None:  # already in a team, or a concurrent request created one
+            team = await session.get(Team, member.team_id)
+            assert team is not None
+            return team
+        if attempt >= 20:
+            break
         try:
-            return await _insert_team(session, viewer, challenge, f"{viewer.username}{suffix}")
-        except Conflict:
-            member = await membership(session, viewer, challenge_id)
-            if member is not None:  # a concurrent request created it
-                team = await session.get(Team, member.team_id)
-                assert team is not None
-                return team
-    raise Conflict("could not find a free team name; create a team first")
+            return await _insert_team(session, viewer, challenge_id, slug, name)
+        except NameTaken:
+            continue
+    raise Conflict(f"could not find a free team name in {slug!r}; create a team first")

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from server.settings import Settings
 from tests.conftest import EXAMPLES, run_cli
-from tests.helpers import load_challenge, login
+from tests.helpers import load_challenge, login, upload
 
 TUMOUR = EXAMPLES / "tumour-detection"
 
@@ -105,3 +105,27 @@ async def test_invite_code_is_only_shown_to_members(settings: Settings, client: 
     stranger = await client.get(f"{base}/team", headers=bob)
     assert stranger.status_code == 404 and code not in stranger.text
     assert (await client.get(f"{base}/team")).status_code == 401
+
+
+async def test_first_solo_upload_picks_a_free_team_name_when_the_username_is_taken(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """Another user squatting a team named like the victim's username must not break the victim's upload."""
+    await load_challenge(settings, TUMOUR)
+    squatter = await login(client, "squatter")
+    victim = await login(client, "victim1")
+    data = (await client.get("/api/challenges/tumour-detection/files/sample_submission.csv")).content
+    taken = await client.post(
+        "/api/challenges/tumour-detection/teams", json={"name": "victim1"}, headers=squatter
+    )
+    assert taken.status_code == 201
+    first = await upload(client, victim, "tumour-detection", data)
+    assert first.status_code == 202, first.text
+    assert first.json()["team"] == "victim1 (2)"
+    # Leave the team, then upload again: a new one-person team with yet another free name.
+    assert (
+        await client.delete("/api/challenges/tumour-detection/team/members/me", headers=victim)
+    ).status_code == 204
+    again = await upload(client, victim, "tumour-detection", data)
+    assert again.status_code == 202, again.text
+    assert again.json()["team"] == "victim1 (3)"
