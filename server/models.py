@@ -10,6 +10,10 @@ from sqlalchemy import JSON, DateTime, Index, String, Text, TypeDecorator, Uniqu
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+MAX_ROW_ID = (
+    2**31 - 1
+)  # ids are INTEGER columns: PostgreSQL's range, and SQLite's driver overflows past int64
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -26,7 +26,7 @@ from server.errors import (
     QuotaExceeded,
     ServiceUnavailable,
 )
-from server.models import Challenge, Member, Status, Submission, Team, utcnow
+from server.models import MAX_ROW_ID, Challenge, Member, Status, Submission, Team, utcnow
 from server.services.accounts import Viewer
 from server.services.challenges import spec_of
 from server.services.teams import lock_team, membership, team_for_submission
@@ -189,8 +189,15 @@ async def _visible(session: AsyncSession, viewer: Viewer, submission: Submission
     return viewer.role.sees_everything or await _is_member(session, viewer, submission.team_id)
 
 
+async def _find(session: AsyncSession, submission_id: int) -> Submission | None:
+    """The submission with this id; an id no row can have (past the INTEGER column's range) is simply absent."""
+    if not 1 <= submission_id <= MAX_ROW_ID:
+        return None
+    return await session.get(Submission, submission_id)
+
+
 async def get_submission(session: AsyncSession, viewer: Viewer, submission_id: int) -> Submission:
-    submission = await session.get(Submission, submission_id)
+    submission = await _find(session, submission_id)
     if submission is None or not await _visible(session, viewer, submission):
         raise NotFound(f"no submission {submission_id} that you can see")
     return submission
@@ -213,7 +220,7 @@ def private_visible(viewer: Viewer | None, spec: ChallengeSpec, now: datetime) -
 
 async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, final: bool) -> Submission:
     """Mark or unmark one of the team's scored submissions as a final selection for the private board."""
-    submission = await session.get(Submission, submission_id)
+    submission = await _find(session, submission_id)
     if submission is None or not await _is_member(session, viewer, submission.team_id):
         raise NotFound(f"no submission {submission_id} of your team")
     challenge = await session.get(Challenge, submission.challenge_id)

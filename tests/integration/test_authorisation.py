@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from litestar.testing import AsyncTestClient
 
@@ -139,3 +140,13 @@ async def test_final_selections_drive_the_private_board(settings: Settings, clie
     bob = await login(client, "bob")
     stranger = await client.put(f"/api/submissions/{ids[0]}/final", json={"final": True}, headers=bob)
     assert stranger.status_code == 404
+
+
+@pytest.mark.parametrize("submission_id", ["0", "2147483648", "99999999999999999999"])
+async def test_out_of_range_submission_ids_are_not_found(
+    settings: Settings, client: AsyncTestClient, submission_id: str
+) -> None:
+    headers = await login(client, "ada")
+    assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).status_code == 404
+    final = await client.put(f"/api/submissions/{submission_id}/final", json={"final": True}, headers=headers)
+    assert final.status_code == 404
