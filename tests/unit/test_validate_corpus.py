@@ -29,11 +29,25 @@ def rows(header: str, *lines: str) -> bytes:
 
 
 GOOD_P = ["a1,0.1", "a2,0.2", "a3,0.3", "a4,0.4", "a5,0.5"]
+VALUES_INT = Expectation(
+    id_column="id", ids=pd.Index(["1", "2", "3", "4", "5"]), target_column="v", output=Output.VALUE
+)
 
 
 def parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def parquet_bomb(rows: int) -> bytes:
+    """One dictionary value repeated `rows` times, zstd: kilobytes on disk, gigabytes once decoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": pa.array(["a1"] * rows).dictionary_encode(), "p": pa.array([0.5] * rows)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
 
 
@@ -53,7 +67,70 @@ CORPUS = [
         PROBA,
         "id,p\na1,0.1\n".encode("utf-16"),
         FileFormat.CSV,
-        r"not UTF-8 text: byte 0xff at line 1",
+        r"the file is UTF-16 text, not UTF-8 \(byte 0xff at line 1.*save it as UTF-8",
+    ),
+    (
+        "utf-16 without BOM",
+        PROBA,
+        "id,p\na1,0.1\n".encode("utf-16-le"),
+        FileFormat.CSV,
+        r"the file is UTF-16 text, not UTF-8.*save it as UTF-8",
+    ),
+    (
+        "utf-16 big-endian without BOM",
+        PROBA,
+        "id,p\na1,0.1\n".encode("utf-16-be"),
+        FileFormat.CSV,
+        r"the file is UTF-16 text",
+    ),
+    (
+        "NUL padding",
+        PROBA,
+        rows("id,p", *GOOD_P) + b"\x00" * 4000,
+        FileFormat.CSV,
+        r"^the file contains 4,000 NUL bytes \(the first at line 7, offset 40\): expected plain UTF-8 text",
+    ),
+    (
+        "cyrillic i in id",
+        PROBA,
+        rows("\u0456d,p", *GOOD_P),
+        FileFormat.CSV,
+        r"missing column 'id'.*'\u0456d' contains U\+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I",
+    ),
+    (
+        "trailing comma on data rows only",
+        PROBA,
+        rows("id,p", *(f"{r}," for r in GOOD_P)),
+        FileFormat.CSV,
+        r"line 2: 3 fields but the header has 2 \(id, p\); the row ends with a comma",
+    ),
+    (
+        "extra value on every data row",
+        PROBA,
+        rows("id,p", *(f"{r},9" for r in GOOD_P)),
+        FileFormat.CSV,
+        r"line 2: 3 fields but the header has 2 \(id, p\); expected one field per column",
+    ),
+    (
+        "first header field over the csv field limit",
+        PROBA,
+        ("x" * 200_000 + ",p\na1,0.1\n").encode(),
+        FileFormat.CSV,
+        r"^line 1: a header field is longer than 131,072 characters; expected a header line 'id,p'$",
+    ),
+    (
+        "huge unknown id is clipped",
+        PROBA,
+        rows("id,p", *GOOD_P, "z" * 100_000 + ",0.1"),
+        FileFormat.CSV,
+        r"^line 7: unknown 'id' 'z{40}'… \(100,000 characters\): not an id of the test set$",
+    ),
+    (
+        "far more rows than test ids",
+        PROBA,
+        rows("id,p", *GOOD_P, *(f"x{i},0.1" for i in range(2000))),
+        FileFormat.CSV,
+        r"the file has more than 1,005 rows; the test set has 5 ids and one row per id is expected",
     ),
     ("png bytes", PROBA, b"\x89PNG\r\n\x1a\n\x00\x00", FileFormat.CSV, r"not UTF-8 text: byte 0x89"),
     (
@@ -236,6 +313,27 @@ CORPUS = [
         FileFormat.PARQUET,
         r"row 2: column 'p': NaN is not allowed",
     ),
+    (
+        "parquet null in an integer id column",
+        VALUES_INT,
+        parquet(pd.DataFrame({"id": pd.array([1, 2, None, 4, 5], dtype="Int64"), "v": [1.0] * 5})),
+        FileFormat.PARQUET,
+        r"^row 3: empty 'id'$",
+    ),
+    (
+        "parquet bomb: many more rows than test ids",
+        PROBA,
+        parquet_bomb(rows=200_000),
+        FileFormat.PARQUET,
+        r"the file has more than 1,005 rows; the test set has 5 ids",
+    ),
+    (
+        "parquet list column",
+        PROBA,
+        parquet(pd.DataFrame({"id": list(IDS), "p": [[0.1]] * 5})),
+        FileFormat.PARQUET,
+        r"column 'p': type list<.*> holds lists or records; expected one value per row",
+    ),
 ]
 
 
@@ -258,6 +356,17 @@ def test_valid_file_in_any_order_is_aligned_to_the_test_set() -> None:
     values = read_predictions(data, PROBA, FileFormat.CSV).values
     np.testing.assert_allclose(values[:, 1], [0.1, 0.2, 0.3, 0.4, 0.5])
     np.testing.assert_allclose(values[:, 0], [0.9, 0.8, 0.7, 0.6, 0.5])
+
+
+def test_cr_only_line_endings_and_a_double_bom_are_accepted() -> None:
+    for data in ("\r".join(["id,p", *GOOD_P]) + "\r", "\ufeff\ufeffid,p\n" + "\n".join(GOOD_P)):
+        values = read_predictions(data.encode(), PROBA, FileFormat.CSV).values
+        np.testing.assert_allclose(values[:, 1], [0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+def test_parquet_integer_ids_match_text_ids() -> None:
+    data = parquet(pd.DataFrame({"id": [5, 4, 3, 2, 1], "v": [5.0, 4.0, 3.0, 2.0, 1.0]}))
+    np.testing.assert_allclose(read_predictions(data, VALUES_INT, FileFormat.PARQUET).values, [1, 2, 3, 4, 5])
 
 
 def test_bom_crlf_and_spaces_are_accepted() -> None:
