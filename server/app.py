@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.static_files import create_static_files_router
+from redis.asyncio import Redis
 
 from runner.queue import ArqQueue
 from runner.sandbox import DockerProbe
@@ -26,11 +27,40 @@ from server.api.teams import TeamController
 from server.db import create_engine, create_sessionmaker
 from server.errors import AppError
 from server.live import BoardHub
+from server.services.accounts import SignInGuard
+from server.services.passwords import Passwords
+from server.services.throttle import Rule, Throttle
 from server.settings import Settings
 from server.storage import BlobStore
 from server.web.pages import PageController
 
 STATIC = Path(__file__).parent / "web" / "static"
+
+
+def sign_in_guard(settings: Settings) -> SignInGuard:
+    minutes = "too many {what}; try again in {{minutes}} minute(s)"
+    return SignInGuard(
+        passwords=Passwords(threads=settings.password_hash_threads),
+        throttle=Throttle(Redis.from_url(settings.redis_url)),
+        per_account=Rule(
+            "login-account",
+            settings.login_failures_per_account,
+            settings.login_window_s,
+            minutes.format(what="failed sign-ins for this account"),
+        ),
+        per_address=Rule(
+            "login-address",
+            settings.login_failures_per_address,
+            settings.login_window_s,
+            minutes.format(what="failed sign-ins from your address"),
+        ),
+        registrations=Rule(
+            "register-address",
+            settings.registrations_per_address,
+            settings.registration_window_s,
+            minutes.format(what="registrations from your address"),
+        ),
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -41,9 +71,12 @@ def create_app(settings: Settings) -> Litestar:
         app.state.queue = await ArqQueue.connect(settings.redis_url)
         app.state.hub = BoardHub(settings.redis_url)
         await app.state.hub.start()
+        app.state.sign_in = sign_in_guard(settings)
         try:
             yield
         finally:
+            await app.state.sign_in.throttle.close()
+            app.state.sign_in.passwords.close()
             await app.state.hub.stop()
             await app.state.queue.close()
             await engine.dispose()

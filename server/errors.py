@@ -7,8 +7,11 @@ AppError
  │    └── OutsideSchedule     the challenge is not open (says when it opens / closed)
  ├── NotFound            404
  ├── Conflict            409  the request clashes with the current state (name taken, already in a team)
+ ├── LengthRequired      411  an upload that does not say its size
  ├── PayloadTooLarge     413
- └── QuotaExceeded       429  carries the time the quota resets
+ ├── QuotaExceeded       429  carries the time the quota resets
+ ├── RateLimited         429  too many attempts (sign-ins, registrations); carries when to retry
+ └── ServiceUnavailable  503  a part we need is missing or busy; may carry when to retry
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from datetime import datetime
 class AppError(Exception):
     status_code = 500
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, retry_after_s: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.retry_after_s = retry_after_s  # sent as Retry-After when set
 
 
 class BadRequest(AppError):
@@ -48,6 +52,10 @@ class Conflict(AppError):
     status_code = 409
 
 
+class LengthRequired(AppError):
+    status_code = 411
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
 
@@ -58,6 +66,12 @@ class QuotaExceeded(AppError):
     def __init__(self, detail: str, resets_at: datetime | None) -> None:
         super().__init__(detail)
         self.resets_at = resets_at
+        if resets_at is not None:
+            self.retry_after_s = max(1, int((resets_at - datetime.now(resets_at.tzinfo)).total_seconds()))
+
+
+class RateLimited(AppError):
+    status_code = 429
 
 
 class ServiceUnavailable(AppError):

@@ -8,6 +8,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+_THROTTLE_SETTINGS = (
+    "login_failures_per_account",
+    "login_failures_per_address",
+    "login_window_s",
+    "registrations_per_address",
+    "registration_window_s",
+    "password_hash_threads",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -22,6 +31,13 @@ class Settings:
     worker_max_jobs: int = 8
     worker_poll_delay_s: float = 0.02
     sandbox_concurrency: int = 2  # containers at once per worker, never more than the host's cores
+    # Sign-in protection: failed sign-ins per account and per client address in a window, then 429.
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    login_window_s: int = 15 * 60
+    registrations_per_address: int = 20
+    registration_window_s: int = 3600
+    password_hash_threads: int = 1  # argon2 at once per API process: the other cores stay with requests
 
     @property
     def database(self) -> str:
@@ -47,6 +63,11 @@ class Settings:
             "reconcile_after_s": int(env.get("RIALITY_RECONCILE_AFTER_S", base.reconcile_after_s)),
             "worker_max_jobs": int(env.get("RIALITY_WORKER_MAX_JOBS", base.worker_max_jobs)),
             "sandbox_concurrency": int(env.get("RIALITY_SANDBOX_CONCURRENCY", base.sandbox_concurrency)),
+            **{
+                name: int(env[f"RIALITY_{name.upper()}"])
+                for name in _THROTTLE_SETTINGS
+                if f"RIALITY_{name.upper()}" in env
+            },
         }
         values.update(overrides)
         return cls(**values)
@@ -66,4 +87,5 @@ class Settings:
             "RIALITY_RECONCILE_AFTER_S": str(self.reconcile_after_s),
             "RIALITY_WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "RIALITY_SANDBOX_CONCURRENCY": str(self.sandbox_concurrency),
+            **{f"RIALITY_{name.upper()}": str(getattr(self, name)) for name in _THROTTLE_SETTINGS},
         }

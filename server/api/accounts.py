@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.api.schemas import RegisterIn, TokenIn, TokenOut, UserOut
+from server.api.deps import bearer_token, client_address
+from server.api.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenOut, UserOut
 from server.services import accounts
 from server.services.accounts import Viewer
 
@@ -25,22 +26,65 @@ class AccountController(Controller):
 
     @post("/auth/register", status_code=201)
     async def register(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[RegisterIn]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        request: Request,
+        data: JSONBody[RegisterIn],
     ) -> UserOut:
-        viewer = await accounts.create_user(
-            db_session, username=data.username, password=data.password, email=data.email
+        viewer = await accounts.register(
+            db_session,
+            state.sign_in,
+            client_address(request),
+            username=data.username,
+            password=data.password,
+            email=data.email,
         )
         return _user_out(viewer)
 
     @post("/auth/token", status_code=200)
     async def token(
-        self, db_session: NamedDependency[AsyncSession], state: State, data: JSONBody[TokenIn]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        request: Request,
+        data: JSONBody[TokenIn],
     ) -> TokenOut:
         ttl = timedelta(hours=state.settings.token_ttl_hours)
         token = await accounts.issue_token(
-            db_session, username=data.username, password=data.password, ttl=ttl
+            db_session,
+            state.sign_in,
+            client_address(request),
+            username=data.username,
+            password=data.password,
+            ttl=ttl,
         )
         return TokenOut(access_token=token)
+
+    @post("/auth/logout", status_code=204)
+    async def logout(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+        current_user: NamedDependency[Viewer],
+    ) -> None:
+        """Revoke the token this request carries; other sessions of the user stay signed in."""
+        token = bearer_token(request)
+        assert token is not None  # current_user required one
+        await accounts.revoke_token(db_session, token)
+
+    @post("/me/password", status_code=204)
+    async def change_password(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        data: JSONBody[PasswordChangeIn],
+    ) -> None:
+        """Change your password; every token of yours stops working, this one included: sign in again."""
+        await accounts.change_password(
+            db_session, state.sign_in, current_user, current=data.current_password, new=data.new_password
+        )
 
     @get("/me")
     async def me(self, current_user: NamedDependency[Viewer]) -> UserOut:

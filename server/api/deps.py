@@ -18,15 +18,28 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def provide_viewer(request: Request, db_session: NamedDependency[AsyncSession]) -> Viewer | None:
-    """The signed-in user, or None for an anonymous visitor; a bad token is an error, not anonymity."""
+def bearer_token(request: Request) -> str | None:
+    """The bearer token the request carries, None without an Authorization header."""
     header = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Authorization header: expected 'Bearer <token>'")
-    viewer = await viewer_for_token(db_session, token.strip())
+    return token.strip()
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for attempt limits: the peer (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def provide_viewer(request: Request, db_session: NamedDependency[AsyncSession]) -> Viewer | None:
+    """The signed-in user, or None for an anonymous visitor; a bad token is an error, not anonymity."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    viewer = await viewer_for_token(db_session, token)
     if viewer is None:
         raise Unauthenticated("the bearer token is unknown or expired; sign in again at /api/auth/token")
     return viewer

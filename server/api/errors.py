@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 
 from server.errors import AppError, QuotaExceeded, Unauthenticated
-from server.models import utcnow
 
 log = logging.getLogger(__name__)
 
 
 def app_error_handler(_request: Request, exc: AppError) -> Response[dict[str, str]]:
     headers: dict[str, str] = {}
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
     if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
-        headers["Retry-After"] = str(max(1, int((exc.resets_at - utcnow()).total_seconds())))
         headers["X-Quota-Resets-At"] = exc.resets_at.isoformat()
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
@@ -26,8 +28,31 @@ def app_error_handler(_request: Request, exc: AppError) -> Response[dict[str, st
     return Response(body, status_code=exc.status_code, headers=headers, media_type=MediaType.JSON)
 
 
+_MSGSPEC = [
+    (re.compile(r"^Expected `str` of length >= (\d+)$"), "expected at least {0} characters"),
+    (re.compile(r"^Expected `str` of length <= (\d+)$"), "expected at most {0} characters"),
+    (re.compile(r"^Object missing required field `(\w+)`$"), "required"),
+]
+
+
+def _plain(problem: dict[str, Any]) -> str:
+    """One problem of a request body in the words our own checks use ("password: expected at least 8 characters")."""
+    message = str(problem.get("message", ""))
+    key = problem.get("key")
+    for pattern, words in _MSGSPEC:
+        if match := pattern.match(message):
+            message = words.format(*match.groups())
+            if words == "required":
+                key = match.group(1)
+            break
+    return f"{key}: {message}" if key else message
+
+
 def http_error_handler(_request: Request, exc: HTTPException) -> Response[dict[str, object]]:
     body: dict[str, object] = {"detail": exc.detail}
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    if isinstance(exc, ValidationException) and problems and all(isinstance(p, dict) for p in problems):
+        body["detail"] = "; ".join(_plain(p) for p in problems)
     if exc.extra:
         body["errors"] = exc.extra
     return Response(body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)

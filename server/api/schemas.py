@@ -8,18 +8,33 @@ from typing import Annotated, Any
 import msgspec
 from litestar.datastructures import UploadFile
 
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+from server.services.accounts import MAX_PASSWORD, MIN_PASSWORD
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD)]
+NewPassword = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
 
 
 class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-    password: NonEmpty
+    username: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=3,
+            max_length=40,
+            description="letters, digits, '_', '.' or '-', starting with a letter or digit; unique regardless of case",
+        ),
+    ]
+    password: NewPassword
     email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
 
 
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
     username: NonEmpty
     password: NonEmpty
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: NonEmpty
+    new_password: NewPassword
 
 
 class TokenOut(msgspec.Struct):

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.errors import BadRequest, Conflict, Unauthenticated
 from server.models import Role, Token, User, utcnow
+from server.services.passwords import Passwords
+from server.services.throttle import Rule, Throttle
 
-_hasher = PasswordHasher()
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 MIN_PASSWORD = 8
-# Verified against when the username does not exist, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+MAX_PASSWORD = 1024
+PASSWORDS = Passwords()  # for operator commands and tests; the API builds its own from Settings
+
+
+@dataclass(frozen=True, slots=True)
+class SignInGuard:
+    """What stands between a guesser and the password hashes: attempt limits and a bounded hasher."""
+
+    passwords: Passwords
+    throttle: Throttle
+    per_account: Rule  # failed sign-ins per username
+    per_address: Rule  # failed sign-ins per client address
+    registrations: Rule  # registrations per client address
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +61,8 @@ def check_credentials_shape(username: str, password: str) -> None:
         )
     if len(password) < MIN_PASSWORD:
         raise BadRequest(f"password: expected at least {MIN_PASSWORD} characters")
-    if len(password) > 1024:
-        raise BadRequest("password: expected at most 1024 characters")
+    if len(password) > MAX_PASSWORD:
+        raise BadRequest(f"password: expected at most {MAX_PASSWORD} characters")
 
 
 async def create_user(
@@ -62,9 +72,10 @@ async def create_user(
     password: str,
     role: Role = Role.PARTICIPANT,
     email: str | None = None,
+    passwords: Passwords = PASSWORDS,
 ) -> Viewer:
     check_credentials_shape(username, password)
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    password_hash = await passwords.hash(password)
     user = User(
         username=username,
         username_key=username_key(username),
@@ -81,36 +92,100 @@ async def create_user(
     return _viewer(user)
 
 
+async def register(
+    session: AsyncSession,
+    guard: SignInGuard,
+    address: str,
+    *,
+    username: str,
+    password: str,
+    email: str | None,
+) -> Viewer:
+    """Self-service registration, limited per client address."""
+    await guard.throttle.take(guard.registrations, address)
+    return await create_user(
+        session, username=username, password=password, email=email, passwords=guard.passwords
+    )
+
+
+async def revoke_all_tokens(session: AsyncSession, user_id: int) -> None:
+    """Sign the user out everywhere (in the caller's transaction)."""
+    await session.exec(delete(Token).where(col(Token.user_id) == user_id))  # type: ignore[call-overload]
+
+
 async def set_password_and_role(session: AsyncSession, *, username: str, password: str, role: Role) -> Viewer:
-    """For operators: create the user, or update the password and role of an existing one."""
+    """For operators: create the user, or update the password and role of an existing one.
+
+    A new password signs the user out everywhere: tokens issued under the old one stop working.
+    """
     user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
     if user is None:
         return await create_user(session, username=username, password=password, role=role)
     check_credentials_shape(username, password)
-    user.password_hash = await asyncio.to_thread(_hasher.hash, password)
+    user.password_hash = await PASSWORDS.hash(password)
     user.role = role
+    assert user.id is not None
+    await revoke_all_tokens(session, user.id)
     await session.commit()
     return _viewer(user)
+
+
+async def change_password(
+    session: AsyncSession, guard: SignInGuard, viewer: Viewer, *, current: str, new: str
+) -> None:
+    """The user's own change: the current password is checked (and throttled like a sign-in)."""
+    await guard.throttle.check(guard.per_account, username_key(viewer.username))
+    user = await session.get(User, viewer.id)
+    assert user is not None
+    stored = user.password_hash
+    await session.rollback()  # no connection held while hashing (see issue_token)
+    if not await guard.passwords.verify(stored, current):
+        await guard.throttle.hit(guard.per_account, username_key(viewer.username))
+        raise Unauthenticated("current_password: wrong password")
+    check_credentials_shape(viewer.username, new)
+    password_hash = await guard.passwords.hash(new)
+    await session.exec(update(User).where(col(User.id) == viewer.id).values(password_hash=password_hash))  # type: ignore[call-overload]
+    await revoke_all_tokens(session, viewer.id)
+    await session.commit()
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_token(session: AsyncSession, *, username: str, password: str, ttl: timedelta) -> str:
-    user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
-    stored = user.password_hash if user else _DUMMY_HASH
-    try:
-        await asyncio.to_thread(_hasher.verify, stored, password)
-    except (VerificationError, InvalidHashError):
-        raise Unauthenticated("wrong username or password") from None
-    if user is None:
+async def issue_token(
+    session: AsyncSession,
+    guard: SignInGuard,
+    address: str,
+    *,
+    username: str,
+    password: str,
+    ttl: timedelta,
+) -> str:
+    """Sign in. Failures are counted per account and per address; past either limit, every attempt
+    (even with the right password) is refused until the window ends, before any hashing."""
+    account = username_key(username)
+    await guard.throttle.check(guard.per_account, account)
+    await guard.throttle.check(guard.per_address, address)
+    user = (await session.exec(select(User).where(User.username_key == account))).first()
+    user_id, stored = (user.id, user.password_hash) if user else (None, None)
+    # Hand the connection back before hashing: guessers waiting for the hasher must not hold the pool.
+    await session.rollback()
+    if not await guard.passwords.verify(stored, password) or user_id is None:
+        await guard.throttle.hit(guard.per_account, account)
+        await guard.throttle.hit(guard.per_address, address)
         raise Unauthenticated("wrong username or password")
-    assert user.id is not None
+    await guard.throttle.clear(guard.per_account, account)
     token = secrets.token_urlsafe(32)
-    session.add(Token(user_id=user.id, token_hash=_digest(token), expires_at=utcnow() + ttl))
+    session.add(Token(user_id=user_id, token_hash=_digest(token), expires_at=utcnow() + ttl))
     await session.commit()
     return token
+
+
+async def revoke_token(session: AsyncSession, token: str) -> None:
+    """Sign out: the token stops working at once."""
+    await session.exec(delete(Token).where(col(Token.token_hash) == _digest(token)))  # type: ignore[call-overload]
+    await session.commit()
 
 
 async def viewer_for_token(session: AsyncSession, token: str) -> Viewer | None:

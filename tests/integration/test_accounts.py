@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
+from server.app import create_app
 from server.settings import Settings
 from tests.conftest import run_cli
 from tests.helpers import PASSWORD, login
@@ -74,3 +75,89 @@ async def test_usernames_are_unique_regardless_of_case(client: AsyncTestClient) 
     assert clash.status_code == 409 and clash.json()["detail"] == "username 'ADA' is already taken"
     signed_in = await client.post("/api/auth/token", json={"username": "Ada", "password": PASSWORD})
     assert signed_in.status_code == 200
+
+
+async def test_sign_out_revokes_the_token_and_only_that_one(client: AsyncTestClient) -> None:
+    first = await login(client, "ada")
+    second = await login(client, "ada", register=False)
+    assert (await client.post("/api/auth/logout", headers=first)).status_code == 204
+    assert (await client.get("/api/me", headers=first)).status_code == 401
+    assert (await client.get("/api/me", headers=second)).status_code == 200
+    assert (await client.post("/api/auth/logout")).status_code == 401
+
+
+async def test_an_operator_password_reset_revokes_every_token(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    headers = await login(client, "ada")
+    run_cli(settings, "user", "create", "ada", "--password", "a-brand-new-password")
+    assert (await client.get("/api/me", headers=headers)).status_code == 401
+    fresh = await client.post("/api/auth/token", json={"username": "ada", "password": "a-brand-new-password"})
+    assert fresh.status_code == 200
+
+
+async def test_changing_ones_password_needs_the_current_one_and_revokes_every_token(
+    client: AsyncTestClient,
+) -> None:
+    headers = await login(client, "ada")
+    other = await login(client, "ada", register=False)
+    wrong = await client.post(
+        "/api/me/password",
+        json={"current_password": "not-it-at-all", "new_password": "x" * 12},
+        headers=headers,
+    )
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "current_password: wrong password"
+    short = await client.post(
+        "/api/me/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=headers
+    )
+    assert (
+        short.status_code == 400 and short.json()["detail"] == "new_password: expected at least 8 characters"
+    )
+    changed = await client.post(
+        "/api/me/password", json={"current_password": PASSWORD, "new_password": "x" * 12}, headers=headers
+    )
+    assert changed.status_code == 204
+    assert (await client.get("/api/me", headers=headers)).status_code == 401
+    assert (await client.get("/api/me", headers=other)).status_code == 401
+    again = await client.post("/api/auth/token", json={"username": "ada", "password": "x" * 12})
+    assert again.status_code == 200
+
+
+async def test_failed_sign_ins_lock_the_account_for_the_window(settings: Settings) -> None:
+    limited = settings.with_(login_failures_per_account=3)
+    async with AsyncTestClient(app=create_app(limited)) as client:
+        await login(client, "ada")
+        await login(client, "bob")
+        for _ in range(3):
+            wrong = await client.post("/api/auth/token", json={"username": "ADA", "password": "guess-guess"})
+            assert wrong.status_code == 401
+        locked = await client.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})
+        assert locked.status_code == 429
+        assert 1 <= int(locked.headers["retry-after"]) <= settings.login_window_s
+        assert "too many failed sign-ins for this account" in locked.json()["detail"]
+        # Another account from the same address is not locked by it.
+        assert (
+            await client.post("/api/auth/token", json={"username": "bob", "password": PASSWORD})
+        ).status_code == 200
+
+
+async def test_failed_sign_ins_are_limited_per_address(settings: Settings) -> None:
+    limited = settings.with_(login_failures_per_address=4)
+    async with AsyncTestClient(app=create_app(limited)) as client:
+        await login(client, "ada")
+        for name in ("u1", "u2", "u3", "u4"):  # one guess at each of many accounts
+            guess = await client.post("/api/auth/token", json={"username": name, "password": "guess-guess"})
+            assert guess.status_code == 401
+        blocked = await client.post("/api/auth/token", json={"username": "ada", "password": PASSWORD})
+        assert blocked.status_code == 429 and "from your address" in blocked.json()["detail"]
+        assert int(blocked.headers["retry-after"]) >= 1
+
+
+async def test_registrations_are_limited_per_address(settings: Settings) -> None:
+    async with AsyncTestClient(app=create_app(settings.with_(registrations_per_address=2))) as client:
+        for name in ("ada", "bob"):
+            response = await client.post("/api/auth/register", json={"username": name, "password": PASSWORD})
+            assert response.status_code == 201
+        third = await client.post("/api/auth/register", json={"username": "carol", "password": PASSWORD})
+        assert third.status_code == 429 and "too many registrations" in third.json()["detail"]
+        assert "retry-after" in third.headers
