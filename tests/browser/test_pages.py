@@ -70,6 +70,18 @@ async def test_register_and_sign_in_with_the_keyboard(settings: Settings, api: s
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+async def test_sign_out_revokes_the_token_on_the_server(settings: Settings, api: str, page: Page) -> None:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        headers = await login(http, "bea")
+        await signed_in(page, api, headers)
+        await page.goto(f"{api}/")
+        await page.get_by_role("button", name="Sign out").click()
+        await page.wait_for_url(f"{api}/")
+        await expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+        assert await page.evaluate("localStorage.getItem('riality.token')") is None
+        assert (await http.get("/api/me", headers=headers)).status_code == 401
+
+
 def test_artefact_folder_is_ignored_by_git() -> None:
     assert "tests/artefacts/" in (ROOT / ".gitignore").read_text()
 

@@ -3,8 +3,13 @@
   const token = localStorage.getItem("riality.token");
   document.querySelectorAll("[data-signed-in]").forEach((el) => { el.hidden = !token; });
   document.querySelectorAll("[data-signed-out]").forEach((el) => { el.hidden = !!token; });
-  document.querySelectorAll("[data-logout]").forEach((el) => el.addEventListener("click", () => {
-    localStorage.removeItem("riality.token"); location.href = "/";
+  document.querySelectorAll("[data-logout]").forEach((el) => el.addEventListener("click", async () => {
+    // Revoke the token on the server first: a copy left anywhere stops working too.
+    try {
+      await fetch("/api/auth/logout", { method: "POST", headers: { authorization: "Bearer " + token } });
+    } finally {
+      localStorage.removeItem("riality.token"); location.href = "/";
+    }
   }));
   document.querySelectorAll("form[data-account]").forEach((form) => form.addEventListener("submit", async (event) => {
     event.preventDefault();
