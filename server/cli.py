@@ -14,8 +14,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.processes import start_redis, stop_processes, wait_for_port
+from server.processes import free_port, start_redis, stop_processes, wait_for_port
 from server.settings import Settings
+from server.supervisor import Child, processes, supervise
 
 log = logging.getLogger("riality")
 EXAMPLES = Path(__file__).resolve().parent.parent / "challenges" / "examples"
@@ -118,11 +119,17 @@ def cmd_worker(settings: Settings) -> None:
 
 def cmd_up(settings: Settings, *, examples: bool) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    children: list[subprocess.Popen[bytes]] = []
-    redis_process = None
+    children: list[Child] = []
     if "REDIS_URL" not in os.environ:
-        redis_process, url = start_redis(settings.data_dir)
-        settings = settings.with_(redis_url=url)
+        redis_port = free_port()
+
+        def redis() -> subprocess.Popen[bytes]:
+            # The same port on every restart: the API and the worker keep their URL.
+            return start_redis(settings.data_dir, port=redis_port)[0]
+
+        children.append(Child("redis", redis))
+        children[0].launch(time.monotonic())
+        settings = settings.with_(redis_url=f"redis://127.0.0.1:{redis_port}/0")
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -137,25 +144,28 @@ def cmd_up(settings: Settings, *, examples: bool) -> int:
             asyncio.run(_load_challenges(settings, sorted(p for p in EXAMPLES.iterdir() if p.is_dir())))
         env = {**os.environ, **settings.to_env()}
         for role in ("api", "worker"):
-            # New process group: Ctrl-C reaches us only, and we stop the children in order.
-            children.append(
-                subprocess.Popen([sys.executable, "-m", "server.cli", role], env=env, start_new_session=True)
-            )
-        wait_for_port(settings.port, timeout=60, process=children[0])
+
+            def start(role: str = role) -> subprocess.Popen[bytes]:
+                # New process group: Ctrl-C reaches us only, and we stop the children in order.
+                return subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", role], env=env, start_new_session=True
+                )
+
+            child = Child(role, start)
+            child.launch(time.monotonic())
+            children.append(child)
+        api = next(c for c in children if c.name == "api")
+        assert api.process is not None
+        wait_for_port(settings.port, timeout=60, process=api.process)
         print(
             f"riality is up at http://{settings.host}:{settings.port}/  (API docs: /schema; Ctrl-C stops)",
             flush=True,
         )
-        while not stopping:
-            for child in children:
-                if child.poll() is not None:
-                    log.error("a child process exited with %s; stopping", child.returncode)
-                    stopping = True
-            time.sleep(0.2)
+        supervise(children, lambda: stopping)
     finally:
-        stop_processes(children)
-        if redis_process is not None:
-            stop_processes([redis_process])
+        # The API and the worker first, Redis last: they may still be talking to it.
+        stop_processes(processes([c for c in children if c.name != "redis"]))
+        stop_processes(processes([c for c in children if c.name == "redis"]))
         print("riality stopped", flush=True)
     return 0
 

@@ -27,8 +27,10 @@ def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[bytes]
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
-def start_redis(data_dir: Path, *, persistent: bool = True) -> tuple[subprocess.Popen[bytes], str]:
-    """A private redis-server with its files under data_dir/redis.
+def start_redis(
+    data_dir: Path, *, persistent: bool = True, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server with its files under data_dir/redis, on `port` (default: a free one).
 
     Persistent by default (append-only file), so a restart loses no queued job; tests turn it off.
     """
@@ -37,7 +39,7 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> tuple[subprocess.
         raise SystemExit("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
     folder = (data_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             binary,

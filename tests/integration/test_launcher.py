@@ -33,26 +33,59 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"riality up never became healthy:\n{log.read_text()[-3000:]}")
 
 
-def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -> None:
+def _up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int, Path]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RIALITY_DATABASE_URL")}
     log = tmp_path / "up.log"
+    command = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "up",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--port",
+        str(port),
+    ]
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "up",
-                "--data-dir",
-                str(tmp_path / "data"),
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen([*command, *extra], env=env, stdout=out, stderr=subprocess.STDOUT)
+    return process, port, log
+
+
+def _worker(process: subprocess.Popen[bytes]) -> psutil.Process | None:
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and child.cmdline()[-1:] == ["worker"]:
+                return child
+        except psutil.Error:  # gone meanwhile
+            continue
+    return None
+
+
+def test_a_killed_worker_is_restarted_and_the_site_stays_up(tmp_path: Path) -> None:
+    process, port, log = _up(tmp_path, "--no-examples")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, log)
+        first = _worker(process)
+        assert first is not None
+        first.kill()  # as the kernel's out-of-memory killer would
+        deadline = time.monotonic() + 20
+        while (second := _worker(process)) is None or second.pid == first.pid:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        assert process.poll() is None, "the launcher stopped"
+        assert httpx.get(f"{base}/api/health", timeout=5).status_code == 200
+        text = log.read_text()
+        assert "riality: worker exited with code -9" in text and "riality: worker restarted" in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 0, log.read_text()[-3000:]
+
+
+def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -> None:
+    process, port, log = _up(tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process, log)
