@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import socket
 import threading
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import DockerException, NotFound
@@ -58,6 +60,12 @@ class Limits:
     tmp_mb: int = 64
     output_mb: int = 64
     log_bytes: int = 64 * 1024
+    # The container's own deadline, after the runner's: it ends even if no worker is left to kill it.
+    own_deadline_grace_s: float = 15.0
+
+    @property
+    def own_deadline_s(self) -> int:
+        return math.ceil(self.time_s + self.own_deadline_grace_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,27 +189,25 @@ class Sandbox:
             log.warning("removed %d leftover sandbox container(s)", removed)
         return removed
 
-    def run(
+    def create(
         self,
         image: str,
         command: Sequence[str],
         *,
         limits: Limits,
-        mounts: Sequence[Mount] = (),
-        output: Path | None = None,
-        labels: dict[str, str] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> RunResult:
-        """Run `command` in a fresh container under `limits`; the container is always removed.
+        mounts: Sequence[Mount],
+        labels: dict[str, str],
+    ) -> Any:
+        """A locked-down container, created but not started; whoever creates it removes it.
 
-        Setting `cancel` (the job was cancelled) kills the container at the next poll.
+        The command runs under `timeout` as the container's first process, so the container ends
+        by itself at `limits.own_deadline_s` even if the worker supervising it has died.
         """
-        labels = {LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}", **(labels or {})}
         file_limit = limits.output_mb * 2**20
         try:
-            container = self.client.containers.create(
+            return self.client.containers.create(
                 image,
-                list(command),
+                ["timeout", "-s", "KILL", str(limits.own_deadline_s), *command],
                 network_mode="none",
                 read_only=True,
                 user=UID,
@@ -225,6 +231,24 @@ class Sandbox:
             )
         except DockerException as exc:
             raise SandboxError(f"could not create a container from {image!r}: {exc}") from exc
+
+    def run(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        limits: Limits,
+        mounts: Sequence[Mount] = (),
+        output: Path | None = None,
+        labels: dict[str, str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
+        """Run `command` in a fresh container under `limits`; the container is always removed.
+
+        Setting `cancel` (the job was cancelled) kills the container at the next poll.
+        """
+        labels = {LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}", **(labels or {})}
+        container = self.create(image, command, limits=limits, mounts=mounts, labels=labels)
         try:
             return self._supervise(container, limits, output, labels, cancel)
         finally:
@@ -280,7 +304,11 @@ class Sandbox:
         logs = raw[-limits.log_bytes :].decode("utf-8", errors="replace")
         if killed is not None:
             outcome = killed
-        elif state.get("OOMKilled") or exit_code == 137:
+        elif state.get("OOMKilled"):
+            outcome = Outcome.OUT_OF_MEMORY
+        elif exit_code == 137 and wall >= limits.own_deadline_s - 1:
+            outcome = Outcome.TIMEOUT  # the container's own deadline fired before ours
+        elif exit_code == 137:
             outcome = Outcome.OUT_OF_MEMORY  # 137 = SIGKILL, and we did not send it
         elif exit_code != 0:
             outcome = Outcome.CRASHED

@@ -183,3 +183,28 @@ def test_cancel_kills_the_container_at_once(sandbox: Sandbox) -> None:
 
 def test_building_a_current_image_is_a_no_op(sandbox: Sandbox) -> None:
     assert build_runtime_image(sandbox.client, offline=True).built is False
+
+
+def test_a_container_ends_at_its_own_deadline_without_a_runner(sandbox: Sandbox) -> None:
+    """A worker that dies mid-run leaves its container behind: the container must still end by itself."""
+    limits = Limits(time_s=1, memory_mb=128, own_deadline_grace_s=1)
+    container = sandbox.create(
+        RUNTIME_IMAGE,
+        ["python3", "-c", "import time; time.sleep(600)"],
+        limits=limits,
+        mounts=(),
+        labels={LABEL: "1"},
+    )
+    try:
+        container.start()
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            container.reload()
+            if container.status == "exited":
+                break
+            time.sleep(0.2)
+        assert container.status == "exited", "the container outlived its own deadline"
+        assert limits.own_deadline_s - 0.5 <= time.monotonic() - started < limits.own_deadline_s + 10
+        assert container.attrs["State"]["ExitCode"] == 137
+    finally:
+        container.remove(force=True)
