@@ -12,6 +12,7 @@ from arq import Retry
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
 from runner.queue import ArqQueue, board_channel
 from runner.reconcile import MAX_ATTEMPTS, find_stuck, reenqueue
+from server.services.blobs import sweep_orphans
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,12 @@ async def reconcile(ctx: dict[str, Any]) -> int:
             retry.append(item)
     round_id = int(time.time() // max(1, settings.reconcile_after_s))
     return len(await reenqueue(ArqQueue(ctx["redis"]), retry, round_id=round_id))
+
+
+async def sweep_blobs(ctx: dict[str, Any]) -> int:
+    """Remove stored files no submission references (an API that died between storing and committing)."""
+    settings = ctx["settings"]
+    async with ctx["sessions"]() as session:
+        return await sweep_orphans(
+            session, ctx["runtime"].store, older_than=timedelta(seconds=settings.blob_grace_s)
+        )

@@ -12,7 +12,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from runner.evaluation import Runtime, TruthCache
-from runner.jobs import evaluate, reconcile
+from runner.jobs import evaluate, reconcile, sweep_blobs
 from runner.sandbox import Sandbox, SandboxError
 from server.db import create_engine, create_sessionmaker
 from server.settings import Settings
@@ -51,7 +51,10 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
 
     return Worker(
         functions=[evaluate],
-        cron_jobs=[cron(reconcile, second={0, 30}, run_at_startup=True, unique=True)],
+        cron_jobs=[
+            cron(reconcile, second={0, 30}, run_at_startup=True, unique=True),
+            cron(sweep_blobs, minute=set(range(0, 60, 10)), second=15, unique=True),
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

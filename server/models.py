@@ -159,6 +159,8 @@ class Submission(SQLModel, table=True):
     __table_args__ = (
         Index("ix_submission_challenge_status", "challenge_id", "status"),
         Index("ix_submission_team_created", "team_id", "created_at"),
+        # A client retrying an upload with the same key gets the first one back (NULLs never clash).
+        Index("ux_submission_idempotency", "user_id", "idempotency_key", unique=True),
         # Final selections are few among many submissions: the board finds them without a scan.
         Index(
             "ix_submission_final",
@@ -178,6 +180,7 @@ class Submission(SQLModel, table=True):
     sha256: str = Field(sa_type=String(64))
     size: int
     note: str | None = Field(default=None, sa_type=String(500))
+    idempotency_key: str | None = Field(default=None, sa_type=String(200))
     status: str = Field(default=Status.QUEUED, sa_type=String(20))
     counts_toward_quota: bool = True
     final: bool = False

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 _CHUNK = 1024 * 1024
+INCOMING_PREFIX = ".incoming-"  # files being received; the orphan sweep removes old ones
 
 
 class TooLargeError(Exception):
@@ -36,17 +38,20 @@ class BlobStore:
         if self.path(sha256).exists():
             return sha256
         self.root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=".incoming-") as tmp:
+        with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=INCOMING_PREFIX) as tmp:
             tmp.write(data)
         self._commit(Path(tmp.name), sha256)
         return sha256
 
-    def put_stream(self, source: BinaryIO, *, limit: int) -> tuple[str, int]:
-        """Copy a stream in, refusing it past `limit` bytes; returns (sha256, size)."""
+    def receive(self, source: BinaryIO, *, limit: int) -> Incoming:
+        """Copy a stream into a temporary file beside the blobs, refusing it past `limit` bytes.
+
+        Nothing is visible under its digest until `Incoming.commit()`: a refused upload leaves nothing.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=".incoming-") as tmp:
+        with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=INCOMING_PREFIX) as tmp:
             try:
                 while chunk := source.read(_CHUNK):
                     size += len(chunk)
@@ -57,9 +62,7 @@ class BlobStore:
             except BaseException:
                 Path(tmp.name).unlink(missing_ok=True)
                 raise
-        sha256 = digest.hexdigest()
-        self._commit(Path(tmp.name), sha256)
-        return sha256, size
+        return Incoming(self, Path(tmp.name), digest.hexdigest(), size)
 
     def read_bytes(self, sha256: str, *, limit: int) -> bytes:
         path = self.path(sha256)
@@ -68,3 +71,22 @@ class BlobStore:
         if len(data) > limit:
             raise TooLargeError(limit)
         return data
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A received file not yet in the store: `commit()` puts it under its digest, `discard()` drops it."""
+
+    store: BlobStore
+    tmp: Path
+    sha256: str
+    size: int
+    committed: bool = False
+
+    def commit(self) -> None:
+        self.store._commit(self.tmp, self.sha256)
+        self.committed = True
+
+    def discard(self) -> None:
+        if not self.committed:
+            self.tmp.unlink(missing_ok=True)

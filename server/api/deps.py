@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,9 +19,9 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(connection: ASGIConnection) -> str | None:
     """The bearer token the request carries, None without an Authorization header."""
-    header = request.headers.get("authorization")
+    header = connection.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -35,11 +36,15 @@ def client_address(request: Request) -> str:
 
 
 async def provide_viewer(request: Request, db_session: NamedDependency[AsyncSession]) -> Viewer | None:
+    return await viewer_of(request, db_session)
+
+
+async def viewer_of(connection: ASGIConnection, session: AsyncSession) -> Viewer | None:
     """The signed-in user, or None for an anonymous visitor; a bad token is an error, not anonymity."""
-    token = bearer_token(request)
+    token = bearer_token(connection)
     if token is None:
         return None
-    viewer = await viewer_for_token(db_session, token)
+    viewer = await viewer_for_token(session, token)
     if viewer is None:
         raise Unauthenticated("the bearer token is unknown or expired; sign in again at /api/auth/token")
     return viewer

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, Response, get, post, put
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server.api.deps import provide_current_user, viewer_of
 from server.api.schemas import FinalIn, SubmissionOut, UploadForm
 from server.models import Challenge, Submission, Team, utcnow
 from server.services import challenges, submissions
@@ -46,25 +49,46 @@ async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission)
     )
 
 
+async def admit_upload(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """A guard: it runs before the body is read, so an upload that its headers already condemn
+    (anonymous, unknown challenge, closed, too large, over quota) is refused without reading it."""
+    state = connection.app.state
+    async with state.sessions() as session:
+        viewer = await provide_current_user(await viewer_of(connection, session))
+        challenge = await challenges.get_challenge(session, connection.path_params["slug"])
+        length = connection.headers.get("content-length")
+        await submissions.admit_upload(
+            session,
+            viewer,
+            challenge,
+            content_length=int(length) if length and length.isdigit() else None,
+            idempotency_key=connection.headers.get("idempotency-key"),
+            max_upload_bytes=state.settings.max_upload_bytes,
+        )
+
+
 class SubmissionController(Controller):
     path = "/api"
     tags = ["submissions"]
 
-    @post("/challenges/{slug:str}/submissions", status_code=202)
+    @post("/challenges/{slug:str}/submissions", status_code=202, guards=[admit_upload])
     async def upload(
         self,
         db_session: NamedDependency[AsyncSession],
         state: State,
+        request: Request,
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
         data: MultipartBody[UploadForm],
-    ) -> SubmissionOut:
+    ) -> Response[SubmissionOut]:
+        """Upload predictions, a model or code. Send an `Idempotency-Key` header to retry safely: the
+        same key and file give back the first submission (header `Idempotent-Replayed: true`)."""
         challenge = await challenges.get_challenge(db_session, slug)
         upload = Upload(
             filename=data.file.filename or "upload", stream=data.file.file, note=data.note, kind=data.kind
         )
         try:
-            sub = await submissions.submit(
+            accepted = await submissions.submit(
                 db_session,
                 state.store,
                 state.queue,
@@ -73,10 +97,14 @@ class SubmissionController(Controller):
                 upload,
                 max_upload_bytes=state.settings.max_upload_bytes,
                 docker=state.docker,
+                idempotency_key=request.headers.get("idempotency-key"),
             )
         finally:
             await data.file.close()
-        return await submission_out(db_session, current_user, sub)
+        out = await submission_out(db_session, current_user, accepted.submission)
+        return Response(
+            out, status_code=202, headers={"Idempotent-Replayed": "true"} if accepted.replayed else {}
+        )
 
     @get("/submissions/{submission_id:int}")
     async def get_one(

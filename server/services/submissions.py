@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import PurePath
 from typing import BinaryIO
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +22,7 @@ from scoring.validate import FileFormat
 from server.errors import (
     BadRequest,
     Conflict,
+    LengthRequired,
     NotFound,
     OutsideSchedule,
     PayloadTooLarge,
@@ -30,7 +33,7 @@ from server.models import MAX_ROW_ID, Challenge, Member, Status, Submission, Tea
 from server.services.accounts import Viewer
 from server.services.challenges import spec_of
 from server.services.teams import lock_team, membership, team_for_submission
-from server.storage import BlobStore, TooLargeError
+from server.storage import BlobStore, Incoming, TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,63 @@ async def _check_quota(session: AsyncSession, team_id: int, spec: ChallengeSpec,
         )
 
 
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the small form fields around the file
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def upload_limit(spec: ChallengeSpec, max_upload_bytes: int) -> int:
+    return min(spec.limits.upload_bytes, max_upload_bytes)
+
+
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise BadRequest("Idempotency-Key header: expected 1 to 200 visible ASCII characters")
+
+
+async def _replayed(session: AsyncSession, viewer: Viewer, key: str | None) -> Submission | None:
+    if key is None:
+        return None
+    return (
+        await session.exec(
+            select(Submission).where(Submission.user_id == viewer.id, Submission.idempotency_key == key)
+        )
+    ).first()
+
+
+async def admit_upload(
+    session: AsyncSession,
+    viewer: Viewer,
+    challenge: Challenge,
+    *,
+    content_length: int | None,
+    idempotency_key: str | None,
+    max_upload_bytes: int,
+) -> None:
+    """Refuse an upload from what its request line and headers already say, before its body is read:
+    the schedule, the size it announces, and the quota (checked again under the team's lock later)."""
+    spec = spec_of(challenge)
+    check_idempotency_key(idempotency_key)
+    if await _replayed(session, viewer, idempotency_key) is not None:
+        return  # a retry of an accepted upload: answered with the first one, whatever the quota says now
+    check_schedule(spec, utcnow())
+    limit = upload_limit(spec, max_upload_bytes)
+    if content_length is None:
+        raise LengthRequired("Content-Length header: required for uploads (the request must say its size)")
+    if content_length > limit + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(
+            f"file: the request is {content_length:,} bytes; the limit is {limit:,} bytes for {spec.slug!r}"
+        )
+    member = await membership(session, viewer, challenge.id)
+    if member is not None:
+        await _check_quota(session, member.team_id, spec, utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    submission: Submission
+    replayed: bool  # the same Idempotency-Key was accepted before: this is that submission
+
+
 async def submit(
     session: AsyncSession,
     store: BlobStore,
@@ -128,26 +188,75 @@ async def submit(
     *,
     max_upload_bytes: int,
     docker: DockerProbe,
-) -> Submission:
-    """Store the file, insert the submission under the quota in one transaction, then enqueue it."""
+    idempotency_key: str | None = None,
+) -> Accepted:
+    """Receive the file, insert the submission under the quota in one transaction, then enqueue it.
+
+    The file enters the store only with its row: a refused upload leaves nothing behind.
+    """
     challenge_id = challenge.id  # read once: a rollback below expires loaded objects
+    assert challenge_id is not None
     spec = spec_of(challenge)
-    check_schedule(spec, utcnow())
+    check_idempotency_key(idempotency_key)
     kind, file_format = detect_kind(spec, upload)
-    if kind is not Kind.PREDICTIONS:
-        answers, reason = await asyncio.to_thread(docker.available)
-        if not answers:
-            raise ServiceUnavailable(
-                f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on this server "
-                f"({reason}); prediction files are still accepted"
-            )
     if upload.note is not None and len(upload.note) > 500:
         raise BadRequest("note: expected at most 500 characters")
-    limit = min(spec.limits.upload_bytes, max_upload_bytes)
+    limit = upload_limit(spec, max_upload_bytes)
     try:
-        sha256, size = await asyncio.to_thread(store.put_stream, upload.stream, limit=limit)
+        incoming = await asyncio.to_thread(store.receive, upload.stream, limit=limit)
     except TooLargeError:
         raise PayloadTooLarge(f"file: larger than the limit of {limit:,} bytes for {spec.slug!r}") from None
+    try:
+        previous = await _replayed(session, viewer, idempotency_key)
+        if previous is not None:
+            return _replay(previous, challenge_id, incoming.sha256)
+        check_schedule(spec, utcnow())
+        if kind is not Kind.PREDICTIONS:
+            answers, reason = await asyncio.to_thread(docker.available)
+            if not answers:
+                raise ServiceUnavailable(
+                    f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on this "
+                    f"server ({reason}); prediction files are still accepted"
+                )
+        submission = await _insert(
+            session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key
+        )
+    except IntegrityError:  # the same Idempotency-Key in a concurrent request, which won
+        await session.rollback()
+        previous = await _replayed(session, viewer, idempotency_key)
+        if previous is None:
+            raise
+        return _replay(previous, challenge_id, incoming.sha256)
+    finally:
+        incoming.discard()  # no-op once committed
+    assert submission.id is not None
+    try:
+        await queue.enqueue_evaluation(submission.id)
+    except Exception:  # the reconciler re-enqueues it; the upload itself has succeeded
+        log.exception("could not enqueue submission %s; the reconciler will pick it up", submission.id)
+    return Accepted(submission, replayed=False)
+
+
+def _replay(previous: Submission, challenge_id: int, sha256: str) -> Accepted:
+    if previous.challenge_id != challenge_id or previous.sha256 != sha256:
+        raise Conflict("Idempotency-Key header: this key was already used for another upload; use a new key")
+    return Accepted(previous, replayed=True)
+
+
+async def _insert(
+    session: AsyncSession,
+    viewer: Viewer,
+    challenge: Challenge,
+    spec: ChallengeSpec,
+    incoming: Incoming,
+    kind: Kind,
+    file_format: FileFormat,
+    upload: Upload,
+    idempotency_key: str | None,
+) -> Submission:
+    """The quota check and the insert in one transaction under the team's lock; the file is put in
+    the store just before the commit (an orphan, if the commit then fails, is swept later)."""
+    challenge_id = challenge.id
     team = await team_for_submission(session, viewer, challenge)
     assert team.id is not None and challenge_id is not None
     team_id = team.id
@@ -170,18 +279,16 @@ async def submit(
         kind=kind,
         file_format=file_format,
         filename=_display_name(upload.filename),
-        sha256=sha256,
-        size=size,
+        sha256=incoming.sha256,
+        size=incoming.size,
         note=upload.note,
+        idempotency_key=idempotency_key,
         created_at=now,
     )
     session.add(submission)
+    await session.flush()
+    await asyncio.to_thread(incoming.commit)
     await session.commit()
-    assert submission.id is not None
-    try:
-        await queue.enqueue_evaluation(submission.id)
-    except Exception:  # the reconciler re-enqueues it; the upload itself has succeeded
-        log.exception("could not enqueue submission %s; the reconciler will pick it up", submission.id)
     return submission
 
 

@@ -30,7 +30,7 @@ async def test_the_migrated_schema_is_the_models_schema(database_url: str) -> No
 
 
 async def test_the_latest_migration_steps_down_and_up_again(database_url: str) -> None:
-    downgrade(database_url, "0001")
-    assert [diff[0] for diff in await schema_differences(database_url)] == ["add_index"]
+    downgrade(database_url, "0002")
+    assert [diff[0] for diff in await schema_differences(database_url)] == ["add_column", "add_index"]
     upgrade(database_url)
     assert await schema_differences(database_url) == []

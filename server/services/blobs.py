@@ -1,0 +1,62 @@
+"""Removing stored files that nothing references: uploads whose row was never written (a crash
+between storing and committing), and partial files of uploads that were cut off.
+
+Only files older than a grace period go: an upload puts its file in place just before it commits
+its row, so a young unreferenced file may be about to be referenced.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.models import ChallengeFile, Submission
+from server.storage import INCOMING_PREFIX, BlobStore
+
+log = logging.getLogger(__name__)
+
+_BATCH = 500
+
+
+def _old_files(store: BlobStore, cutoff: float) -> Iterator[Path]:
+    if not store.root.is_dir():
+        return
+    for path in store.root.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                yield path
+        except OSError:  # removed meanwhile
+            continue
+
+
+async def _referenced(session: AsyncSession, digests: list[str]) -> set[str]:
+    found = set(await session.exec(select(Submission.sha256).where(col(Submission.sha256).in_(digests))))
+    found |= set(
+        await session.exec(select(ChallengeFile.sha256).where(col(ChallengeFile.sha256).in_(digests)))
+    )
+    return found
+
+
+async def sweep_orphans(session: AsyncSession, store: BlobStore, *, older_than: timedelta) -> int:
+    """Delete old files of the store that no submission or challenge file references; returns how many."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    files = _old_files(store, cutoff)
+    while batch := list(islice(files, _BATCH)):
+        partial = [p for p in batch if p.name.startswith(INCOMING_PREFIX)]
+        blobs = {p.name: p for p in batch if len(p.name) == 64 and p not in partial}
+        keep = await _referenced(session, list(blobs)) if blobs else set()
+        for path in [*partial, *(p for name, p in blobs.items() if name not in keep)]:
+            path.unlink(missing_ok=True)
+            removed += 1
+    await session.rollback()  # read-only; end the transaction
+    if removed:
+        log.warning("removed %d stored file(s) that nothing references", removed)
+    return removed
