@@ -32,4 +32,3 @@ async def test_a_full_queue_is_refused_at_once_with_retry_after() -> None:
     assert len(refused) == 4  # one hashing, one waiting, the rest turned away
     assert all(r.retry_after_s == 1 for r in refused)
     assert sum(isinstance(r, str) for r in results) == 2
-
