@@ -32,7 +32,9 @@ from server.services.passwords import Passwords
 from server.services.throttle import Rule, Throttle
 from server.settings import Settings
 from server.storage import BlobStore
+from server.web.api_docs import ASSETS_URL, LocalSwaggerUI, swagger_ui_assets
 from server.web.pages import PageController
+from server.web.security import security_response_headers
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -91,6 +93,9 @@ def create_app(settings: Settings) -> Litestar:
             BoardController,
             PageController,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            create_static_files_router(
+                path=ASSETS_URL, directories=[swagger_ui_assets()], include_in_schema=False, name="swagger-ui"
+            ),
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
@@ -105,6 +110,9 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings, "store": BlobStore(settings.blobs_dir), "docker": DockerProbe()}),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
-        openapi_config=OpenAPIConfig(title="riality", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="riality", version="0.1.0", path="/schema", render_plugins=[LocalSwaggerUI()]
+        ),
+        response_headers=security_response_headers(),
         debug=False,
     )

@@ -163,3 +163,21 @@ async def test_judges_boards_follow_new_scores_without_reloading(
         await expect(page.locator(f'[data-judge-board="{board}"] tr[data-team="ada"]')).to_be_visible(
             timeout=2000
         )
+
+
+async def test_the_api_viewer_works_offline_under_the_policy(
+    settings: Settings, api: str, page: Page
+) -> None:
+    """/schema draws every operation with local files only, and the CSP blocks nothing it needs."""
+    elsewhere: list[str] = []
+    refused: list[str] = []
+    page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith((api, "data:")) else None)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.goto(f"{api}/schema")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("riality")
+    await expect(
+        page.locator(".opblock-summary-path", has_text="/api/challenges/{slug}/submissions").first
+    ).to_be_visible()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTEFACTS / "api-viewer.png"))
+    assert elsewhere == [] and refused == []

@@ -74,3 +74,20 @@ async def test_pages_forbid_inline_scripts_and_framing(settings: Settings, clien
         policy = headers["content-security-policy"]
         assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy, path
         assert headers["x-content-type-options"] == "nosniff", path
+
+
+async def test_the_api_viewer_and_the_json_api_carry_the_same_policy(client: AsyncTestClient) -> None:
+    viewer = await client.get("/schema")
+    assert viewer.status_code == 200 and "text/html" in viewer.headers["content-type"]
+    assert "script-src 'self';" in viewer.headers["content-security-policy"]
+    # Every asset of the viewer is served here: no other host is named, nothing runs inline.
+    assert "http://" not in viewer.text and "https://" not in viewer.text and "<script>" not in viewer.text
+    for asset in [
+        "/static/swagger-ui/swagger-ui-bundle.js",
+        "/static/swagger-ui/swagger-ui.css",
+        "/static/api-docs.js",
+    ]:
+        assert asset in viewer.text
+        assert (await client.get(asset)).status_code == 200, asset
+    for path in ["/api/health", "/api/challenges", "/schema/openapi.json"]:
+        assert (await client.get(path)).headers["x-content-type-options"] == "nosniff", path
