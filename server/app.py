@@ -22,6 +22,8 @@ from server.api.challenges import ChallengeController
 from server.api.deps import provide_current_user, provide_db_session, provide_viewer
 from server.api.errors import app_error_handler, http_error_handler, internal_error_handler
 from server.api.health import health
+from server.api.openapi import finish_schema
+from server.api.schemas import FinalIn, JoinIn, PasswordChangeIn, RegisterIn, TeamIn, TokenIn
 from server.api.submissions import SubmissionController
 from server.api.teams import TeamController
 from server.db import create_engine, create_sessionmaker
@@ -83,7 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.queue.close()
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             AccountController,
@@ -116,3 +118,5 @@ def create_app(settings: Settings) -> Litestar:
         response_headers=security_response_headers(),
         debug=False,
     )
+    finish_schema(app, [RegisterIn, TokenIn, PasswordChangeIn, TeamIn, JoinIn, FinalIn])
+    return app

@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.api.deps import bearer_token, client_address
+from server.api.openapi import errors
 from server.api.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenOut, UserOut
 from server.services import accounts
 from server.services.accounts import Viewer
@@ -24,7 +25,7 @@ class AccountController(Controller):
     path = "/api"
     tags = ["accounts"]
 
-    @post("/auth/register", status_code=201)
+    @post("/auth/register", status_code=201, responses=errors(400, 409, 429, 503))
     async def register(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -42,7 +43,7 @@ class AccountController(Controller):
         )
         return _user_out(viewer)
 
-    @post("/auth/token", status_code=200)
+    @post("/auth/token", status_code=200, responses=errors(400, 401, 429, 503))
     async def token(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -61,7 +62,7 @@ class AccountController(Controller):
         )
         return TokenOut(access_token=token)
 
-    @post("/auth/logout", status_code=204)
+    @post("/auth/logout", status_code=204, responses=errors(401))
     async def logout(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -73,7 +74,7 @@ class AccountController(Controller):
         assert token is not None  # current_user required one
         await accounts.revoke_token(db_session, token)
 
-    @post("/me/password", status_code=204)
+    @post("/me/password", status_code=204, responses=errors(400, 401, 429, 503))
     async def change_password(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -86,6 +87,6 @@ class AccountController(Controller):
             db_session, state.sign_in, current_user, current=data.current_password, new=data.new_password
         )
 
-    @get("/me")
+    @get("/me", responses=errors(401))
     async def me(self, current_user: NamedDependency[Viewer]) -> UserOut:
         return _user_out(current_user)

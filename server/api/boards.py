@@ -9,13 +9,15 @@ import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scoring.ranking import Board, BoardEntry
 from server import live
-from server.api.schemas import EntryOut, LeaderboardOut
+from server.api.openapi import errors
+from server.api.schemas import BoardEventOut, EntryOut, LeaderboardOut
 from server.models import Challenge
 from server.services import boards, challenges
 from server.services.accounts import Viewer
@@ -80,7 +82,15 @@ class BoardController(Controller):
     path = "/api/challenges/{slug:str}"
     tags = ["boards"]
 
-    @get("/leaderboard", response_description="LeaderboardOut: {board, metric, higher_is_better, entries}")
+    @get(
+        "/leaderboard",
+        responses={
+            200: ResponseSpec(
+                data_container=LeaderboardOut, description="The board", generate_examples=False
+            ),
+            **errors(400, 401, 403, 404),
+        },
+    )
     async def leaderboard(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -108,7 +118,19 @@ class BoardController(Controller):
         body = await state.hub.render(slug, f"{audience}:{offset}:{limit}", page)
         return Response(body, media_type=MediaType.JSON)
 
-    @get("/leaderboard/stream")
+    @get(
+        "/leaderboard/stream",
+        media_type="text/event-stream",
+        responses={
+            200: ResponseSpec(
+                data_container=BoardEventOut,
+                media_type="text/event-stream",
+                description="Server-sent events: 'snapshot' with the board as JSON, then 'board' on every change",
+                generate_examples=False,
+            ),
+            **errors(400, 401, 403, 404),
+        },
+    )
     async def stream(
         self,
         db_session: NamedDependency[AsyncSession],

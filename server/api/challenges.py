@@ -5,11 +5,13 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
+from server.api.openapi import errors
 from server.api.schemas import ChallengeDetail, ChallengeSummary, FileOut, LimitsOut
 from server.models import Challenge, utcnow
 from server.services import challenges as service
@@ -45,7 +47,7 @@ class ChallengeController(Controller):
         rows = await service.list_challenges(db_session)
         return [ChallengeSummary(**_summary_fields(c, spec_of(c))) for c in rows]  # type: ignore[arg-type]
 
-    @get("/{slug:str}")
+    @get("/{slug:str}", responses=errors(404))
     async def get_challenge(
         self, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> ChallengeDetail:
@@ -75,7 +77,15 @@ class ChallengeController(Controller):
             files=sorted(files, key=lambda f: f.name),
         )
 
-    @get("/{slug:str}/files/{name:str}")
+    @get(
+        "/{slug:str}/files/{name:str}",
+        responses={
+            200: ResponseSpec(
+                data_container=str, media_type="text/csv", description="The file", generate_examples=False
+            ),
+            **errors(404),
+        },
+    )
     async def download(
         self,
         db_session: NamedDependency[AsyncSession],

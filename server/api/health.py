@@ -5,13 +5,22 @@ from __future__ import annotations
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.api.schemas import HealthOut
 
 
-@get("/api/health", tags=["health"])
+@get(
+    "/api/health",
+    tags=["health"],
+    responses={
+        503: ResponseSpec(
+            data_container=HealthOut, description="A dependency is down", generate_examples=False
+        )
+    },
+)
 async def health(db_session: NamedDependency[AsyncSession], state: State) -> Response[HealthOut]:
     database = redis = "ok"
     try:

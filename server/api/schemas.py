@@ -8,8 +8,16 @@ from typing import Annotated, Any
 import msgspec
 from litestar.datastructures import UploadFile
 
-from server.services.accounts import MAX_PASSWORD, MIN_PASSWORD
+from server.services.accounts import MAX_PASSWORD, MIN_PASSWORD, USERNAME
+from server.services.teams import INVITE_CODE
+from server.services.teams import MAX_NAME as MAX_TEAM_NAME
 
+# A team name: no control characters, and at least one character JSON Schema's \s does not match.
+TEAM_NAME_PATTERN = (
+    "^[^\\x00-\\x1f\\x7f]*"
+    "[^\\x00-\\x20\\x7f\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+    "[^\\x00-\\x1f\\x7f]*$"
+)
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
 
@@ -21,10 +29,15 @@ class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
             min_length=3,
             max_length=40,
             description="letters, digits, '_', '.' or '-', starting with a letter or digit; unique regardless of case",
+            # Documented, and checked by the service with a message of its own (not msgspec's regex text).
+            extra_json_schema={"extra": {"pattern": USERNAME.pattern}},
         ),
     ]
     password: NewPassword
-    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: (
+        Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$")]
+        | None
+    ) = None
 
 
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,11 +105,24 @@ class ChallengeDetail(ChallengeSummary):
 
 
 class TeamIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_TEAM_NAME,
+            description="runs of spaces become one; at least one character that is not a space",
+            extra_json_schema={"extra": {"pattern": TEAM_NAME_PATTERN}},
+        ),
+    ]
 
 
 class JoinIn(msgspec.Struct, forbid_unknown_fields=True):
-    invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    invite_code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=100, extra_json_schema={"extra": {"pattern": INVITE_CODE.pattern}}
+        ),
+    ]
 
 
 class TeamOut(msgspec.Struct):
@@ -143,6 +169,13 @@ class EntryOut(msgspec.Struct):
     last_submission_at: datetime | None
 
 
+class BoardEventOut(msgspec.Struct):
+    """One server-sent event of a board stream (keep-alive comments come between them)."""
+
+    event: Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"enum": ["snapshot", "board"]}})]
+    data: Annotated[str, msgspec.Meta(description="the board as JSON, like GET …/leaderboard")]
+
+
 class LeaderboardOut(msgspec.Struct):
     board: str
     metric: str
@@ -152,5 +185,11 @@ class LeaderboardOut(msgspec.Struct):
 
 class UploadForm(msgspec.Struct):
     file: UploadFile
-    note: str | None = None
-    kind: str | None = None
+    note: (
+        Annotated[str, msgspec.Meta(max_length=500, extra_json_schema={"extra": {"pattern": "^[^\\x00]*$"}})]
+        | None
+    ) = None
+    kind: (
+        Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"enum": ["predictions", "model", "code"]}})]
+        | None
+    ) = None

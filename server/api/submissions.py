@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.api.deps import provide_current_user, viewer_of
+from server.api.openapi import errors
 from server.api.schemas import FinalIn, SubmissionOut, UploadForm
 from server.models import Challenge, Submission, Team, utcnow
 from server.services import challenges, submissions
@@ -71,7 +72,12 @@ class SubmissionController(Controller):
     path = "/api"
     tags = ["submissions"]
 
-    @post("/challenges/{slug:str}/submissions", status_code=202, guards=[admit_upload])
+    @post(
+        "/challenges/{slug:str}/submissions",
+        status_code=202,
+        guards=[admit_upload],
+        responses=errors(400, 401, 403, 404, 409, 411, 413, 429, 503),
+    )
     async def upload(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -106,7 +112,7 @@ class SubmissionController(Controller):
             out, status_code=202, headers={"Idempotent-Replayed": "true"} if accepted.replayed else {}
         )
 
-    @get("/submissions/{submission_id:int}")
+    @get("/submissions/{submission_id:int}", responses=errors(400, 401, 404))
     async def get_one(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -116,7 +122,7 @@ class SubmissionController(Controller):
         sub = await submissions.get_submission(db_session, current_user, submission_id)
         return await submission_out(db_session, current_user, sub)
 
-    @put("/submissions/{submission_id:int}/final", status_code=200)
+    @put("/submissions/{submission_id:int}/final", status_code=200, responses=errors(400, 401, 403, 404, 409))
     async def set_final(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -131,7 +137,7 @@ class SubmissionController(Controller):
         await state.queue.publish_board_changed(out.challenge, sub.team_id)  # the private board may change
         return out
 
-    @get("/challenges/{slug:str}/submissions")
+    @get("/challenges/{slug:str}/submissions", responses=errors(401, 404))
     async def mine(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server.api.openapi import errors
 from server.api.schemas import JoinIn, TeamIn, TeamOut
 from server.services import challenges, teams
 from server.services.accounts import Viewer
@@ -24,7 +25,7 @@ class TeamController(Controller):
     path = "/api/challenges/{slug:str}"
     tags = ["teams"]
 
-    @post("/teams", status_code=201)
+    @post("/teams", status_code=201, responses=errors(400, 401, 404, 409))
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -35,7 +36,7 @@ class TeamController(Controller):
         challenge = await challenges.get_challenge(db_session, slug)
         return _team_out(await teams.create_team(db_session, current_user, challenge, data.name))
 
-    @post("/teams/join", status_code=200)
+    @post("/teams/join", status_code=200, responses=errors(400, 401, 404, 409))
     async def join(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -46,7 +47,7 @@ class TeamController(Controller):
         challenge = await challenges.get_challenge(db_session, slug)
         return _team_out(await teams.join_team(db_session, current_user, challenge, data.invite_code.strip()))
 
-    @get("/team")
+    @get("/team", responses=errors(401, 404))
     async def mine(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -56,7 +57,7 @@ class TeamController(Controller):
         challenge = await challenges.get_challenge(db_session, slug)
         return _team_out(await teams.my_team(db_session, current_user, challenge))
 
-    @delete("/team/members/me", status_code=204)
+    @delete("/team/members/me", status_code=204, responses=errors(401, 404))
     async def leave(
         self,
         db_session: NamedDependency[AsyncSession],

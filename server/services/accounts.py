@@ -167,7 +167,9 @@ async def issue_token(
     account = username_key(username)
     await guard.throttle.check(guard.per_account, account)
     await guard.throttle.check(guard.per_address, address)
-    user = (await session.exec(select(User).where(User.username_key == account))).first()
+    user = None
+    if USERNAME.match(username):  # a name no account can have is not looked up (nor can hold a NUL)
+        user = (await session.exec(select(User).where(User.username_key == account))).first()
     user_id, stored = (user.id, user.password_hash) if user else (None, None)
     # Hand the connection back before hashing: guessers waiting for the hasher must not hold the pool.
     await session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -10,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
-from challenges.spec import ChallengeSpec
+from challenges.spec import SLUG_PATTERN, ChallengeSpec
 from server.errors import NotFound
 from server.models import Challenge, ChallengeFile, utcnow
 from server.storage import BlobStore
@@ -77,9 +78,12 @@ async def list_challenges(session: AsyncSession) -> list[Challenge]:
 
 
 async def get_challenge(session: AsyncSession, slug: str) -> Challenge:
-    challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
+    # A slug no challenge can have is not looked up (PostgreSQL refuses text holding a NUL).
+    challenge = None
+    if re.match(SLUG_PATTERN, slug):
+        challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
     if challenge is None:
-        raise NotFound(f"no challenge {slug!r}")
+        raise NotFound(f"no challenge {slug[:80]!r}")
     return challenge
 
 

@@ -201,6 +201,8 @@ async def submit(
     kind, file_format = detect_kind(spec, upload)
     if upload.note is not None and len(upload.note) > 500:
         raise BadRequest("note: expected at most 500 characters")
+    if upload.note is not None and "\x00" in upload.note:
+        raise BadRequest("note: a NUL character is not allowed")
     limit = upload_limit(spec, max_upload_bytes)
     try:
         incoming = await asyncio.to_thread(store.receive, upload.stream, limit=limit)

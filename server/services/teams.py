@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,8 +57,18 @@ async def _members(session: AsyncSession, team_id: int) -> list[str]:
     return list(rows)
 
 
+# What JSON Schema's (ECMAScript's) \s matches, so the published pattern and this check agree.
+_SPACES = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+
+
+CONTROL = re.compile("[\x00-\x1f\x7f]")
+INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # what secrets.token_urlsafe makes
+
+
 def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
+    if CONTROL.search(name):
+        raise BadRequest("name: control characters (tabs, line breaks, NUL …) are not allowed")
+    name = _SPACES.sub(" ", name).strip(" ")
     if not 1 <= len(name) <= MAX_NAME:
         raise BadRequest(f"name: expected 1 to {MAX_NAME} characters")
     return name
@@ -96,11 +107,13 @@ async def join_team(
     session: AsyncSession, viewer: Viewer, challenge: Challenge, invite_code: str
 ) -> TeamView:
     challenge_id = challenge.id  # read once: a rollback expires loaded objects
-    team = (
-        await session.exec(
-            select(Team).where(Team.challenge_id == challenge.id, Team.invite_code == invite_code)
-        )
-    ).first()
+    team = None
+    if INVITE_CODE.match(invite_code):
+        team = (
+            await session.exec(
+                select(Team).where(Team.challenge_id == challenge.id, Team.invite_code == invite_code)
+            )
+        ).first()
     if team is None:
         raise NotFound(f"no team in {challenge.slug!r} has this invite code")
     assert team.id is not None and challenge.id is not None

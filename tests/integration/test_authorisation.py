@@ -150,3 +150,26 @@ async def test_out_of_range_submission_ids_are_not_found(
     assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).status_code == 404
     final = await client.put(f"/api/submissions/{submission_id}/final", json={"final": True}, headers=headers)
     assert final.status_code == 404
+
+
+async def test_text_no_row_can_hold_is_refused_or_not_found_never_a_server_error(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """PostgreSQL refuses text holding a NUL: such input must never reach a query (it was a 500)."""
+    await load_challenge(settings, TUMOUR)
+    headers = await login(client, "ada")
+    token = await client.post("/api/auth/token", json={"username": "ad\u0000a", "password": PASSWORD})
+    assert token.status_code == 401
+    register = await client.post(
+        "/api/auth/register", json={"username": "bob", "password": PASSWORD, "email": "b\u0000@x.org"}
+    )
+    assert register.status_code == 400
+    team = await client.post(f"/api/challenges/{SLUG}/teams", json={"name": "a\u0000b"}, headers=headers)
+    assert team.status_code == 400 and "control characters" in team.json()["detail"]
+    join = await client.post(
+        f"/api/challenges/{SLUG}/teams/join", json={"invite_code": "x\u0000"}, headers=headers
+    )
+    assert join.status_code == 404
+    assert (await client.get("/api/challenges/a%00b")).status_code == 404
+    note = await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]), note="n\u0000")
+    assert note.status_code == 400 and "NUL" in note.json()["detail"]

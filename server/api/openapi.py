@@ -1,0 +1,58 @@
+"""What the published OpenAPI document says about responses, kept true in one place.
+
+Litestar documents only the success response and a 400 of its own shape; every route here names
+the errors it can answer with, all of the one shape `server.api.errors` writes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import SecurityScheme
+
+
+class ErrorOut(msgspec.Struct, omit_defaults=True):
+    detail: str  # what was wrong, where, and what was expected
+    resets_at: datetime | None = None  # 429 over quota: when the quota resets
+    errors: list[dict[str, Any]] | None = None  # 400 of a malformed body: each problem
+
+
+_WHY = {
+    400: "The request is malformed or names something unsupported",
+    401: "No valid bearer token (missing, malformed, unknown, expired or revoked), or wrong credentials",
+    403: "Signed in, but not allowed now (e.g. outside the challenge's schedule)",
+    404: "No such thing that you can see",
+    409: "The request clashes with the current state",
+    411: "The upload does not say its size (Content-Length)",
+    413: "The upload is larger than the challenge allows",
+    429: "Too many attempts or over quota; Retry-After says when to try again",
+    503: "A part the request needs is missing or busy; Retry-After may say when to try again",
+}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """Error responses for a route's `responses=`."""
+    return {
+        code: ResponseSpec(data_container=ErrorOut, description=_WHY[code], generate_examples=False)
+        for code in codes
+    }
+
+
+def finish_schema(app: Litestar, request_bodies: list[type[msgspec.Struct]]) -> None:
+    """What Litestar's generator leaves out: bodies that refuse unknown fields say so, and the bearer
+    token is declared (every route accepts one; those that need it answer 401 without)."""
+    openapi = app.openapi_schema
+    schemas = openapi.components.schemas or {}
+    for struct in request_bodies:
+        if struct.__struct_config__.forbid_unknown_fields and struct.__name__ in schemas:
+            schemas[struct.__name__].additional_properties = False
+    openapi.components.security_schemes = {
+        "bearer": SecurityScheme(
+            type="http", scheme="bearer", description="a token from POST /api/auth/token"
+        )
+    }
+    openapi.security = [{"bearer": []}, {}]
