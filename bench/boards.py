@@ -36,9 +36,9 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.queue import board_channel, board_message  # noqa: E402
+from core.queue import board_channel, board_message  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
-from server.settings import Settings  # noqa: E402
 
 SLUG = "tumour-detection"
 BUNDLE = ROOT / "challenges" / "examples" / SLUG

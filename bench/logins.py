@@ -29,8 +29,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings  # noqa: E402
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
-from server.settings import Settings  # noqa: E402
 
 PASSWORD = "bench-password-1"
 

@@ -39,12 +39,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.queue import board_channel  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from runner.evaluation import _score_file  # noqa: E402
-from runner.queue import board_channel  # noqa: E402
 from scoring.truth import load_truth  # noqa: E402
 from scoring.validate import FileFormat  # noqa: E402
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
-from server.settings import Settings  # noqa: E402
 
 SLUG = "bench-10k"
 PASSWORD = "bench-password-1"

@@ -7,13 +7,12 @@ Idempotent under at-least-once delivery: a submission is claimed with a conditio
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +22,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec, Kind
+from core.challenges import ChallengeFiles, spec_of
+from core.db import SessionMaker
+from core.models import Challenge, FailureKind, Status, Submission, utcnow
+from core.queue import board_message
+from core.storage import BlobStore, TooLargeError
 from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.execution import prepare_and_run
-from runner.queue import board_message
 from runner.reconcile import stale_after as stale_after_for
+from runner.results import record_best, write_failure, write_result
 from runner.sandbox import Sandbox, SandboxError
+from runner.truths import TruthCache
 from scoring.errors import PredictionFileError
-from scoring.truth import GroundTruth, Scores, finite_or_none, load_truth, score
+from scoring.truth import GroundTruth, Scores, finite_or_none, score
 from scoring.validate import FileFormat, Predictions, read_predictions
-from server.db import SessionMaker
-from server.models import Challenge, FailureKind, Status, Submission, utcnow
-from server.services.boards import record_best
-from server.services.challenges import challenge_file, spec_of
-from server.storage import BlobStore, TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -46,33 +46,6 @@ class Outcome:
     challenge: str
     team_id: int  # the team whose board entry may have changed
     status: Status
-
-
-class TruthCache:
-    """Parsed hidden test sets, kept per (labels file, spec) so each is read once per worker process."""
-
-    def __init__(self, store: BlobStore, max_entries: int = 32) -> None:
-        self.store = store
-        self.max_entries = max_entries
-        self._entries: dict[str, GroundTruth] = {}
-
-    def get(self, spec: ChallengeSpec, labels_sha256: str) -> GroundTruth:
-        key = hashlib.sha256(f"{labels_sha256}:{spec.model_dump_json()}".encode()).hexdigest()
-        truth = self._entries.get(key)
-        if truth is None:
-            data = self.store.read_bytes(labels_sha256, limit=1 << 31)
-            truth = load_truth(
-                data,
-                id_column=spec.id_column,
-                target_column=spec.target_column,
-                task=spec.task,
-                fraction=spec.public_fraction,
-                seed=spec.seed,
-            )
-            if len(self._entries) >= self.max_entries:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = truth
-        return truth
 
 
 def _validate(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Predictions:
@@ -109,40 +82,6 @@ async def _claim(session: AsyncSession, submission_id: int, stale_after: timedel
     return result.rowcount == 1
 
 
-async def _finish(
-    session: AsyncSession,
-    submission_id: int,
-    *,
-    then: Callable[[], Awaitable[None]] | None = None,
-    **values: Any,
-) -> bool:
-    """Write the result if the submission is still ours (running); `then` runs in the same transaction."""
-    result = await session.exec(
-        update(Submission)
-        .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
-        .values(finished_at=utcnow(), **values)
-    )
-    written = result.rowcount == 1
-    if written and then is not None:
-        await then()
-    await session.commit()
-    return written
-
-
-async def _fail(
-    session: AsyncSession, submission_id: int, failure: FailureKind, message: str, record: dict[str, Any]
-) -> None:
-    await _finish(
-        session,
-        submission_id,
-        status=Status.FAILED,
-        error=message[:4000],
-        failure=failure,
-        counts_toward_quota=failure.uses_quota,
-        **record,
-    )
-
-
 @dataclass(slots=True)
 class Runtime:
     """What a worker process holds for evaluating: the hidden test sets, and the sandbox if Docker answers."""
@@ -150,6 +89,7 @@ class Runtime:
     truths: TruthCache
     work_root: Path  # per-run folders for model and code submissions
     sandbox: Sandbox | None = None
+    sandbox_reason: str = ""  # why there is no sandbox
     sandbox_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @property
@@ -178,26 +118,74 @@ async def _kill_on_cancel(cancel: threading.Event) -> AsyncIterator[None]:
         raise
 
 
-async def _produce(
-    session: AsyncSession, runtime: Runtime, submission: Submission, spec: ChallengeSpec, truth: GroundTruth
-) -> _Produced:
-    kind = Kind(submission.kind)
-    if kind is Kind.PREDICTIONS:
-        data = runtime.store.read_bytes(submission.sha256, limit=spec.limits.upload_bytes)
-        return _Produced(data, FileFormat(submission.file_format))
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What evaluating one submission needs, read once at its start: values, never a live ORM object."""
+
+    submission_id: int
+    challenge_id: int
+    team_id: int
+    slug: str
+    spec: ChallengeSpec
+    kind: Kind
+    file_format: FileFormat
+    sha256: str
+    created_at: datetime
+    files: ChallengeFiles
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSubmission:
+    """The team's-best candidate a scored submission makes (runner.results.ScoredEntry)."""
+
+    id: int
+    team_id: int
+    challenge_id: int
+    public_score: float | None
+    created_at: datetime
+
+
+async def _load(session: AsyncSession, submission_id: int) -> Job | None:
+    submission = await session.get(Submission, submission_id)
+    if submission is None:
+        return None
+    challenge = await session.get(Challenge, submission.challenge_id)
+    assert challenge is not None
+    return Job(
+        submission_id=submission_id,
+        challenge_id=submission.challenge_id,
+        team_id=submission.team_id,
+        slug=challenge.slug,
+        spec=spec_of(challenge),
+        kind=Kind(submission.kind),
+        file_format=FileFormat(submission.file_format),
+        sha256=submission.sha256,
+        created_at=submission.created_at,
+        files=await ChallengeFiles.load(session, submission.challenge_id),
+    )
+
+
+async def _produce(runtime: Runtime, job: Job, truth: GroundTruth) -> _Produced:
+    """The predictions file: the upload itself, or what the participant's code wrote in the sandbox."""
+    spec = job.spec
+    if job.kind is Kind.PREDICTIONS:
+        try:
+            data = runtime.store.read_bytes(job.sha256, limit=spec.limits.upload_bytes)
+        except TooLargeError as exc:
+            return _Produced(None, job.file_format, FailureKind.INVALID_PREDICTIONS, str(exc))
+        return _Produced(data, job.file_format)
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; model and code submissions need one")
-    features = await challenge_file(session, submission.challenge_id, FileRole.TEST_FEATURES)
     cancel = threading.Event()
     async with runtime.sandbox_slots, _kill_on_cancel(cancel):
         execution = await asyncio.to_thread(
             prepare_and_run,
             runtime.sandbox,
             spec=spec,
-            kind=kind,
+            kind=job.kind,
             classes=truth.classes,
-            submission_file=runtime.store.path(submission.sha256),
-            features_file=runtime.store.path(features.sha256),
+            submission_file=runtime.store.path(job.sha256),
+            features_file=runtime.store.path(job.files[FileRole.TEST_FEATURES].sha256),
             work_root=runtime.work_root,
             predictions_limit=spec.limits.upload_bytes,
             cancel=cancel,
@@ -209,19 +197,14 @@ async def _produce(
     return _Produced(execution.predictions, FileFormat.CSV, execution.failure, execution.message, record)
 
 
-async def _custom_scores(
-    session: AsyncSession,
-    runtime: Runtime,
-    submission: Submission,
-    spec: ChallengeSpec,
-    truth: GroundTruth,
-    values: Any,
-) -> Scores:
+async def _scores(runtime: Runtime, job: Job, truth: GroundTruth, values: Any) -> Scores:
+    """The built-in metrics, or the challenge's own scorer in its sandbox (ScorerError if it fails)."""
+    spec = job.spec
+    if spec.scorer is None:
+        return score(truth, values, spec.primary_metric, spec.extras)
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; the challenge's scorer needs one")
-    labels = await challenge_file(session, submission.challenge_id, FileRole.TEST_LABELS)
-    scorer = await challenge_file(session, submission.challenge_id, FileRole.SCORER)
-    labels_csv = runtime.store.read_bytes(labels.sha256, limit=1 << 31)
+    labels_csv = runtime.truths.labels_csv(job.files[FileRole.TEST_LABELS].sha256)
     async with runtime.sandbox_slots:
         return await asyncio.to_thread(
             score_with_scorer,
@@ -230,7 +213,7 @@ async def _custom_scores(
             truth=truth,
             values=values,
             labels_csv=labels_csv,
-            scorer_file=runtime.store.path(scorer.sha256),
+            scorer_file=runtime.store.path(job.files[FileRole.SCORER].sha256),
             work_root=runtime.work_root,
         )
 
@@ -238,74 +221,67 @@ async def _custom_scores(
 async def evaluate_submission(
     sessions: SessionMaker, runtime: Runtime, submission_id: int, *, stale_after: timedelta
 ) -> Outcome | None:
-    """Score one submission; None when there was nothing to do (already finished, or another worker has it)."""
+    """Score one submission: claim → read the challenge's files once → produce predictions → validate
+    → score → write the result and the team's best in one transaction. None when there was nothing to
+    do (already finished, or another worker has it)."""
     async with sessions() as session:
-        submission = await session.get(Submission, submission_id)
-        if submission is None:
+        job = await _load(session, submission_id)
+        if job is None:
             log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
             return None
-        challenge = await session.get(Challenge, submission.challenge_id)
-        assert challenge is not None
-        slug, spec, team_id = challenge.slug, spec_of(challenge), submission.team_id
-        if not await _claim(
-            session, submission_id, stale_after_for(spec, Kind(submission.kind), stale_after)
-        ):
+        if not await _claim(session, submission_id, stale_after_for(job.spec, job.kind, stale_after)):
             log.info("submission %s: already finished or claimed, nothing to do", submission_id)
             return None
-        labels = await challenge_file(session, submission.challenge_id, FileRole.TEST_LABELS)
+        failed = Outcome(submission_id, job.slug, job.team_id, Status.FAILED)
         # Scoring runs on the worker's own thread: it is CPU-bound, and handing it to a thread pool only
         # adds GIL hand-offs (measured: more futex time, lower throughput). Parallelism comes from processes.
-        truth = runtime.truths.get(spec, labels.sha256)
-        try:
-            produced = await _produce(session, runtime, submission, spec, truth)
-        except TooLargeError as exc:
-            produced = _Produced(None, FileFormat.CSV, FailureKind.INVALID_PREDICTIONS, str(exc))
+        truth = runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256)
+        produced = await _produce(runtime, job, truth)
         if produced.failure is not None or produced.data is None:
             failure = produced.failure or FailureKind.INVALID_OUTPUT
-            await _fail(
+            await write_failure(
                 session, submission_id, failure, produced.message or "no predictions", produced.record
             )
-            return Outcome(submission_id, slug, team_id, Status.FAILED)
+            return failed
         try:
-            predictions = _validate(spec, truth, produced.data, produced.file_format)
+            predictions = _validate(job.spec, truth, produced.data, produced.file_format)
         except PredictionFileError as exc:
-            if Kind(submission.kind) is Kind.PREDICTIONS:
-                await _fail(
-                    session, submission_id, FailureKind.INVALID_PREDICTIONS, str(exc), produced.record
-                )
+            if job.kind is Kind.PREDICTIONS:
+                failure, message = FailureKind.INVALID_PREDICTIONS, str(exc)
             else:
-                message = f"invalid output: {exc}"
-                await _fail(session, submission_id, FailureKind.INVALID_OUTPUT, message, produced.record)
-            return Outcome(submission_id, slug, team_id, Status.FAILED)
-        if spec.scorer is None:
-            scores = score(truth, predictions.values, spec.primary_metric, spec.extras)
-        else:
-            try:
-                scores = await _custom_scores(session, runtime, submission, spec, truth, predictions.values)
-            except ScorerError as exc:
-                # The organiser's code failed, not the participant's: its logs may show labels, so they stay here.
-                log.warning(
-                    "challenge %s: scorer failed on submission %s: %s\n%s", slug, submission_id, exc, exc.logs
-                )
-                message = "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
-                await _fail(session, submission_id, FailureKind.SCORER_FAILED, message, produced.record)
-                return Outcome(submission_id, slug, team_id, Status.FAILED)
-        submission.public_score = finite_or_none(scores.public_score)
-        written = await _finish(
+                failure, message = FailureKind.INVALID_OUTPUT, f"invalid output: {exc}"
+            await write_failure(session, submission_id, failure, message, produced.record)
+            return failed
+        try:
+            scores = await _scores(runtime, job, truth, predictions.values)
+        except ScorerError as exc:
+            # The organiser's code failed, not the participant's: its logs may show labels, so they stay here.
+            log.warning(
+                "challenge %s: scorer failed on submission %s: %s\n%s", job.slug, submission_id, exc, exc.logs
+            )
+            message = (
+                "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
+            )
+            await write_failure(session, submission_id, FailureKind.SCORER_FAILED, message, produced.record)
+            return failed
+        public_score = finite_or_none(scores.public_score)
+        written = await write_result(
             session,
             submission_id,
             status=Status.SCORED,
-            public_score=submission.public_score,
+            public_score=public_score,
             private_score=finite_or_none(scores.private_score),
             metrics=_metrics_json(scores),
             error=None,
-            # In the same transaction: the board reads each team's best from here.
-            then=lambda: record_best(
-                session, submission, higher_is_better=spec.primary_metric.higher_is_better
-            ),
             **produced.record,
         )
-        return Outcome(submission_id, slug, team_id, Status.SCORED) if written else None
+        if written:  # in the same transaction: the board reads each team's best from here
+            entry = ScoredSubmission(
+                submission_id, job.team_id, job.challenge_id, public_score, job.created_at
+            )
+            await record_best(session, entry, higher_is_better=job.spec.primary_metric.higher_is_better)
+        await session.commit()
+        return Outcome(submission_id, job.slug, job.team_id, Status.SCORED) if written else None
 
 
 async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str) -> Outcome | None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from challenges.spec import ChallengeSpec, Kind
+from core.models import FailureKind
 from runner.archive import ArchiveError, extract_archive
 from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage, run_folder
-from server.models import FailureKind
 
 HARNESS = "/opt/riality/harness.py"
 PREDICTIONS = "predictions.csv"

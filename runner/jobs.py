@@ -9,14 +9,13 @@ from typing import Any
 
 from arq import Retry
 
+from core.blobs import sweep_orphans
+from core.queue import ArqQueue, board_channel
+from runner.budgets import JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
-from runner.queue import ArqQueue, board_channel
-from runner.reconcile import MAX_ATTEMPTS, find_stuck, reenqueue
-from server.services.blobs import sweep_orphans
+from runner.reconcile import find_stuck, reenqueue
 
 log = logging.getLogger(__name__)
-
-MAX_TRIES = 5
 
 
 async def _publish(ctx: dict[str, Any], outcome: Outcome | None) -> None:
@@ -36,7 +35,7 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
         )
     except Exception as exc:
         tries = ctx.get("job_try", 1)
-        if tries < MAX_TRIES:
+        if tries < JOB_TRIES:
             log.warning("submission %s: try %d failed (%r); retrying", submission_id, tries, exc)
             try:
                 await release(ctx["sessions"], submission_id)
@@ -59,7 +58,7 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     stuck = await find_stuck(ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s))
     retry = []
     for item in stuck:
-        if item.attempts >= MAX_ATTEMPTS:
+        if item.attempts >= RECONCILER_ATTEMPTS:
             await _publish(
                 ctx,
                 await fail_internal(

@@ -9,14 +9,12 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from challenges.spec import ChallengeSpec, Kind
-from runner.queue import EvaluationQueue
-from server.db import SessionMaker
-from server.models import Challenge, Status, Submission, utcnow
-from server.services.challenges import spec_of
+from core.challenges import spec_of
+from core.db import SessionMaker
+from core.models import Challenge, Status, Submission, utcnow
+from core.queue import EvaluationQueue
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)

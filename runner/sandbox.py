@@ -174,6 +174,15 @@ class Sandbox:
         except DockerException as exc:
             raise SandboxError(f"no Docker daemon answers: {exc}") from exc
 
+    def status(self) -> tuple[bool, str, tuple[str, ...]]:
+        """Blocking: (the daemon answers, why not, the image tags present) for the worker's heartbeat."""
+        try:
+            self.client.ping()
+            tags = tuple(sorted(tag for image in self.client.images.list() for tag in image.tags))
+        except DockerException as exc:
+            return False, str(exc).splitlines()[0][:200], ()
+        return True, "", tags
+
     def sweep(self) -> int:
         """Remove containers left by workers that died mid-run; those of live workers on this host stay."""
         removed = 0
@@ -316,28 +325,3 @@ class Sandbox:
             outcome = Outcome.OK
         usage = Usage(wall_s=wall, cpu_s=probe.cpu_s, peak_memory_mb=probe.peak_mb)
         return RunResult(outcome=outcome, exit_code=exit_code, usage=usage, logs=logs, labels=labels)
-
-
-class DockerProbe:
-    """Whether a Docker daemon answers, remembered for a few seconds (asked on every code upload)."""
-
-    def __init__(self, ttl_s: float = 10.0) -> None:
-        self.ttl_s = ttl_s
-        self._checked_at = -1e9
-        self._answer = False
-        self._reason = "not checked yet"
-
-    def available(self) -> tuple[bool, str]:
-        """Blocking: (answers, why not)."""
-        if time.monotonic() - self._checked_at > self.ttl_s:
-            try:
-                client = docker.from_env(timeout=3)
-                try:
-                    client.ping()
-                finally:
-                    client.close()
-                self._answer, self._reason = True, ""
-            except DockerException as exc:
-                self._answer, self._reason = False, str(exc).splitlines()[0][:200]
-            self._checked_at = time.monotonic()
-        return self._answer, self._reason

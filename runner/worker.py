@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from typing import Any
@@ -11,25 +12,28 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from runner.evaluation import Runtime, TruthCache
+from core.db import create_engine, create_sessionmaker
+from core.settings import Settings
+from core.storage import BlobStore
+from runner import heartbeat
+from runner.budgets import ARQ_MAX_TRIES
+from runner.evaluation import Runtime
 from runner.jobs import evaluate, reconcile, sweep_blobs
 from runner.sandbox import Sandbox, SandboxError
-from server.db import create_engine, create_sessionmaker
-from server.settings import Settings
-from server.storage import BlobStore
+from runner.truths import TruthCache
 
 log = logging.getLogger(__name__)
 
 
-def _sandbox_or_none() -> Sandbox | None:
-    """The sandbox if a Docker daemon answers; leftovers of a dead worker are removed first."""
+def _sandbox_or_none() -> tuple[Sandbox | None, str]:
+    """The sandbox if a Docker daemon answers (leftovers of a dead worker removed first), else why not."""
     try:
         sandbox = Sandbox()
     except SandboxError as exc:
         log.warning("model and code submissions cannot run on this worker: %s", exc)
-        return None
+        return None, str(exc).splitlines()[0][:200]
     sandbox.sweep()
-    return sandbox
+    return sandbox, ""
 
 
 def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
@@ -38,14 +42,22 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
         ctx["settings"] = settings
-        ctx["runtime"] = Runtime(
+        sandbox, reason = await asyncio.to_thread(_sandbox_or_none)
+        slots = max(1, min(settings.sandbox_concurrency, os.cpu_count() or 1))
+        ctx["runtime"] = runtime = Runtime(
             truths=TruthCache(BlobStore(settings.blobs_dir)),
             work_root=settings.data_dir / "runs",
-            sandbox=await asyncio.to_thread(_sandbox_or_none),
-            sandbox_slots=asyncio.Semaphore(max(1, min(settings.sandbox_concurrency, os.cpu_count() or 1))),
+            sandbox=sandbox,
+            sandbox_reason=reason,
+            sandbox_slots=asyncio.Semaphore(slots),
         )
+        ctx["heartbeat"] = asyncio.create_task(heartbeat.run(ctx["redis"], runtime, slots))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "heartbeat" in ctx:
+            ctx["heartbeat"].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ctx["heartbeat"]
         if "engine" in ctx:
             await ctx["engine"].dispose()
 
@@ -65,7 +77,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
         # A safety net only: sandbox runs keep their own deadline (the challenge's time_s, up to 24 h each).
         job_timeout=49 * 3600,
         keep_result=60,
-        max_tries=10,  # our own retry policy (runner.jobs.MAX_TRIES) decides before arq's does
+        max_tries=ARQ_MAX_TRIES,  # see runner.budgets
     )
 
 

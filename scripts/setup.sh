@@ -29,6 +29,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "setup: installing Python packages into .venv"
     .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
     .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-    .venv/bin/python -c "import server, runner, scoring, challenges, litestar, arq, sklearn" # fail loudly if broken
+    .venv/bin/python -c "import core, server, runner, scoring, challenges, litestar, arq, sklearn" # fail loudly if broken
     echo "$wanted" > "$stamp"
 fi

@@ -14,26 +14,31 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from redis.asyncio import Redis
 
-from runner.queue import ArqQueue
-from runner.sandbox import DockerProbe
+from core.db import create_engine, create_sessionmaker
+from core.errors import KernelError
+from core.queue import ArqQueue
+from core.settings import Settings
+from core.storage import BlobStore
 from server.api.accounts import AccountController
 from server.api.boards import BoardController
 from server.api.challenges import ChallengeController
 from server.api.deps import provide_current_user, provide_db_session, provide_viewer
-from server.api.errors import app_error_handler, http_error_handler, internal_error_handler
+from server.api.errors import (
+    app_error_handler,
+    http_error_handler,
+    internal_error_handler,
+    kernel_error_handler,
+)
 from server.api.health import health
 from server.api.openapi import finish_schema
 from server.api.schemas import FinalIn, JoinIn, PasswordChangeIn, RegisterIn, TeamIn, TokenIn
 from server.api.submissions import SubmissionController
 from server.api.teams import TeamController
-from server.db import create_engine, create_sessionmaker
 from server.errors import AppError
 from server.live import BoardHub
 from server.services.accounts import SignInGuard
 from server.services.passwords import Passwords
 from server.services.throttle import Rule, Throttle
-from server.settings import Settings
-from server.storage import BlobStore
 from server.web.api_docs import ASSETS_URL, LocalSwaggerUI, swagger_ui_assets
 from server.web.pages import PageController
 from server.web.security import security_response_headers
@@ -106,11 +111,12 @@ def create_app(settings: Settings) -> Litestar:
         },
         exception_handlers={
             AppError: app_error_handler,
+            KernelError: kernel_error_handler,
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        state=State({"settings": settings, "store": BlobStore(settings.blobs_dir), "docker": DockerProbe()}),
+        state=State({"settings": settings, "store": BlobStore(settings.blobs_dir)}),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
             title="riality", version="0.1.0", path="/schema", render_plugins=[LocalSwaggerUI()]

@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.settings import Settings
 from server.processes import free_port, start_redis, stop_processes, wait_for_port
-from server.settings import Settings
 from server.supervisor import Child, processes, supervise
 
 log = logging.getLogger("riality")
@@ -32,7 +32,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_migrate(settings: Settings) -> None:
-    from server.migrate import upgrade
+    from core.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database)
@@ -40,9 +40,9 @@ def cmd_migrate(settings: Settings) -> None:
 
 async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
     from challenges.bundle import BundleError, load_bundle
-    from server.db import create_engine, create_sessionmaker
+    from core.db import create_engine, create_sessionmaker
+    from core.storage import BlobStore
     from server.services.challenges import import_bundle
-    from server.storage import BlobStore
 
     bundles = []
     failed = 0
@@ -65,8 +65,8 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
 
 
 async def _create_user(settings: Settings, name: str, role: str, password: str, email: str | None) -> None:
-    from server.db import create_engine, create_sessionmaker
-    from server.models import Role
+    from core.db import create_engine, create_sessionmaker
+    from core.models import Role
     from server.services.accounts import set_password_and_role
 
     engine = create_engine(settings.database)
@@ -74,7 +74,7 @@ async def _create_user(settings: Settings, name: str, role: str, password: str, 
         async with create_sessionmaker(engine)() as session:
             viewer = await set_password_and_role(session, username=name, password=password, role=Role(role))
             if email:
-                from server.models import User
+                from core.models import User
 
                 user = await session.get(User, viewer.id)
                 assert user is not None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import defaultdict
@@ -21,7 +20,7 @@ from typing import Any, TypeVar, cast
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from runner.queue import board_channel
+from core.queue import board_channel, board_team
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +33,6 @@ MAX_CACHED = 1024
 class _Kept:
     stale: set[int] | None  # teams changed since `value` was read; None: read it all again
     value: Any = None
-
-
-def _team_of(data: bytes) -> int | None:
-    """The team named by a 'board changed' message, if any (older messages carry none)."""
-    try:
-        team = json.loads(data).get("team")
-    except (ValueError, AttributeError):
-        return None
-    return team if isinstance(team, int) else None
 
 
 class BoardHub:
@@ -85,7 +75,7 @@ class BoardHub:
                 async for message in pubsub.listen():
                     if message["type"] == "pmessage":
                         slug = message["channel"].decode().rpartition(":")[2]
-                        self.changed(slug, _team_of(message["data"]))
+                        self.changed(slug, board_team(message["data"]))
             except (RedisError, OSError) as exc:
                 self.subscribed.clear()
                 log.warning("board hub lost Redis (%s); retrying in %.1f s", exc, delay)

@@ -23,10 +23,10 @@ import redis
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
+from core.migrate import upgrade
+from core.settings import Settings
 from server.app import create_app
-from server.migrate import upgrade
 from server.processes import free_port, start_redis, stop_processes, wait_for_port
-from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "challenges" / "examples"
@@ -137,9 +137,9 @@ def second_api(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def api_process(settings: Settings, log_path: Path) -> Iterator[str]:
+def api_process(settings: Settings, log_path: Path, **extra_env: str) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, **settings.with_(port=port).to_env()}
+    env = {**os.environ, **settings.with_(port=port).to_env(), **extra_env}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "api"], env=env, stdout=log, stderr=log
@@ -147,6 +147,22 @@ def api_process(settings: Settings, log_path: Path) -> Iterator[str]:
         try:
             wait_for_port(port, timeout=30, process=process)
             yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_processes([process])
+
+
+@contextlib.contextmanager
+def worker_process(settings: Settings, log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`riality worker` in its own process, as deployed."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "worker"],
+            env={**os.environ, **settings.to_env(), **extra_env},
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            yield process
         finally:
             stop_processes([process])
 

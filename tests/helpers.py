@@ -13,13 +13,13 @@ import pandas as pd
 from litestar.testing import AsyncTestClient
 
 from challenges.bundle import load_bundle
+from core.db import create_engine, create_sessionmaker
+from core.models import Role
+from core.settings import Settings
+from core.storage import BlobStore
 from runner.worker import create_worker
-from server.db import create_engine, create_sessionmaker
-from server.models import Role
 from server.services.accounts import set_password_and_role
 from server.services.challenges import import_bundle
-from server.settings import Settings
-from server.storage import BlobStore
 
 PASSWORD = "correct-horse-battery"
 
@@ -91,6 +91,27 @@ async def drain_queue(settings: Settings) -> None:
         await worker.main()
     finally:
         await worker.close()
+
+
+async def announce_sandbox_worker(settings: Settings) -> None:
+    """Send the heartbeat of the worker that `drain_queue` will run in this process: the API accepts
+    model and code uploads only while a live worker can run them. Its Docker status is the real one."""
+    import redis.asyncio as aioredis
+
+    from core import workers
+    from runner.evaluation import Runtime
+    from runner.heartbeat import current, worker_id
+    from runner.sandbox import Sandbox
+    from runner.truths import TruthCache
+
+    runtime = Runtime(
+        truths=TruthCache(BlobStore(settings.blobs_dir)), work_root=settings.data_dir, sandbox=Sandbox()
+    )
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await workers.beat(client, await asyncio.to_thread(current, runtime, worker_id(), 2))
+    finally:
+        await client.aclose()
 
 
 async def wait_for_status(

@@ -14,15 +14,15 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.challenges import spec_of
+from core.models import Challenge
 from scoring.ranking import Board, BoardEntry
 from server import live
 from server.api.openapi import errors
 from server.api.schemas import BoardEventOut, EntryOut, LeaderboardOut
-from server.models import Challenge
 from server.services import boards, challenges
 from server.services.accounts import Viewer
 from server.services.boards import BoardData, Leaderboard
-from server.services.challenges import spec_of
 
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100_000, description="at most this many entries")]
 

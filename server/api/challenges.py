@@ -11,11 +11,11 @@ from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
+from core.challenges import spec_of
+from core.models import Challenge, utcnow
 from server.api.openapi import errors
 from server.api.schemas import ChallengeDetail, ChallengeSummary, FileOut, LimitsOut
-from server.models import Challenge, utcnow
 from server.services import challenges as service
-from server.services.challenges import spec_of
 
 
 def challenge_status(spec: ChallengeSpec) -> str:

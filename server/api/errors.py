@@ -9,7 +9,8 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from server.errors import AppError, QuotaExceeded, Unauthenticated
+from core.errors import KernelError, Missing
+from server.errors import AppError, NotFound, QuotaExceeded, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ def _plain(problem: dict[str, Any]) -> str:
                 key = match.group(1)
             break
     return f"{key}: {message}" if key else message
+
+
+def kernel_error_handler(request: Request, exc: KernelError) -> Response[dict[str, str]]:
+    """The kernel speaks in domain words; here they become statuses."""
+    if isinstance(exc, Missing):
+        return app_error_handler(request, NotFound(str(exc)))
+    return internal_error_handler(request, exc)
 
 
 def http_error_handler(_request: Request, exc: HTTPException) -> Response[dict[str, object]]:

@@ -61,11 +61,22 @@ class UserOut(msgspec.Struct):
     role: str
 
 
+class WorkerOut(msgspec.Struct):
+    worker: str  # host:pid
+    host: str
+    docker: bool  # can run model and code submissions
+    reason: str  # why not
+    slots: int
+    free_slots: int
+    seen: datetime
+
+
 class HealthOut(msgspec.Struct):
     status: str
     database: str
     redis: str
     live_streams: int  # board streams open in this API process
+    workers: list[WorkerOut]  # live workers, from their heartbeats
 
 
 class FileOut(msgspec.Struct):

@@ -10,13 +10,14 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.challenges import spec_of
+from core.models import Challenge, Submission, Team, utcnow
+from core.workers import sandbox_check
 from server.api.deps import provide_current_user, viewer_of
 from server.api.openapi import errors
 from server.api.schemas import FinalIn, SubmissionOut, UploadForm
-from server.models import Challenge, Submission, Team, utcnow
 from server.services import challenges, submissions
 from server.services.accounts import Viewer
-from server.services.challenges import spec_of
 from server.services.submissions import Upload, private_visible
 
 
@@ -102,7 +103,7 @@ class SubmissionController(Controller):
                 challenge,
                 upload,
                 max_upload_bytes=state.settings.max_upload_bytes,
-                docker=state.docker,
+                sandbox=sandbox_check(state.queue.redis),
                 idempotency_key=request.headers.get("idempotency-key"),
             )
         finally:

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.models import Role, Token, User, utcnow
 from server.errors import BadRequest, Conflict, Unauthenticated
-from server.models import Role, Token, User, utcnow
 from server.services.passwords import Passwords
 from server.services.throttle import Rule, Throttle
 

@@ -6,17 +6,15 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
+from core.challenges import spec_of
+from core.models import Challenge, Status, Submission, Team, TeamBest, utcnow
 from scoring.ranking import Board, BoardEntry, Ranking, ScoredSubmission, TeamActivity
 from server.errors import Forbidden
-from server.models import Challenge, Status, Submission, Team, TeamBest, utcnow
 from server.services.accounts import Viewer
-from server.services.challenges import spec_of
 from server.services.submissions import private_visible
 
 
@@ -35,41 +33,6 @@ class Leaderboard:
 
     def page(self, offset: int = 0, limit: int | None = None) -> list[BoardEntry]:
         return self.ranking.entries(self.teams, offset, None if limit is None else offset + limit)
-
-
-async def record_best(session: AsyncSession, submission: Submission, *, higher_is_better: bool) -> None:
-    """Keep the team's best public submission, atomically (two workers may score one team at once).
-
-    Part of the caller's transaction. Better score wins; on a tie the earlier submission stays.
-    """
-    if submission.public_score is None or submission.id is None:
-        return
-    dialect = (await session.connection()).dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(TeamBest).values(
-        team_id=submission.team_id,
-        challenge_id=submission.challenge_id,
-        submission_id=submission.id,
-        public_score=submission.public_score,
-        created_at=submission.created_at,
-    )
-    new, old = statement.excluded, TeamBest.__table__.c
-    better = new.public_score > old.public_score if higher_is_better else new.public_score < old.public_score
-    earlier = (new.public_score == old.public_score) & (
-        (new.created_at < old.created_at)
-        | ((new.created_at == old.created_at) & (new.submission_id < old.submission_id))
-    )
-    await session.exec(
-        statement.on_conflict_do_update(
-            index_elements=[old.team_id],
-            set_={
-                "submission_id": new.submission_id,
-                "public_score": new.public_score,
-                "created_at": new.created_at,
-            },
-            where=better | earlier,
-        )
-    )
 
 
 def ensure_visible(spec: ChallengeSpec, board: Board, viewer: Viewer | None) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
-from challenges.spec import SLUG_PATTERN, ChallengeSpec
+from challenges.spec import SLUG_PATTERN
+from core.models import Challenge, ChallengeFile, utcnow
+from core.storage import BlobStore
 from server.errors import NotFound
-from server.models import Challenge, ChallengeFile, utcnow
-from server.storage import BlobStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +61,6 @@ async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle)
     return ImportResult(slug=spec.slug, created=created)
 
 
-@lru_cache(maxsize=256)
-def _parse_spec(challenge_id: int, updated_at: str, raw: str) -> ChallengeSpec:
-    return ChallengeSpec.model_validate_json(raw)
-
-
-def spec_of(challenge: Challenge) -> ChallengeSpec:
-    assert challenge.id is not None
-    return _parse_spec(challenge.id, challenge.updated_at.isoformat(), json.dumps(challenge.spec))
-
-
 async def list_challenges(session: AsyncSession) -> list[Challenge]:
     return list(await session.exec(select(Challenge).order_by(Challenge.slug)))
 
@@ -98,17 +86,3 @@ async def public_file(session: AsyncSession, challenge: Challenge, name: str) ->
         if row.name == name and row.public and row.role != FileRole.TEST_LABELS:
             return row
     raise NotFound(f"challenge {challenge.slug!r} has no public file {name!r}")
-
-
-async def challenge_file(session: AsyncSession, challenge_id: int, role: FileRole) -> ChallengeFile:
-    """A challenge's file by role, for the runner (labels included: the runner reads them, nobody else)."""
-    row = (
-        await session.exec(
-            select(ChallengeFile).where(
-                ChallengeFile.challenge_id == challenge_id, ChallengeFile.role == role.value
-            )
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"challenge {challenge_id} has no {role.value} file")
-    return row

@@ -16,8 +16,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec, Kind
-from runner.queue import EvaluationQueue
-from runner.sandbox import DockerProbe
+from core.challenges import spec_of
+from core.models import MAX_ROW_ID, Challenge, Member, Status, Submission, Team, utcnow
+from core.queue import EvaluationQueue
+from core.storage import BlobStore, Incoming, TooLargeError
+from core.workers import SandboxCheck
 from scoring.validate import FileFormat
 from server.errors import (
     BadRequest,
@@ -29,11 +32,8 @@ from server.errors import (
     QuotaExceeded,
     ServiceUnavailable,
 )
-from server.models import MAX_ROW_ID, Challenge, Member, Status, Submission, Team, utcnow
 from server.services.accounts import Viewer
-from server.services.challenges import spec_of
 from server.services.teams import lock_team, membership, team_for_submission
-from server.storage import BlobStore, Incoming, TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ async def submit(
     upload: Upload,
     *,
     max_upload_bytes: int,
-    docker: DockerProbe,
+    sandbox: SandboxCheck,
     idempotency_key: str | None = None,
 ) -> Accepted:
     """Receive the file, insert the submission under the quota in one transaction, then enqueue it.
@@ -213,13 +213,11 @@ async def submit(
         if previous is not None:
             return _replay(previous, challenge_id, incoming.sha256)
         check_schedule(spec, utcnow())
-        if kind is not Kind.PREDICTIONS:
-            answers, reason = await asyncio.to_thread(docker.available)
-            if not answers:
-                raise ServiceUnavailable(
-                    f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on this "
-                    f"server ({reason}); prediction files are still accepted"
-                )
+        if kind is not Kind.PREDICTIONS and (refusal := await sandbox(spec.runtime_image)) is not None:
+            raise ServiceUnavailable(
+                f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a live "
+                f"worker ({refusal}); prediction files are still accepted"
+            )
         submission = await _insert(
             session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key
         )

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.challenges import spec_of
+from core.models import Challenge, Member, Team, User
 from server.errors import BadRequest, Conflict, NotFound
-from server.models import Challenge, Member, Team, User
 from server.services.accounts import Viewer
-from server.services.challenges import spec_of
 
 MAX_NAME = 80
 

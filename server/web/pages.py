@@ -14,13 +14,13 @@ from litestar.params import FromPath
 from markdown_it import MarkdownIt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.challenges import spec_of
+from core.models import utcnow
 from scoring.progression import progression
 from scoring.ranking import Board
 from server.api.boards import current_board
 from server.api.challenges import challenge_status
-from server.models import utcnow
 from server.services import boards, challenges
-from server.services.challenges import spec_of
 from server.web.chart import progression_svg
 from server.web.i18n import Translator, negotiate
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from server.models import Role
-from server.settings import Settings
+from core.models import Role
+from core.settings import Settings
 from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES, ROOT
 from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, login, make_user, upload

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
+from core.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 from tests.conftest import run_cli
 from tests.helpers import PASSWORD, login
 
@@ -61,7 +61,13 @@ async def test_operator_creates_a_judge_from_the_command_line(
 async def test_health_reports_database_and_redis(client: AsyncTestClient) -> None:
     response = await client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok", "live_streams": 0}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "live_streams": 0,
+        "workers": [],
+    }
 
 
 async def test_openapi_schema_is_served(client: AsyncTestClient) -> None:

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from litestar.testing import AsyncTestClient
 
-from server.models import Role
-from server.settings import Settings
+from core.models import Role
+from core.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, login, make_user, upload
 from tests.integration.test_submissions import tumour_predictions

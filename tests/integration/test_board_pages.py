@@ -7,7 +7,7 @@ import re
 import pytest
 from litestar.testing import AsyncTestClient
 
-from server.settings import Settings
+from core.settings import Settings
 from server.web import pages
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, eventually, load_challenge, login, upload

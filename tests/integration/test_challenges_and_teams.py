@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from litestar.testing import AsyncTestClient
 
-from server.settings import Settings
+from core.settings import Settings
 from tests.conftest import EXAMPLES, run_cli
 from tests.helpers import load_challenge, login, upload
 

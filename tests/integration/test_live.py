@@ -10,8 +10,8 @@ from functools import partial
 import httpx
 import pytest
 
-from server.models import Role
-from server.settings import Settings
+from core.models import Role
+from core.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, eventually, load_challenge, login, make_user
 from tests.integration.test_submissions import tumour_predictions

@@ -7,9 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-from server import models  # noqa: F401  (registers the tables)
-from server.db import create_engine
-from server.migrate import downgrade, upgrade
+from core import models  # noqa: F401  (registers the tables)
+from core.db import create_engine
+from core.migrate import downgrade, upgrade
 
 
 async def schema_differences(url: str) -> list[object]:

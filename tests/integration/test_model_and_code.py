@@ -14,11 +14,11 @@ import pytest
 import yaml
 from litestar.testing import AsyncTestClient
 
+from core.settings import Settings
 from runner.images import RUNTIME_IMAGE, build_runtime_image
-from runner.sandbox import DockerProbe, Limits, Mount, Outcome, Sandbox, run_folder
-from server.settings import Settings
+from runner.sandbox import Limits, Mount, Outcome, Sandbox, run_folder
 from tests.conftest import EXAMPLES
-from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
+from tests.helpers import announce_sandbox_worker, csv_bytes, drain_queue, load_challenge, login, upload
 
 TUMOUR = EXAMPLES / "tumour-detection"
 SLUG = "tumour-detection"
@@ -90,6 +90,7 @@ async def submit_all(
     client: AsyncTestClient, headers: dict[str, str], files: list[tuple[str, bytes]]
 ) -> list[int]:
     ids = []
+    await announce_sandbox_worker(client.app.state.settings)
     for name, data in files:
         response = await upload(client, headers, SLUG, data, filename=name)
         assert response.status_code == 202, response.text
@@ -224,8 +225,7 @@ async def test_model_and_code_are_refused_at_upload_without_docker(
 ) -> None:
     await load_challenge(settings, bundle(tmp_path))
     headers = await login(client, "ada")
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    client.app.state.docker = DockerProbe()
+    # No worker runs in this test: no live worker can run containers.
     refused = await upload(
         client, headers, SLUG, zip_bytes({"predict.py": PREDICT_RULE}), filename="code.zip"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from server.settings import Settings
+from core.settings import Settings
 from tests.conftest import EXAMPLES, ROOT
 from tests.helpers import load_challenge, login
 

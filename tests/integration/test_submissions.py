@@ -17,8 +17,8 @@ import yaml
 from litestar.testing import AsyncTestClient
 from sklearn.metrics import roc_auc_score
 
+from core.settings import Settings
 from scoring.split import public_mask
-from server.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload, wait_for_status
 

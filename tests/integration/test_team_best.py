@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from server.db import create_engine, create_sessionmaker
-from server.models import Status, Submission, Team, TeamBest, User, utcnow
-from server.services.boards import record_best
-from server.settings import Settings
+from core.db import create_engine, create_sessionmaker
+from core.models import Status, Submission, Team, TeamBest, User, utcnow
+from core.settings import Settings
+from runner.results import record_best
 from tests.conftest import EXAMPLES
 from tests.helpers import load_challenge
 

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 from litestar.testing import AsyncTestClient
 
-from server.db import create_engine, create_sessionmaker
-from server.services.blobs import sweep_orphans
-from server.settings import Settings
-from server.storage import INCOMING_PREFIX, BlobStore
+from core.blobs import sweep_orphans
+from core.db import create_engine, create_sessionmaker
+from core.settings import Settings
+from core.storage import INCOMING_PREFIX, BlobStore
 from tests.helpers import csv_bytes, load_challenge, login, upload
 from tests.integration.test_submissions import SLUG, TUMOUR, _with, tumour_predictions
 

@@ -9,13 +9,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 from sqlmodel import col
 
-from runner.evaluation import Runtime, TruthCache, evaluate_submission
-from runner.queue import ArqQueue
+from core.db import create_engine, create_sessionmaker
+from core.models import Status, Submission, utcnow
+from core.queue import ArqQueue
+from core.settings import Settings
+from core.storage import BlobStore
+from runner.evaluation import Runtime, evaluate_submission
 from runner.reconcile import find_stuck, reenqueue
-from server.db import create_engine, create_sessionmaker
-from server.models import Status, Submission, utcnow
-from server.settings import Settings
-from server.storage import BlobStore
+from runner.truths import TruthCache
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
 from tests.integration.test_submissions import tumour_predictions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import FailureKind
+from core.models import FailureKind
 
 USES_QUOTA = {
     FailureKind.TIMEOUT: True,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import server.models
+import core.models
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("spec", sa.JSON(), nullable=False),
         sa.Column("columns", sa.JSON(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("challenge", schema=None) as batch_op:
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("user", schema=None) as batch_op:
@@ -71,10 +71,10 @@ def upgrade() -> None:
         sa.Column("challenge_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("invite_code", sa.String(length=40), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("submission_seq", sa.Integer(), nullable=False),
         sa.Column("submissions", sa.Integer(), nullable=False),
-        sa.Column("last_submission_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_submission_at", core.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["challenge_id"], ["challenge.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("challenge_id", "name"),
@@ -88,8 +88,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("team_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("challenge_id", sa.Integer(), nullable=False),
-        sa.Column("joined_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("joined_at", core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["challenge_id"], ["challenge.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], ondelete="CASCADE"),
@@ -139,9 +139,9 @@ def upgrade() -> None:
         sa.Column("cpu_s", sa.Float(), nullable=True),
         sa.Column("peak_memory_mb", sa.Float(), nullable=True),
         sa.Column("failure", sa.String(length=40), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", server.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", core.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["challenge_id"], ["challenge.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
@@ -160,7 +160,7 @@ def upgrade() -> None:
         sa.Column("challenge_id", sa.Integer(), nullable=False),
         sa.Column("submission_id", sa.Integer(), nullable=False),
         sa.Column("public_score", sa.Float(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["challenge_id"], ["challenge.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["submission_id"], ["submission.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], ondelete="CASCADE"),

@@ -1,4 +1,5 @@
-"""Putting evaluation jobs on the arq queue."""
+"""The queue contract between the API and the workers: job names and ids, the "board changed"
+message (one writer, one parser) and its channel, and putting evaluation jobs on the arq queue."""
 
 from __future__ import annotations
 
@@ -21,6 +22,18 @@ def board_message(slug: str, team_id: int | None = None, **details: object) -> s
     API processes reread only that team (server.live); extra details are for people reading Redis.
     """
     return json.dumps({"challenge": slug, "team": team_id, **details})
+
+
+def board_team(data: bytes | str) -> int | None:
+    """The team a 'board changed' message names (None: any of them, or an unreadable message).
+
+    The one parser of what board_message writes.
+    """
+    try:
+        team = json.loads(data).get("team")
+    except (ValueError, AttributeError):
+        return None
+    return team if isinstance(team, int) else None
 
 
 def job_id(submission_id: int, attempt: int) -> str:

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from server import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from server.db import create_engine
+from core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from core.db import create_engine
 
 target_metadata = SQLModel.metadata
 

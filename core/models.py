@@ -130,7 +130,8 @@ class Team(SQLModel, table=True):
     name: str = Field(sa_type=String(80))
     invite_code: str = Field(sa_type=String(40), unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # Bumped by every upload: the row lock it takes serialises the quota check (PostgreSQL and SQLite).
+    # Bumped by server.services.teams.lock_team: the row lock it takes serialises what must see one
+    # consistent team (joining, the quota check, final selections) on PostgreSQL and SQLite alike.
     submission_seq: int = 0
     submissions: int = 0  # accepted uploads, shown on the board
     last_submission_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -32,9 +30,3 @@ def create_engine(url: str) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
-    async with sessions() as session:
-        yield session

@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.models import ChallengeFile, Submission
-from server.storage import INCOMING_PREFIX, BlobStore
+from core.models import ChallengeFile, Submission
+from core.storage import INCOMING_PREFIX, BlobStore
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,54 @@
+"""This worker's heartbeat: whether it can run sandboxes right now, said in Redis every few seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core import workers
+from runner.evaluation import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def current(runtime: Runtime, worker: str, slots: int) -> workers.Heartbeat:
+    """Blocking (asks the Docker daemon): what this worker can do now."""
+    if runtime.sandbox is None:
+        docker, reason, images = False, runtime.sandbox_reason, ()
+    else:
+        docker, reason, images = runtime.sandbox.status()
+    return workers.Heartbeat(
+        worker=worker,
+        host=socket.gethostname(),
+        docker=docker,
+        reason=reason,
+        images=images,
+        slots=slots,
+        free_slots=runtime.sandbox_slots._value if docker else 0,
+        seen=workers.now(),
+    )
+
+
+async def run(redis: Redis, runtime: Runtime, slots: int) -> None:
+    """Beat until cancelled; then the key goes at once, so the API stops counting this worker."""
+    worker = worker_id()
+    try:
+        while True:
+            try:
+                await workers.beat(redis, await asyncio.to_thread(current, runtime, worker, slots))
+            except RedisError as exc:
+                log.warning("heartbeat not sent: %s", exc)
+            await asyncio.sleep(workers.EVERY_S)
+    finally:
+        with contextlib.suppress(RedisError):
+            await workers.stop(redis, worker)

@@ -1,0 +1,95 @@
+"""Writing an evaluation's result: the submission's row and its team's best, in the caller's transaction.
+
+Idempotent under at-least-once delivery: a result is written only while the submission is still
+`running` (ours), and the team's best is one upsert that keeps the better, or equal and earlier, entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.models import FailureKind, Status, Submission, TeamBest, utcnow
+
+
+class ScoredEntry(Protocol):
+    """What the team's best needs to know of a scored submission."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def team_id(self) -> int: ...
+    @property
+    def challenge_id(self) -> int: ...
+    @property
+    def public_score(self) -> float | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_better: bool) -> None:
+    """Keep the team's best public submission, atomically (two workers may score one team at once).
+
+    Part of the caller's transaction. Better score wins; on a tie the earlier submission stays.
+    """
+    if entry.public_score is None or entry.id is None:
+        return
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(TeamBest).values(
+        team_id=entry.team_id,
+        challenge_id=entry.challenge_id,
+        submission_id=entry.id,
+        public_score=entry.public_score,
+        created_at=entry.created_at,
+    )
+    new, old = statement.excluded, TeamBest.__table__.c
+    better = new.public_score > old.public_score if higher_is_better else new.public_score < old.public_score
+    earlier = (new.public_score == old.public_score) & (
+        (new.created_at < old.created_at)
+        | ((new.created_at == old.created_at) & (new.submission_id < old.submission_id))
+    )
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=[old.team_id],
+            set_={
+                "submission_id": new.submission_id,
+                "public_score": new.public_score,
+                "created_at": new.created_at,
+            },
+            where=better | earlier,
+        )
+    )
+
+
+async def write_result(session: AsyncSession, submission_id: int, **values: Any) -> bool:
+    """Write the result if the submission is still ours (running); the caller commits."""
+    result = await session.exec(
+        update(Submission)
+        .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
+        .values(finished_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+async def write_failure(
+    session: AsyncSession, submission_id: int, failure: FailureKind, message: str, record: dict[str, Any]
+) -> bool:
+    """A failed evaluation: only the participant's code that ran and failed uses quota."""
+    written = await write_result(
+        session,
+        submission_id,
+        status=Status.FAILED,
+        error=message[:4000],
+        failure=failure,
+        counts_toward_quota=failure.uses_quota,
+        **record,
+    )
+    await session.commit()
+    return written
