@@ -20,6 +20,7 @@ from scoring.ranking import Board, BoardEntry
 from server import live
 from server.api.openapi import errors
 from server.api.schemas import BoardEventOut, EntryOut, LeaderboardOut
+from server.live import keys
 from server.services import boards, challenges
 from server.services.accounts import Viewer
 from server.services.boards import BoardData, Leaderboard
@@ -54,11 +55,6 @@ def _encode_page(result: Leaderboard, offset: int, limit: int | None, *, reviewe
 
 def _reviewer(viewer: Viewer | None) -> bool:
     return viewer is not None and viewer.role.sees_everything
-
-
-def _audience(board: Board, reviewer: bool, challenge: Challenge) -> str:
-    # Reloading the challenge (new title, metric or schedule) changes updated_at, hence the cache key.
-    return f"{board.value}:{'reviewer' if reviewer else 'public'}:{challenge.updated_at.isoformat()}"
 
 
 async def current_board(state: State, challenge: Challenge, board: Board) -> Leaderboard:
@@ -105,7 +101,7 @@ class BoardController(Controller):
         'board changed' events invalidate."""
         # The challenge row is kept 2 s: reads of a busy board then touch no database at all.
         challenge = await state.hub.recent(
-            f"challenge:{slug}", 2.0, lambda: challenges.get_challenge(db_session, slug)
+            keys.challenge_row(slug), 2.0, lambda: challenges.get_challenge(db_session, slug)
         )
         boards.ensure_visible(spec_of(challenge), board, viewer)
         reviewer = _reviewer(viewer)
@@ -114,8 +110,8 @@ class BoardController(Controller):
             whole = await current_board(state, challenge, board)
             return _encode_page(whole, offset, limit, reviewer=reviewer)
 
-        audience = _audience(board, reviewer, challenge)
-        body = await state.hub.render(slug, f"{audience}:{offset}:{limit}", page)
+        key = keys.board_page(challenge, board, reviewer=reviewer, offset=offset, limit=limit)
+        body = await state.hub.render(slug, key, page)
         return Response(body, media_type=MediaType.JSON)
 
     @get(
@@ -144,7 +140,7 @@ class BoardController(Controller):
         challenge = await challenges.get_challenge(db_session, slug)
         boards.ensure_visible(spec_of(challenge), board, viewer)  # refused before the stream starts
         reviewer = _reviewer(viewer)
-        audience = _audience(board, reviewer, challenge)
+        key = keys.board_page(challenge, board, reviewer=reviewer, offset=0, limit=limit)
 
         async def build() -> bytes:
             whole = await current_board(state, challenge, board)
@@ -153,7 +149,7 @@ class BoardController(Controller):
         async def frames() -> AsyncIterator[bytes]:
             # Framed here rather than by litestar's ServerSentEvent: the same board goes to every
             # stream, and re-encoding it per stream was the larger part of the fan-out's time.
-            async for kind, body in live.board_events(state.hub, slug, f"{audience}:0:{limit}", build):
+            async for kind, body in live.board_events(state.hub, slug, key, build):
                 yield live.KEEPALIVE if body is None else live.sse_frame(kind, body)
 
         return Stream(

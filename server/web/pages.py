@@ -20,6 +20,7 @@ from scoring.progression import progression
 from scoring.ranking import Board
 from server.api.boards import current_board
 from server.api.challenges import challenge_status
+from server.live import keys
 from server.services import boards, challenges
 from server.web.chart import progression_svg
 from server.web.i18n import Translator, negotiate
@@ -179,7 +180,7 @@ class PageController(Controller):
             return progression_svg(series, title=t("chart.title"), now=utcnow(), empty_text=t("chart.empty"))
 
         # Every open challenge page asks for the chart again after each change: draw it once per change.
-        svg = await state.hub.render(slug, f"chart:{t.lang}:{challenge.updated_at.isoformat()}", draw)
+        svg = await state.hub.render(slug, keys.chart(challenge, t.lang), draw)
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
     @get("/c/{slug:str}/screen")
