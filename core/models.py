@@ -58,10 +58,6 @@ class Status(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def finished(self) -> bool:
-        return self in (Status.SCORED, Status.FAILED, Status.CANCELLED)
-
 
 class FailureKind(StrEnum):
     INVALID_PREDICTIONS = "invalid_predictions"  # the participant's file; does not count against the quota
