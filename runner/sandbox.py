@@ -1,6 +1,6 @@
 """One locked-down, throw-away Docker container per run.
 
-Rules (design.md, "The sandbox"): no network, read-only root, an unprivileged user, no capabilities,
+Rules: no network, read-only root, an unprivileged user, no capabilities,
 no new privileges, a pids limit, memory limit = memory+swap limit, a CPU quota, a small /tmp,
 read-only inputs and one writable output folder, a wall-clock deadline kept here (kill on
 expiry), logs capped by the log driver and again on reading, and the container removed in
