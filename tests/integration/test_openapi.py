@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 
 from core.settings import Settings
-from tests.conftest import EXAMPLES, ROOT
-from tests.helpers import load_challenge, login
+from tests.conftest import EXAMPLES, ROOT, worker_process
+from tests.helpers import eventually, load_challenge, login
 
 CONFIG = ROOT / "tests" / "schemathesis.toml"
 # Signing out and changing the password would end the token the rest of the run uses; the anonymous
@@ -34,12 +34,21 @@ def schemathesis(api: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
-async def test_the_api_matches_its_published_schema(settings: Settings, api: str) -> None:
+async def test_the_api_matches_its_published_schema(settings: Settings, api: str, tmp_path: Path) -> None:
     for bundle in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
         await load_challenge(settings, bundle)
-    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        headers = await login(http, "fuzzer")
-    signed_in = schemathesis(api, "--header", f"Authorization: {headers['Authorization']}", *SIGNED_IN_ONLY)
-    assert signed_in.returncode == 0, signed_in.stdout[-6000:]
-    anonymous = schemathesis(api)
-    assert anonymous.returncode == 0, anonymous.stdout[-6000:]
+    # A real worker, so that model and code uploads are accepted as they would be in production.
+    with worker_process(settings, tmp_path / "worker.log"):
+        async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+            headers = await login(http, "fuzzer")
+
+            async def a_worker_is_live() -> bool:
+                return bool((await http.get("/api/health")).json()["workers"])
+
+            await eventually(a_worker_is_live, True, wait_s=30)
+        signed_in = schemathesis(
+            api, "--header", f"Authorization: {headers['Authorization']}", *SIGNED_IN_ONLY
+        )
+        assert signed_in.returncode == 0, signed_in.stdout[-6000:]
+        anonymous = schemathesis(api)
+        assert anonymous.returncode == 0, anonymous.stdout[-6000:]
