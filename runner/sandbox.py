@@ -3,8 +3,9 @@
 Rules: no network, read-only root, an unprivileged user, no capabilities,
 no new privileges, a pids limit, memory limit = memory+swap limit, a CPU quota, a small /tmp,
 read-only inputs and one writable output folder, a wall-clock deadline kept here (kill on
-expiry), logs capped by the log driver and again on reading, and the container removed in
-`finally`. The Docker SDK blocks: call `run` from a thread.
+expiry) and a later one kept by the container itself (`timeout` as its first process, for when no
+worker is left to kill it), logs capped by the log driver and again on reading, and the container
+removed in `finally`. The Docker SDK blocks: call `run` from a thread.
 
 Resource use is read from the container's cgroup while it runs, never from anything the
 participant's own process could write.
