@@ -148,10 +148,22 @@ def _header(first_line: str, expected: Expectation) -> list[str]:
         raise PredictionFileError(f"line 1: the header is not valid CSV ({exc})") from None
 
 
-def _check_row_width(text: str, header: list[str]) -> None:
+def _first_lines(text: str, count: int) -> list[str]:
+    """The first `count` lines, found without copying the rest of a text that may be megabytes."""
+    lines: list[str] = []
+    start = 0
+    while len(lines) < count:
+        end = text.find("\n", start)
+        lines.append(text[start:] if end < 0 else text[start:end])
+        if end < 0:
+            break
+        start = end + 1
+    return lines
+
+
+def _check_row_width(first: str, header: list[str]) -> None:
     """pandas reads a first data row with one field too many as an index column, shifting every
     column left and blaming the ids; say what is really wrong instead."""
-    first = text.split("\n", 2)[1] if text.count("\n") >= 1 else ""
     try:
         fields = next(csv.reader([first]), [])
     except csv.Error:
@@ -170,14 +182,15 @@ def _check_row_width(text: str, header: list[str]) -> None:
 
 def _read_csv(data: bytes, expected: Expectation) -> pd.DataFrame:
     text = _decode(data)
-    if not text.strip():
+    if not text or text.isspace():
         raise PredictionFileError(
             f"the file is empty: expected a header line '{','.join(expected.columns)}' "
             f"and {len(expected.ids)} rows"
         )
-    header = _header(text.split("\n", 1)[0], expected)
+    lines = _first_lines(text, 2)
+    header = _header(lines[0], expected)
     _check_header(header, expected)
-    _check_row_width(text, header)
+    _check_row_width(lines[1] if len(lines) > 1 else "", header)
     # Ids and labels stay text; number columns are parsed by the C parser (the fast path). A number
     # column holding anything else comes back as text, and _numbers() then says which row is wrong.
     text_columns = [expected.id_column]
@@ -398,7 +411,7 @@ def read_predictions(data: bytes, expected: Expectation, file_format: FileFormat
         raise PredictionFileError(
             f"the file is {len(data):,} bytes; the limit is {expected.max_bytes:,} bytes"
         )
-    if not data.strip():
+    if not data or data.isspace():
         raise PredictionFileError(
             f"the file is empty: expected a header line '{','.join(expected.columns)}' "
             f"and {len(expected.ids)} rows"
