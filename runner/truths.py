@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TypeVar
 
 from challenges.spec import ChallengeSpec
 from core.storage import BlobStore
 from scoring.truth import GroundTruth, load_truth
 
+T = TypeVar("T")
+
 
 class TruthCache:
     """Hidden test sets, kept per (labels file, spec) so each is read once per worker process: parsed
-    for the built-in metrics, and as the file's bytes for a challenge's own scorer."""
+    for the built-in metrics, and as the file's bytes only for the challenges that run their own scorer."""
 
     def __init__(self, store: BlobStore, max_entries: int = 32) -> None:
         self.store = store
@@ -19,29 +22,37 @@ class TruthCache:
         self._entries: dict[str, GroundTruth] = {}
         self._raw: dict[str, bytes] = {}
 
+    def _keep(self, cache: dict[str, T], key: str, value: T) -> T:
+        if len(cache) >= self.max_entries:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
+        return value
+
     def labels_csv(self, labels_sha256: str) -> bytes:
         data = self._raw.get(labels_sha256)
         if data is None:
-            data = self.store.read_bytes(labels_sha256, limit=1 << 31)
-            if len(self._raw) >= self.max_entries:
-                self._raw.pop(next(iter(self._raw)))
-            self._raw[labels_sha256] = data
+            data = self._keep(self._raw, labels_sha256, self.store.read_bytes(labels_sha256, limit=1 << 31))
         return data
 
     def get(self, spec: ChallengeSpec, labels_sha256: str) -> GroundTruth:
         key = hashlib.sha256(f"{labels_sha256}:{spec.model_dump_json()}".encode()).hexdigest()
         truth = self._entries.get(key)
         if truth is None:
-            data = self.labels_csv(labels_sha256)
-            truth = load_truth(
-                data,
-                id_column=spec.id_column,
-                target_column=spec.target_column,
-                task=spec.task,
-                fraction=spec.public_fraction,
-                seed=spec.seed,
+            # The bytes are kept only for a challenge's own scorer: the others need the parsed set alone.
+            if spec.scorer is not None:
+                data = self.labels_csv(labels_sha256)
+            else:
+                data = self.store.read_bytes(labels_sha256, limit=1 << 31)
+            truth = self._keep(
+                self._entries,
+                key,
+                load_truth(
+                    data,
+                    id_column=spec.id_column,
+                    target_column=spec.target_column,
+                    task=spec.task,
+                    fraction=spec.public_fraction,
+                    seed=spec.seed,
+                ),
             )
-            if len(self._entries) >= self.max_entries:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = truth
         return truth
