@@ -31,7 +31,6 @@ from server.api.errors import (
 )
 from server.api.health import health
 from server.api.openapi import finish_schema
-from server.api.schemas import FinalIn, JoinIn, PasswordChangeIn, RegisterIn, TeamIn, TokenIn
 from server.api.submissions import SubmissionController
 from server.api.teams import TeamController
 from server.errors import AppError
@@ -124,5 +123,5 @@ def create_app(settings: Settings) -> Litestar:
         response_headers=security_response_headers(),
         debug=False,
     )
-    finish_schema(app, [RegisterIn, TokenIn, PasswordChangeIn, TeamIn, JoinIn, FinalIn])
+    finish_schema(app)
     return app

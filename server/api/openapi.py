@@ -14,6 +14,8 @@ from litestar import Litestar
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import SecurityScheme
 
+from server.api import schemas as api_schemas
+
 
 class ErrorOut(msgspec.Struct, omit_defaults=True):
     detail: str  # what was wrong, where, and what was expected
@@ -42,13 +44,24 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def finish_schema(app: Litestar, request_bodies: list[type[msgspec.Struct]]) -> None:
+def _strict_bodies() -> list[type[msgspec.Struct]]:
+    """The API's request bodies that refuse unknown fields, found in its schemas module."""
+    return [
+        value
+        for value in vars(api_schemas).values()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and value.__struct_config__.forbid_unknown_fields
+    ]
+
+
+def finish_schema(app: Litestar) -> None:
     """What Litestar's generator leaves out: bodies that refuse unknown fields say so, and the bearer
     token is declared (every route accepts one; those that need it answer 401 without)."""
     openapi = app.openapi_schema
     schemas = openapi.components.schemas or {}
-    for struct in request_bodies:
-        if struct.__struct_config__.forbid_unknown_fields and struct.__name__ in schemas:
+    for struct in _strict_bodies():
+        if struct.__name__ in schemas:
             schemas[struct.__name__].additional_properties = False
     openapi.components.security_schemes = {
         "bearer": SecurityScheme(
