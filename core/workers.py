@@ -7,7 +7,6 @@ daemon itself (it may run on a machine without one, apart from the workers).
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -75,7 +74,3 @@ def sandbox_check(redis: Redis) -> SandboxCheck:
         return sandbox_refusal(await live_workers(redis), image)
 
     return check
-
-
-def now() -> float:
-    return time.time()

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -35,7 +36,7 @@ def current(runtime: Runtime, worker: str, slots: int) -> workers.Heartbeat:
         images=images,
         slots=slots,
         free_slots=runtime.sandbox_slots._value if docker else 0,
-        seen=workers.now(),
+        seen=time.time(),
     )
 
 
