@@ -51,7 +51,7 @@ async def sweep_orphans(session: AsyncSession, store: BlobStore, *, older_than: 
     files = _old_files(store, cutoff)
     while batch := list(islice(files, _BATCH)):
         partial = [p for p in batch if p.name.startswith(INCOMING_PREFIX)]
-        blobs = {p.name: p for p in batch if len(p.name) == 64 and p not in partial}
+        blobs = {p.name: p for p in batch if len(p.name) == 64}  # a digest: never a partial's name
         keep = await _referenced(session, list(blobs)) if blobs else set()
         for path in [*partial, *(p for name, p in blobs.items() if name not in keep)]:
             path.unlink(missing_ok=True)
