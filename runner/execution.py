@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from challenges.spec import ChallengeSpec, Kind
+from core.archive import ArchiveError, extract_archive
 from core.models import FailureKind
-from runner.archive import ArchiveError, extract_archive
 from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage, run_folder
 
 HARNESS = "/opt/riality/harness.py"
 PREDICTIONS = "predictions.csv"
 _TAIL_LINES = 20
+
+ENTRY_POINT = "predict.py"  # what a code submission's zip must hold at its top level
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,7 @@ def prepare_and_run(
         shutil.copyfile(features_file, data / "features.csv")
         if kind is Kind.CODE:
             try:
-                extract_archive(submission_file, submission / "code")
+                extract_archive(submission_file, submission / "code", required=ENTRY_POINT)
             except ArchiveError as exc:
                 return Execution(None, FailureKind.REJECTED_ARCHIVE, f"rejected archive: {exc}", "", None)
             for folder, _, files in os.walk(submission):

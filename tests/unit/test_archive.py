@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.archive import ArchiveError, ArchiveLimits, check_archive, extract_archive
+from core.archive import ArchiveError, ArchiveLimits, check_archive, extract_archive
 
 
 def make_zip(path: Path, entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> Path:
@@ -61,7 +61,7 @@ HOSTILE = [
 def test_hostile_archive_is_refused(tmp_path: Path, entries: list, message: str) -> None:
     path = make_zip(tmp_path / "s.zip", entries)
     with pytest.raises(ArchiveError, match=message):
-        extract_archive(path, tmp_path / "out")
+        extract_archive(path, tmp_path / "out", required="predict.py")
     assert not (tmp_path / "evil.py").exists() and not (tmp_path / "out" / "labels").exists()
 
 

@@ -1,8 +1,9 @@
-"""Unpacking a code submission's zip safely, before anything runs.
+"""Unpacking an untrusted zip safely: a code submission's, or a challenge bundle's.
 
 Refused with a message that names the entry: too many entries, too large once unpacked (zip
 bombs), absolute paths or '..' (zip slip), symbolic links, device files and other non-regular
-entries, and a missing predict.py. Extraction writes only regular files under the target folder.
+entries, and a missing required file (a code submission's predict.py). Extraction writes only
+regular files under the target folder.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-ENTRY_POINT = "predict.py"
-
 
 class ArchiveError(Exception):
-    """The participant's archive is refused; the message says why."""
+    """The archive is refused; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +44,11 @@ def _kind(info: zipfile.ZipInfo) -> str:
     return "directory" if info.is_dir() else "file"
 
 
-def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[zipfile.ZipInfo]:
-    """Validate a zip without extracting it; return its file entries."""
+def check_archive(
+    path: Path, limits: ArchiveLimits = ArchiveLimits(), *, required: str | None = None
+) -> list[zipfile.ZipInfo]:
+    """Validate a zip without extracting it; return its file entries. `required`: a file it must hold
+    at its top level."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -83,15 +85,17 @@ def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[z
             if total > limits.max_total_bytes:
                 raise ArchiveError(f"the archive unpacks to more than {limits.max_total_bytes:,} bytes")
             files.append(info)
-        if not any(PurePosixPath(i.filename) == PurePosixPath(ENTRY_POINT) for i in files):
+        if required and not any(PurePosixPath(i.filename) == PurePosixPath(required) for i in files):
             names = ", ".join(i.filename for i in files[:5]) or "nothing"
-            raise ArchiveError(f"the archive has no {ENTRY_POINT} at its top level (found: {names})")
+            raise ArchiveError(f"the archive has no {required} at its top level (found: {names})")
         return files
 
 
-def extract_archive(path: Path, target: Path, limits: ArchiveLimits = ArchiveLimits()) -> None:
+def extract_archive(
+    path: Path, target: Path, limits: ArchiveLimits = ArchiveLimits(), *, required: str | None = None
+) -> None:
     """Extract a checked archive; sizes are enforced again while writing (headers can lie)."""
-    files = check_archive(path, limits)
+    files = check_archive(path, limits, required=required)
     target.mkdir(parents=True, exist_ok=True)
     root = target.resolve()
     written = 0
