@@ -47,8 +47,20 @@ DOWNLOAD_NAMES = {
 PUBLIC_ROLES = frozenset({FileRole.TRAIN, FileRole.TEST_FEATURES, FileRole.SAMPLE_SUBMISSION})
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a bundle: where (a field of challenge.yaml such as `limits.per_day`, or
+    `challenge.yaml` itself) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
 class BundleError(Exception):
-    def __init__(self, root: Path, problems: list[str]) -> None:
+    def __init__(self, root: Path, problems: list[Problem]) -> None:
         self.root = root
         self.problems = problems
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -77,7 +89,7 @@ class Bundle:
         return next((f for f in self.files if f.role is role), None)
 
 
-def _format_validation(error: ValidationError) -> list[str]:
+def validation_problems(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
@@ -86,90 +98,109 @@ def _format_validation(error: ValidationError) -> list[str]:
             message = "unknown field (check its spelling)"
         elif item["type"] != "missing" and "input" in item and not isinstance(item["input"], dict):
             message = f"{message} (got {item['input']!r})"
-        problems.append(f"{MANIFEST}: {where}: {message}")
+        problems.append(Problem(where, message))
     return problems
 
 
-def _read_manifest(root: Path) -> tuple[ChallengeSpec | None, list[str]]:
+def _read_manifest(root: Path) -> tuple[ChallengeSpec | None, dict[str, Any], list[Problem]]:
+    """The validated spec (None if invalid), the raw mapping as read, and the problems found."""
     path = root / MANIFEST
     if not path.is_file():
-        return None, [f"{MANIFEST}: not found in {root}"]
+        return None, {}, [Problem(MANIFEST, "not found at the top of the bundle")]
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        return None, [f"{MANIFEST}: not valid YAML: {exc}"]
+        return None, {}, [Problem(MANIFEST, f"not valid YAML: {exc}")]
     if not isinstance(raw, dict):
-        return None, [
-            f"{MANIFEST}: expected a mapping of fields (slug, title, metric, ...), got {type(raw).__name__}"
-        ]
+        message = f"expected a mapping of fields (slug, title, metric, ...), got {type(raw).__name__}"
+        return None, {}, [Problem(MANIFEST, message)]
     try:
-        return ChallengeSpec.model_validate(raw), []
+        return ChallengeSpec.model_validate(raw), raw, []
     except ValidationError as exc:
-        return None, _format_validation(exc)
+        return None, raw, validation_problems(exc)
 
 
-def _read_file(root: Path, field: str, relative: str, problems: list[str]) -> bytes | None:
-    where = f"{MANIFEST}: {field}"
+def _read_file(root: Path, field: str, relative: str, problems: list[Problem]) -> bytes | None:
+    path = _locate(root, field, relative, problems)
+    return None if path is None else path.read_bytes()
+
+
+def _locate(root: Path, field: str, relative: str, problems: list[Problem]) -> Path | None:
+    """The file a manifest field names, if it is a regular file inside the bundle and not too large."""
+
+    def refuse(message: str) -> None:
+        problems.append(Problem(field, message))
+
     candidate = Path(relative)
     if candidate.is_absolute() or ".." in candidate.parts:
-        problems.append(f"{where}: {relative!r} must be a path inside the bundle, without '..'")
+        refuse(f"{relative!r} must be a path inside the bundle, without '..'")
         return None
     path = (root / candidate).resolve()
     if not path.is_relative_to(root.resolve()):
-        problems.append(f"{where}: {relative!r} leads outside the bundle")
+        refuse(f"{relative!r} leads outside the bundle")
         return None
     if not path.is_file():
-        problems.append(f"{where}: file {relative!r} not found in the bundle")
+        refuse(f"file {relative!r} not found in the bundle")
         return None
     if path.stat().st_size > MAX_FILE_BYTES:
-        problems.append(f"{where}: {relative!r} is larger than {MAX_FILE_BYTES:,} bytes")
+        refuse(f"{relative!r} is larger than {MAX_FILE_BYTES:,} bytes")
         return None
-    return path.read_bytes()
+    return path
 
 
-def _csv_columns(data: bytes, field: str, problems: list[str]) -> pd.DataFrame | None:
+def _check_paths(root: Path, raw: dict[str, Any], problems: list[Problem]) -> None:
+    """With an invalid manifest, still report the files it names that are missing or unsafe: the
+    organiser sees every problem at once, not the file ones on the next try."""
+    data = raw.get("data")
+    named = [(f"data.{k}", v) for k, v in data.items()] if isinstance(data, dict) else []
+    named.append(("scorer", raw.get("scorer")))
+    for field, relative in named:
+        if isinstance(relative, str) and relative:
+            _locate(root, field, relative, problems)
+
+
+def _csv_columns(data: bytes, field: str, problems: list[Problem]) -> pd.DataFrame | None:
     try:
         return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        problems.append(f"data.{field}: not a readable CSV: {exc}")
+        problems.append(Problem(f"data.{field}", f"not a readable CSV: {exc}"))
         return None
 
 
-def _check_features(data: bytes, spec: ChallengeSpec, truth: GroundTruth, problems: list[str]) -> None:
+def _check_features(data: bytes, spec: ChallengeSpec, truth: GroundTruth, problems: list[Problem]) -> None:
     frame = _csv_columns(data, "test_features", problems)
     if frame is None:
         return
     if spec.id_column not in frame.columns:
-        problems.append(f"data.test_features: no {spec.id_column!r} column (the id_column)")
+        problems.append(Problem("data.test_features", f"no {spec.id_column!r} column (the id_column)"))
         return
     if spec.target_column in frame.columns:
-        problems.append(
-            f"data.test_features: holds the target column {spec.target_column!r}; it would leak the labels"
-        )
+        leak = f"holds the target column {spec.target_column!r}; it would leak the labels"
+        problems.append(Problem("data.test_features", leak))
     ids = pd.Index(frame[spec.id_column].str.strip())
     if not ids.is_unique or set(ids) != set(truth.ids):
-        problems.append("data.test_features: its ids must be exactly the ids of data.test_labels, each once")
+        exact = "its ids must be exactly the ids of data.test_labels, each once"
+        problems.append(Problem("data.test_features", exact))
 
 
-def _check_train(data: bytes, spec: ChallengeSpec, problems: list[str]) -> None:
+def _check_train(data: bytes, spec: ChallengeSpec, problems: list[Problem]) -> None:
     frame = _csv_columns(data, "train", problems)
     if frame is not None and spec.target_column not in frame.columns:
-        problems.append(f"data.train: no {spec.target_column!r} column (the target_column)")
+        problems.append(Problem("data.train", f"no {spec.target_column!r} column (the target_column)"))
 
 
-def _check_scorer(source: bytes, problems: list[str]) -> None:
+def _check_scorer(source: bytes, problems: list[Problem]) -> None:
     """Parse (never run) the organiser's scorer: it must be Python with a top-level score(labels, predictions)."""
     try:
         tree = ast.parse(source.decode("utf-8"), filename="scorer.py")
     except (SyntaxError, UnicodeDecodeError) as exc:
-        problems.append(f"scorer: not valid Python: {exc}")
+        problems.append(Problem("scorer", f"not valid Python: {exc}"))
         return
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     score = functions.get("score")
     if score is None or len(score.args.args) != 2:
-        problems.append(
-            "scorer: expected a top-level function score(labels, predictions) returning a dict of metrics"
-        )
+        expected = "expected a top-level function score(labels, predictions) returning a dict of metrics"
+        problems.append(Problem("scorer", expected))
 
 
 def _sample_submission(spec: ChallengeSpec, truth: GroundTruth) -> bytes:
@@ -190,8 +221,9 @@ def _sample_submission(spec: ChallengeSpec, truth: GroundTruth) -> bytes:
 
 def load_bundle(root: Path | str) -> Bundle:
     root = Path(root)
-    spec, problems = _read_manifest(root)
+    spec, manifest, problems = _read_manifest(root)
     if spec is None:
+        _check_paths(root, manifest, problems)
         raise BundleError(root, problems)
     raw: dict[FileRole, bytes] = {}
     for role in FileRole:
@@ -215,7 +247,7 @@ def load_bundle(root: Path | str) -> Bundle:
                 seed=spec.seed,
             )
         except LabelsFileError as exc:
-            problems.append(f"data.test_labels: {exc}")
+            problems.append(Problem("data.test_labels", f"{exc}"))
     if truth is not None:
         if FileRole.TEST_FEATURES in raw:
             _check_features(raw[FileRole.TEST_FEATURES], spec, truth, problems)
@@ -227,7 +259,8 @@ def load_bundle(root: Path | str) -> Bundle:
             try:
                 read_predictions(raw[FileRole.SAMPLE_SUBMISSION], spec.expectation(truth), FileFormat.CSV)
             except PredictionFileError as exc:
-                problems.append(f"data.sample_submission: would be refused as a submission: {exc}")
+                refused = f"would be refused as a submission: {exc}"
+                problems.append(Problem("data.sample_submission", refused))
     if problems or truth is None:
         raise BundleError(root, problems)
     files = tuple(BundleFile(role=role, name=DOWNLOAD_NAMES[role], data=data) for role, data in raw.items())

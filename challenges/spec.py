@@ -33,8 +33,9 @@ class _Strict(BaseModel):
 class Schedule(_Strict):
     opens: datetime | None = None
     closes: datetime | None = None
+    reveal: datetime | None = None  # when the private board becomes public; else staff reveal it
 
-    @field_validator("opens", "closes")
+    @field_validator("opens", "closes", "reveal")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -46,6 +47,12 @@ class Schedule(_Strict):
         if self.opens and self.closes and self.closes <= self.opens:
             raise ValueError(
                 f"closes ({self.closes.isoformat()}) must be after opens ({self.opens.isoformat()})"
+            )
+        if self.reveal and not self.closes:
+            raise ValueError("reveal needs closes: the private board is revealed after the close")
+        if self.reveal and self.closes and self.reveal < self.closes:
+            raise ValueError(
+                f"reveal ({self.reveal.isoformat()}) must not be before closes ({self.closes.isoformat()})"
             )
         return self
 

@@ -40,15 +40,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Role(StrEnum):
-    ADMIN = "admin"
-    ORGANISER = "organiser"
-    JUDGE = "judge"
+    """Platform roles. What a user may do on one challenge comes from its staff list (StaffRole)."""
+
+    ADMIN = "admin"  # staff of every challenge
+    ORGANISER = "organiser"  # may create challenges
     PARTICIPANT = "participant"
 
-    @property
-    def sees_everything(self) -> bool:
-        """Organisers, judges and admins see private boards and every submission."""
-        return self in (Role.ADMIN, Role.ORGANISER, Role.JUDGE)
+
+class StaffRole(StrEnum):
+    ORGANISER = "organiser"  # runs the challenge: lifecycle, edits, staff, operations on submissions
+    JUDGE = "judge"  # reviews it: private board, every team and submission, notes
+
+
+class ChallengeState(StrEnum):
+    DRAFT = "draft"  # staff only
+    PUBLISHED = "published"  # open by its schedule
+    CLOSED = "closed"  # no more submissions; the private board still staff-only
+    REVEALED = "revealed"  # the private board is public
 
 
 class Status(StrEnum):
@@ -104,8 +112,41 @@ class Challenge(SQLModel, table=True):
     title: str = Field(sa_type=String(200))
     spec: dict[str, Any] = Field(sa_type=JSON)  # the validated ChallengeSpec, as JSON
     columns: list[str] = Field(default_factory=list, sa_type=JSON)  # a prediction file's header
+    # As set by staff; the schedule may move it further (core.lifecycle.state_of is the one reading).
+    state: str = Field(default=ChallengeState.DRAFT, sa_type=String(20))
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # closed early by staff
+    revealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChallengeStaff(SQLModel, table=True):
+    __tablename__ = "challenge_staff"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    role: str = Field(sa_type=String(20))
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One staff action. Appended only: the app never updates or deletes a row (no foreign keys, so
+    deleting a draft challenge or a user leaves its trail)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_challenge_at", "challenge_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int
+    challenge_slug: str = Field(sa_type=String(64))
+    actor_id: int | None = None
+    actor: str = Field(sa_type=String(40))
+    action: str = Field(sa_type=String(40))
+    target: str = Field(default="", sa_type=String(200))
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ChallengeFile(SQLModel, table=True):
@@ -191,6 +232,37 @@ class Submission(SQLModel, table=True):
     cpu_s: float | None = None
     peak_memory_mb: float | None = None
     failure: str | None = Field(default=None, sa_type=String(40))
+    staff_test: bool = False  # sent by the challenge's staff to try the pipeline: never on a board
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Disqualification(SQLModel, table=True):
+    """A team (off both boards) or one submission (no longer its team's best), with the reason shown to it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True, ondelete="CASCADE")
+    submission_id: int | None = Field(
+        default=None, foreign_key="submission.id", index=True, ondelete="CASCADE"
+    )
+    reason: str = Field(sa_type=String(1000))
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StaffNote(SQLModel, table=True):
+    """A note by the challenge's staff on a team or a submission; participants never see it."""
+
+    __tablename__ = "staff_note"
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True, ondelete="CASCADE")
+    submission_id: int | None = Field(
+        default=None, foreign_key="submission.id", index=True, ondelete="CASCADE"
+    )
+    author_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    author: str = Field(sa_type=String(40))
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -85,6 +85,33 @@ async def _create_user(settings: Settings, name: str, role: str, password: str, 
         await engine.dispose()
 
 
+async def _staff(settings: Settings, action: str, slug: str, name: str, role: str | None) -> int:
+    from core.db import create_engine, create_sessionmaker
+    from core.models import StaffRole
+    from server.errors import AppError
+    from server.services import staff
+    from server.services.challenges import get_challenge
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                challenge = await get_challenge(session, slug, staff.OPERATOR)
+                if action == "add":
+                    assert role is not None
+                    member = await staff.set_staff(session, staff.OPERATOR, challenge, name, StaffRole(role))
+                    print(f"{member.username} is {member.role.value} of {slug}")
+                else:
+                    await staff.remove_staff(session, staff.OPERATOR, challenge, name)
+                    print(f"{name} is no longer on the staff of {slug}")
+            except AppError as exc:
+                print(f"riality: {exc.detail}", file=sys.stderr)
+                return 1
+    finally:
+        await engine.dispose()
+    return 0
+
+
 def cmd_image_build(*, offline: bool, tag: str | None, mirror: str | None) -> int:
     from runner.images import DEFAULT_MIRROR, RUNTIME_IMAGE, build_runtime_image
     from runner.sandbox import Sandbox
@@ -192,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     create = with_common(user.add_parser("create", help="create a user, or reset its password and role"))
     create.add_argument("name")
     create.add_argument(
-        "--role", choices=["admin", "organiser", "judge", "participant"], default="participant"
+        "--role",
+        choices=["admin", "organiser", "participant"],
+        default="participant",
+        help="platform role: admins are staff of every challenge, organisers may create challenges",
     )
     create.add_argument("--password", required=True)
     create.add_argument("--email")
@@ -210,6 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load = with_common(challenge.add_parser("load", help="validate and import challenge bundle folders"))
     load.add_argument("paths", nargs="+", type=Path)
+
+    staff = sub.add_parser("staff", help="a challenge's organisers and judges").add_subparsers(
+        dest="action", required=True
+    )
+    add = with_common(staff.add_parser("add", help="make a user organiser or judge of one challenge"))
+    add.add_argument("slug")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["organiser", "judge"], required=True)
+    remove = with_common(staff.add_parser("remove", help="take a user off a challenge's staff"))
+    remove.add_argument("slug")
+    remove.add_argument("name")
     return parser
 
 
@@ -230,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_create_user(settings, args.name, args.role, args.password, args.email))
     elif args.command == "image":
         return cmd_image_build(offline=args.offline, tag=args.tag, mirror=args.mirror)
+    elif args.command == "staff":
+        cmd_migrate(settings)
+        return asyncio.run(_staff(settings, args.action, args.slug, args.name, getattr(args, "role", None)))
     elif args.command == "challenge":
         cmd_migrate(settings)
         return 1 if asyncio.run(_load_challenges(settings, args.paths)) else 0

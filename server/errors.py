@@ -9,6 +9,7 @@ AppError
  ├── Conflict            409  the request clashes with the current state (name taken, already in a team)
  ├── LengthRequired      411  an upload that does not say its size
  ├── PayloadTooLarge     413
+ ├── Unprocessable       422  well-formed, but its content is invalid; carries every problem found
  ├── QuotaExceeded       429  carries the time the quota resets
  ├── RateLimited         429  too many attempts (sign-ins, registrations); carries when to retry
  └── ServiceUnavailable  503  a part we need is missing or busy; may carry when to retry
@@ -16,6 +17,7 @@ AppError
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -58,6 +60,20 @@ class LengthRequired(AppError):
 
 class PayloadTooLarge(AppError):
     status_code = 413
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemAt:
+    path: str  # where: a field path (`limits.per_day`), a file of a bundle, or `bundle`
+    message: str
+
+
+class Unprocessable(AppError):
+    status_code = 422
+
+    def __init__(self, detail: str, problems: list[ProblemAt]) -> None:
+        super().__init__(detail)
+        self.problems = problems
 
 
 class QuotaExceeded(AppError):

@@ -14,12 +14,13 @@ from litestar.testing import AsyncTestClient
 
 from challenges.bundle import load_bundle
 from core.db import create_engine, create_sessionmaker
-from core.models import Role
+from core.models import Role, StaffRole
 from core.settings import Settings
 from core.storage import BlobStore
 from runner.worker import create_worker
+from server.services import staff
 from server.services.accounts import set_password_and_role
-from server.services.challenges import import_bundle
+from server.services.challenges import get_challenge, import_bundle
 
 PASSWORD = "correct-horse-battery"
 
@@ -49,6 +50,18 @@ async def make_user(settings: Settings, name: str, role: Role) -> None:
     try:
         async with create_sessionmaker(engine)() as session:
             await set_password_and_role(session, username=name, password=PASSWORD, role=role)
+    finally:
+        await engine.dispose()
+
+
+async def make_staff(settings: Settings, name: str, slug: str, role: StaffRole) -> None:
+    """A registered user made organiser or judge of one challenge, as `riality staff add` does."""
+    await make_user(settings, name, Role.PARTICIPANT)
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            challenge = await get_challenge(session, slug, staff.OPERATOR)
+            await staff.set_staff(session, staff.OPERATOR, challenge, name, role)
     finally:
         await engine.dispose()
 

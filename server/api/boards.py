@@ -14,14 +14,13 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.challenges import spec_of
-from core.models import Challenge
+from core.models import Challenge, ChallengeState
 from scoring.ranking import Board, BoardEntry
 from server import live
 from server.api.openapi import errors
 from server.api.schemas import BoardEventOut, EntryOut, LeaderboardOut
 from server.live import keys
-from server.services import boards, challenges
+from server.services import boards, challenges, staff
 from server.services.accounts import Viewer
 from server.services.boards import BoardData, Leaderboard
 
@@ -51,10 +50,6 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
 def _encode_page(result: Leaderboard, offset: int, limit: int | None, *, reviewer: bool) -> bytes:
     """One page of a board as JSON (the same bytes for a read and a stream of the same page)."""
     return msgspec.json.encode(leaderboard_out(result, result.page(offset, limit), reviewer=reviewer))
-
-
-def _reviewer(viewer: Viewer | None) -> bool:
-    return viewer is not None and viewer.role.sees_everything
 
 
 async def current_board(state: State, challenge: Challenge, board: Board) -> Leaderboard:
@@ -100,11 +95,15 @@ class BoardController(Controller):
         """The board (or one page of it: `limit`, `offset`), from a per-process cache that the
         'board changed' events invalidate."""
         # The challenge row is kept 2 s: reads of a busy board then touch no database at all.
-        challenge = await state.hub.recent(
-            keys.challenge_row(slug), 2.0, lambda: challenges.get_challenge(db_session, slug)
+        found = await state.hub.recent(
+            keys.challenge_row(slug), 2.0, lambda: challenges.find_challenge(db_session, slug)
         )
-        boards.ensure_visible(spec_of(challenge), board, viewer)
-        reviewer = _reviewer(viewer)
+        if found is None or found.state == ChallengeState.DRAFT:  # no such board, or its staff's only
+            found = await challenges.get_challenge(db_session, slug, viewer)
+        challenge = found
+        access = await staff.access_to(db_session, viewer, challenge.id)
+        boards.ensure_visible(challenge, board, access)
+        reviewer = access.is_staff
 
         async def page() -> bytes:
             whole = await current_board(state, challenge, board)
@@ -137,9 +136,10 @@ class BoardController(Controller):
         limit: Limit = None,
     ) -> Stream:
         """A snapshot of the board (its top `limit` entries if given) first, then again on every change."""
-        challenge = await challenges.get_challenge(db_session, slug)
-        boards.ensure_visible(spec_of(challenge), board, viewer)  # refused before the stream starts
-        reviewer = _reviewer(viewer)
+        challenge = await challenges.get_challenge(db_session, slug, viewer)
+        access = await staff.access_to(db_session, viewer, challenge.id)
+        boards.ensure_visible(challenge, board, access)  # refused before the stream starts
+        reviewer = access.is_staff
         key = keys.board_page(challenge, board, reviewer=reviewer, offset=0, limit=limit)
 
         async def build() -> bytes:

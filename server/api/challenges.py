@@ -1,26 +1,41 @@
-"""Challenges and their public files."""
+"""Challenges: reading them and their public files, and their staff's lifecycle actions."""
 
 from __future__ import annotations
 
-from litestar import Controller, get
+import asyncio
+
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody, MultipartBody
 from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
 from core.challenges import spec_of
-from core.models import Challenge, utcnow
+from core.lifecycle import state_of
+from core.models import Challenge, ChallengeState, utcnow
 from server.api.openapi import errors
-from server.api.schemas import ChallengeDetail, ChallengeSummary, FileOut, LimitsOut
+from server.api.schemas import (
+    BundleForm,
+    ChallengeCreated,
+    ChallengeDetail,
+    ChallengeEditIn,
+    ChallengeSummary,
+    FileOut,
+    LimitsOut,
+)
+from server.services import audit, bundles, lifecycle, staff
 from server.services import challenges as service
+from server.services.accounts import Viewer
+from server.services.lifecycle import Edit
 
 
-def challenge_status(spec: ChallengeSpec) -> str:
+def challenge_status(challenge: Challenge, spec: ChallengeSpec) -> str:
+    """What a participant can do now: upcoming, open or closed."""
     now = utcnow()
-    if spec.schedule.is_closed(now):
+    if state_of(challenge, spec, now) in (ChallengeState.CLOSED, ChallengeState.REVEALED):
         return "closed"
     return "open" if spec.schedule.is_open(now) else "upcoming"
 
@@ -29,7 +44,8 @@ def _summary_fields(challenge: Challenge, spec: ChallengeSpec) -> dict[str, obje
     return {
         "slug": challenge.slug,
         "title": challenge.title,
-        "status": challenge_status(spec),
+        "status": challenge_status(challenge, spec),
+        "state": state_of(challenge, spec, utcnow()).value,
         "opens": spec.schedule.opens,
         "closes": spec.schedule.closes,
         "metric": spec.metric,
@@ -38,43 +54,187 @@ def _summary_fields(challenge: Challenge, spec: ChallengeSpec) -> dict[str, obje
     }
 
 
+async def challenge_detail(
+    session: AsyncSession, viewer: Viewer | None, challenge: Challenge
+) -> ChallengeDetail:
+    access = await staff.access_to(session, viewer, challenge.id)
+    spec = spec_of(challenge)
+    files = [
+        FileOut(name=f.name, size=f.size, url=f"/api/challenges/{challenge.slug}/files/{f.name}")
+        for f in await service.challenge_files(session, challenge)
+        if f.public
+    ]
+    limits = spec.limits
+    return ChallengeDetail(
+        **_summary_fields(challenge, spec),  # type: ignore[arg-type]
+        description=spec.description,
+        extra_metrics=spec.extra_metrics,
+        id_column=spec.id_column,
+        target_column=spec.target_column,
+        prediction_columns=challenge.columns,
+        public_fraction=spec.public_fraction,
+        limits=LimitsOut(
+            per_day=limits.per_day,
+            total=limits.total,
+            team_size=limits.team_size,
+            final_selections=limits.final_selections,
+            upload_mb=limits.upload_mb,
+        ),
+        files=sorted(files, key=lambda f: f.name),
+        reveal=spec.schedule.reveal,
+        staff_role=access.staff.value if access.staff else None,
+    )
+
+
 class ChallengeController(Controller):
     path = "/api/challenges"
     tags = ["challenges"]
 
     @get("/")
-    async def list_challenges(self, db_session: NamedDependency[AsyncSession]) -> list[ChallengeSummary]:
-        rows = await service.list_challenges(db_session)
+    async def list_challenges(
+        self, db_session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer | None]
+    ) -> list[ChallengeSummary]:
+        rows = await service.list_challenges(db_session, viewer)
         return [ChallengeSummary(**_summary_fields(c, spec_of(c))) for c in rows]  # type: ignore[arg-type]
 
-    @get("/{slug:str}", responses=errors(404))
+    @post("/", status_code=201, responses=errors(400, 401, 403, 409, 413, 422))
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        data: MultipartBody[BundleForm],
+    ) -> ChallengeCreated:
+        """Create a draft challenge from a bundle zip (challenge.yaml and its data). An invalid bundle is
+        refused with every problem listed (`problems`), and nothing of it is kept."""
+        try:
+            bundle = await asyncio.to_thread(bundles.load_upload, data.bundle.file)
+        finally:
+            await data.bundle.close()
+        challenge = await lifecycle.create_challenge(db_session, state.store, current_user, bundle)
+        return ChallengeCreated(
+            slug=challenge.slug, state=challenge.state, title=challenge.title, url=f"/c/{challenge.slug}"
+        )
+
+    @get("/{slug:str}", responses=errors(401, 404))
     async def get_challenge(
-        self, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer | None],
+        slug: FromPath[str],
     ) -> ChallengeDetail:
-        challenge = await service.get_challenge(db_session, slug)
-        spec = spec_of(challenge)
-        files = [
-            FileOut(name=f.name, size=f.size, url=f"/api/challenges/{slug}/files/{f.name}")
-            for f in await service.challenge_files(db_session, challenge)
-            if f.public
-        ]
-        limits = spec.limits
-        return ChallengeDetail(
-            **_summary_fields(challenge, spec),  # type: ignore[arg-type]
-            description=spec.description,
-            extra_metrics=spec.extra_metrics,
-            id_column=spec.id_column,
-            target_column=spec.target_column,
-            prediction_columns=challenge.columns,
-            public_fraction=spec.public_fraction,
-            limits=LimitsOut(
-                per_day=limits.per_day,
-                total=limits.total,
-                team_size=limits.team_size,
-                final_selections=limits.final_selections,
-                upload_mb=limits.upload_mb,
+        challenge = await service.get_challenge(db_session, slug, viewer)
+        return await challenge_detail(db_session, viewer, challenge)
+
+    @patch("/{slug:str}", responses=errors(400, 401, 403, 404, 422))
+    async def edit(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+        data: JSONBody[ChallengeEditIn],
+    ) -> ChallengeDetail:
+        """Change the title, description, schedule or limits (organisers); validated like challenge.yaml."""
+        challenge = await self._as_organiser(db_session, current_user, slug)
+        edit = Edit(
+            title=data.title, description=data.description, schedule=data.schedule, limits=data.limits
+        )
+        await lifecycle.edit_challenge(db_session, current_user, challenge, edit)
+        await state.queue.publish_board_changed(slug)  # the boards' pages carry the title and metric
+        return await challenge_detail(db_session, current_user, challenge)
+
+    async def _as_organiser(self, session: AsyncSession, viewer: Viewer, slug: str) -> Challenge:
+        challenge = await service.get_challenge(session, slug, viewer)
+        await staff.require_staff(session, viewer, challenge, organiser=True)
+        return challenge
+
+    async def _move(
+        self, session: AsyncSession, state: State, viewer: Viewer, slug: str, step: str
+    ) -> ChallengeDetail:
+        challenge = await self._as_organiser(session, viewer, slug)
+        await getattr(lifecycle, step)(session, viewer, challenge)
+        state.hub.changed(slug)
+        await state.queue.publish_board_changed(slug)  # streams of the private board may now open
+        return await challenge_detail(session, viewer, challenge)
+
+    @post("/{slug:str}/publish", status_code=200, responses=errors(401, 403, 404, 409))
+    async def publish(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> ChallengeDetail:
+        """Draft → published: visible to everyone, open for submissions by its schedule."""
+        return await self._move(db_session, state, current_user, slug, "publish")
+
+    @post("/{slug:str}/close", status_code=200, responses=errors(401, 403, 404, 409))
+    async def close(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> ChallengeDetail:
+        """Published → closed now (before the schedule's close): no more submissions or final
+        selections; the private board stays with the staff."""
+        return await self._move(db_session, state, current_user, slug, "close")
+
+    @post("/{slug:str}/reveal", status_code=200, responses=errors(401, 403, 404, 409))
+    async def reveal(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> ChallengeDetail:
+        """Closed → revealed: the private board and private scores become public."""
+        return await self._move(db_session, state, current_user, slug, "reveal")
+
+    @delete("/{slug:str}", status_code=204, responses=errors(401, 403, 404, 409))
+    async def delete(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> None:
+        """Delete a draft, or a challenge no participant has submitted to (organisers)."""
+        challenge = await self._as_organiser(db_session, current_user, slug)
+        await lifecycle.delete_challenge(db_session, current_user, challenge)
+        state.hub.changed(slug)
+
+    @get(
+        "/{slug:str}/bundle",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/zip",
+                description="The bundle zip",
+                generate_examples=False,
             ),
-            files=sorted(files, key=lambda f: f.name),
+            **errors(401, 404),
+        },
+    )
+    async def download_bundle(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Response[bytes]:
+        """The challenge's current bundle as a zip, hidden labels included (its staff only)."""
+        challenge = await service.get_challenge(db_session, slug, current_user)
+        await staff.require_staff(db_session, current_user, challenge)
+        files = await service.challenge_files(db_session, challenge)
+        body = await asyncio.to_thread(bundles.bundle_zip, spec_of(challenge), files, state.store)
+        audit.record(db_session, current_user, challenge, "bundle.download", slug)
+        await db_session.commit()
+        return Response(
+            body,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{slug}.zip"'},
         )
 
     @get(
@@ -83,16 +243,17 @@ class ChallengeController(Controller):
             200: ResponseSpec(
                 data_container=str, media_type="text/csv", description="The file", generate_examples=False
             ),
-            **errors(404),
+            **errors(401, 404),
         },
     )
     async def download(
         self,
         db_session: NamedDependency[AsyncSession],
         state: State,
+        viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
         name: FromPath[str],
     ) -> File:
-        challenge = await service.get_challenge(db_session, slug)
+        challenge = await service.get_challenge(db_session, slug, viewer)
         row = await service.public_file(db_session, challenge, name)
         return File(path=state.store.path(row.sha256), filename=row.name, media_type="text/csv")

@@ -10,12 +10,12 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from core.errors import KernelError, Missing
-from server.errors import AppError, NotFound, QuotaExceeded, Unauthenticated
+from server.errors import AppError, NotFound, QuotaExceeded, Unauthenticated, Unprocessable
 
 log = logging.getLogger(__name__)
 
 
-def app_error_handler(_request: Request, exc: AppError) -> Response[dict[str, str]]:
+def app_error_handler(_request: Request, exc: AppError) -> Response[dict[str, object]]:
     headers: dict[str, str] = {}
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
@@ -23,9 +23,11 @@ def app_error_handler(_request: Request, exc: AppError) -> Response[dict[str, st
         headers["X-Quota-Resets-At"] = exc.resets_at.isoformat()
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    body = {"detail": exc.detail}
+    body: dict[str, object] = {"detail": exc.detail}
     if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
         body["resets_at"] = exc.resets_at.isoformat()
+    if isinstance(exc, Unprocessable):
+        body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
     return Response(body, status_code=exc.status_code, headers=headers, media_type=MediaType.JSON)
 
 
@@ -49,7 +51,7 @@ def _plain(problem: dict[str, Any]) -> str:
     return f"{key}: {message}" if key else message
 
 
-def kernel_error_handler(request: Request, exc: KernelError) -> Response[dict[str, str]]:
+def kernel_error_handler(request: Request, exc: KernelError) -> Response[dict[str, object]]:
     """The kernel speaks in domain words; here they become statuses."""
     if isinstance(exc, Missing):
         return app_error_handler(request, NotFound(str(exc)))

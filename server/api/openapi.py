@@ -17,10 +17,16 @@ from litestar.openapi.spec import SecurityScheme
 from server.api import schemas as api_schemas
 
 
+class ProblemOut(msgspec.Struct):
+    path: str  # where: a field path such as limits.per_day, a bundle file, or "bundle"
+    message: str
+
+
 class ErrorOut(msgspec.Struct, omit_defaults=True):
     detail: str  # what was wrong, where, and what was expected
     resets_at: datetime | None = None  # 429 over quota: when the quota resets
     errors: list[dict[str, Any]] | None = None  # 400 of a malformed body: each problem
+    problems: list[ProblemOut] | None = None  # 422: every problem of a bundle or an edit, at once
 
 
 _WHY = {
@@ -31,6 +37,7 @@ _WHY = {
     409: "The request clashes with the current state",
     411: "The upload does not say its size (Content-Length)",
     413: "The upload is larger than the challenge allows",
+    422: "Well-formed but invalid content (a bundle, an edit): `problems` lists every problem found",
     429: "Too many attempts or over quota; Retry-After says when to try again",
     503: "A part the request needs is missing or busy; Retry-After may say when to try again",
 }

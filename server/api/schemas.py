@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.datastructures import UploadFile
@@ -96,7 +96,8 @@ class LimitsOut(msgspec.Struct):
 class ChallengeSummary(msgspec.Struct):
     slug: str
     title: str
-    status: str  # upcoming | open | closed
+    status: str  # upcoming | open | closed: what a participant can do now
+    state: str  # draft | published | closed | revealed: where the challenge is in its life
     opens: datetime | None
     closes: datetime | None
     metric: str
@@ -113,6 +114,51 @@ class ChallengeDetail(ChallengeSummary):
     public_fraction: float
     limits: LimitsOut
     files: list[FileOut]
+    reveal: datetime | None  # when the private board becomes public (else when its staff reveal it)
+    staff_role: str | None  # the viewer's: organiser | judge, or null
+
+
+class ChallengeCreated(msgspec.Struct):
+    slug: str
+    state: str
+    title: str
+    url: str
+
+
+class BundleForm(msgspec.Struct):
+    bundle: Annotated[
+        UploadFile, msgspec.Meta(description="a zip of the bundle folder (challenge.yaml at its top)")
+    ]
+
+
+class ChallengeEditIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields given change; schedule and limits are merged into the current ones."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=100_000)] | None = None
+    schedule: dict[str, str | None] | None = None  # opens, closes, reveal: ISO times with a zone, or null
+    limits: dict[str, Any] | None = None  # per_day, total, team_size, final_selections, ...
+
+
+class StaffIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    role: Literal["organiser", "judge"]
+
+
+class StaffOut(msgspec.Struct):
+    username: str
+    role: str
+    added_at: datetime
+
+
+class AuditOut(msgspec.Struct):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 class TeamIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -10,13 +10,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.challenges import spec_of
 from core.models import Challenge, Submission, Team, utcnow
 from core.workers import sandbox_check
 from server.api.deps import provide_current_user, viewer_of
 from server.api.openapi import errors
 from server.api.schemas import FinalIn, SubmissionOut, UploadForm
-from server.services import challenges, submissions
+from server.services import challenges, staff, submissions
 from server.services.accounts import Viewer
 from server.services.submissions import Upload, private_visible
 
@@ -25,7 +24,7 @@ async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission)
     challenge = await session.get(Challenge, sub.challenge_id)
     team = await session.get(Team, sub.team_id)
     assert challenge is not None and team is not None and sub.id is not None
-    show_private = private_visible(viewer, spec_of(challenge), utcnow())
+    show_private = private_visible(await staff.access_to(session, viewer, challenge.id), challenge, utcnow())
     metrics = {k: v for k, v in sub.metrics.items() if show_private or k != "private"}
     return SubmissionOut(
         id=sub.id,
@@ -57,7 +56,7 @@ async def admit_upload(connection: ASGIConnection, _handler: BaseRouteHandler) -
     state = connection.app.state
     async with state.sessions() as session:
         viewer = await provide_current_user(await viewer_of(connection, session))
-        challenge = await challenges.get_challenge(session, connection.path_params["slug"])
+        challenge = await challenges.get_challenge(session, connection.path_params["slug"], viewer)
         length = connection.headers.get("content-length")
         await submissions.admit_upload(
             session,
@@ -90,7 +89,7 @@ class SubmissionController(Controller):
     ) -> Response[SubmissionOut]:
         """Upload predictions, a model or code. Send an `Idempotency-Key` header to retry safely: the
         same key and file give back the first submission (header `Idempotent-Replayed: true`)."""
-        challenge = await challenges.get_challenge(db_session, slug)
+        challenge = await challenges.get_challenge(db_session, slug, current_user)
         upload = Upload(
             filename=data.file.filename or "upload", stream=data.file.file, note=data.note, kind=data.kind
         )
@@ -145,6 +144,6 @@ class SubmissionController(Controller):
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
     ) -> list[SubmissionOut]:
-        challenge = await challenges.get_challenge(db_session, slug)
+        challenge = await challenges.get_challenge(db_session, slug, current_user)
         rows = await submissions.team_submissions(db_session, current_user, challenge)
         return [await submission_out(db_session, current_user, s) for s in rows]

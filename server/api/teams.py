@@ -33,7 +33,7 @@ class TeamController(Controller):
         slug: FromPath[str],
         data: JSONBody[TeamIn],
     ) -> TeamOut:
-        challenge = await challenges.get_challenge(db_session, slug)
+        challenge = await challenges.get_challenge(db_session, slug, current_user)
         return _team_out(await teams.create_team(db_session, current_user, challenge, data.name))
 
     @post("/teams/join", status_code=200, responses=errors(400, 401, 404, 409))
@@ -44,7 +44,7 @@ class TeamController(Controller):
         slug: FromPath[str],
         data: JSONBody[JoinIn],
     ) -> TeamOut:
-        challenge = await challenges.get_challenge(db_session, slug)
+        challenge = await challenges.get_challenge(db_session, slug, current_user)
         return _team_out(await teams.join_team(db_session, current_user, challenge, data.invite_code.strip()))
 
     @get("/team", responses=errors(401, 404))
@@ -54,7 +54,7 @@ class TeamController(Controller):
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
     ) -> TeamOut:
-        challenge = await challenges.get_challenge(db_session, slug)
+        challenge = await challenges.get_challenge(db_session, slug, current_user)
         return _team_out(await teams.my_team(db_session, current_user, challenge))
 
     @delete("/team/members/me", status_code=204, responses=errors(401, 404))
@@ -64,5 +64,5 @@ class TeamController(Controller):
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
     ) -> None:
-        challenge = await challenges.get_challenge(db_session, slug)
+        challenge = await challenges.get_challenge(db_session, slug, current_user)
         await teams.leave_team(db_session, current_user, challenge)

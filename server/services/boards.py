@@ -9,12 +9,21 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.spec import ChallengeSpec
 from core.challenges import spec_of
-from core.models import Challenge, Status, Submission, Team, TeamBest, utcnow
+from core.models import (
+    Challenge,
+    ChallengeStaff,
+    Disqualification,
+    Member,
+    Status,
+    Submission,
+    Team,
+    TeamBest,
+    utcnow,
+)
 from scoring.ranking import Board, BoardEntry, Ranking, ScoredSubmission, TeamActivity
-from server.errors import Forbidden
-from server.services.accounts import Viewer
+from server.errors import NotFound
+from server.services.staff import Access
 from server.services.submissions import private_visible
 
 
@@ -35,11 +44,15 @@ class Leaderboard:
         return self.ranking.entries(self.teams, offset, None if limit is None else offset + limit)
 
 
-def ensure_visible(spec: ChallengeSpec, board: Board, viewer: Viewer | None) -> None:
-    if board is Board.PRIVATE and not private_visible(viewer, spec, utcnow()):
-        closes = spec.schedule.closes
-        when = f"after the close at {closes.isoformat()}" if closes else "once the challenge has closed"
-        raise Forbidden(f"the private board is visible to organisers and judges; to everyone else {when}")
+def ensure_visible(challenge: Challenge, board: Board, access: Access) -> None:
+    """The private board is its staff's until they reveal it; to anyone else it does not exist yet."""
+    if board is Board.PRIVATE and not private_visible(access, challenge, utcnow()):
+        reveal = spec_of(challenge).schedule.reveal
+        when = f"at {reveal.isoformat()}" if reveal else "when its organisers reveal it"
+        raise NotFound(
+            f"no private board of {challenge.slug!r} that you can see: it is for the challenge's "
+            f"organisers and judges until it is revealed ({when})"
+        )
 
 
 @dataclass(slots=True)
@@ -83,26 +96,42 @@ async def board_data(
     finals_query = select(*columns).where(
         Submission.challenge_id == challenge_id, col(Submission.final), Submission.status == Status.SCORED
     )
+    # On the boards: teams that submitted, have members, none of them staff, and are not disqualified.
+    staff_teams = (
+        select(Member.team_id)
+        .join(ChallengeStaff, col(ChallengeStaff.user_id) == Member.user_id)
+        .where(Member.challenge_id == challenge_id, ChallengeStaff.challenge_id == challenge_id)
+    )
+    manned = select(Member.team_id).where(Member.challenge_id == challenge_id)
+    disqualified = select(Disqualification.team_id).where(
+        Disqualification.challenge_id == challenge_id, col(Disqualification.team_id).is_not(None)
+    )
     teams_query = select(Team.id, Team.name, Team.submissions, Team.last_submission_at).where(
-        Team.challenge_id == challenge_id, col(Team.submissions) > 0
+        Team.challenge_id == challenge_id,
+        col(Team.submissions) > 0,
+        col(Team.id).in_(manned),
+        col(Team.id).not_in(staff_teams),
+        col(Team.id).not_in(disqualified),
     )
     if team_ids is not None:
         best_query = best_query.where(col(TeamBest.team_id).in_(team_ids))
         finals_query = finals_query.where(col(Submission.team_id).in_(team_ids))
         teams_query = teams_query.where(col(Team.id).in_(team_ids))
-    rows = {row[0]: row for row in (*await session.exec(best_query), *await session.exec(finals_query))}
-    candidates: dict[int, list[ScoredSubmission]] = {}
-    for i, t, c, p, q, m, f in rows.values():  # a best submission may also be a final one: once
-        candidates.setdefault(t, []).append(
-            ScoredSubmission(
-                submission_id=i, team_id=t, created_at=c, public_score=p, private_score=q, metrics=m, final=f
-            )
-        )
     teams = {
         team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
         for team_id, name, count, last in await session.exec(teams_query)
         if team_id is not None
     }
+    rows = {row[0]: row for row in (*await session.exec(best_query), *await session.exec(finals_query))}
+    candidates: dict[int, list[ScoredSubmission]] = {}
+    for i, t, c, p, q, m, f in rows.values():  # a best submission may also be a final one: once
+        if t not in teams:
+            continue
+        candidates.setdefault(t, []).append(
+            ScoredSubmission(
+                submission_id=i, team_id=t, created_at=c, public_score=p, private_score=q, metrics=m, final=f
+            )
+        )
     return BoardData(candidates, teams)
 
 

@@ -1,28 +1,39 @@
-"""Challenges: importing validated bundles, and reading challenges and their public files."""
+"""Challenges: importing validated bundles, who sees which challenge, and reading their public files."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy import or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
 from challenges.spec import SLUG_PATTERN
-from core.models import Challenge, ChallengeFile, utcnow
+from core.models import Challenge, ChallengeFile, ChallengeStaff, ChallengeState, Role, StaffRole, utcnow
 from core.storage import BlobStore
 from server.errors import NotFound
+from server.services.accounts import Viewer
+from server.services.staff import access_to
 
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     slug: str
     created: bool
+    challenge_id: int
 
 
-async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:
-    """Create or update a challenge from a validated bundle, in one transaction.
+async def write_bundle(
+    session: AsyncSession,
+    store: BlobStore,
+    bundle: Bundle,
+    challenge: Challenge | None,
+    *,
+    state: ChallengeState = ChallengeState.PUBLISHED,
+) -> Challenge:
+    """Create (in `state`) or update a challenge from a validated bundle, in the caller's transaction.
 
     The files go to the content-addressed store first (harmless if the transaction then fails:
     nothing points at them); the challenge row and its file rows are written together.
@@ -30,11 +41,9 @@ async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle)
     digests = {f.role: (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
     spec = bundle.spec
     columns = list(spec.expectation(bundle.truth).columns)
-    challenge = (await session.exec(select(Challenge).where(Challenge.slug == spec.slug))).first()
-    created = challenge is None
     if challenge is None:
         challenge = Challenge(
-            slug=spec.slug, title=spec.title, spec=spec.model_dump(mode="json"), columns=columns
+            slug=spec.slug, title=spec.title, spec=spec.model_dump(mode="json"), columns=columns, state=state
         )
         session.add(challenge)
         await session.flush()
@@ -57,22 +66,66 @@ async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle)
         session.add(row)
     for stale in existing.values():
         await session.delete(stale)
+    return challenge
+
+
+async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:
+    """The operator's path (`riality challenge load`): create a published challenge, or update one
+    in place whatever its state."""
+    challenge = await find_challenge(session, bundle.spec.slug)
+    created = challenge is None
+    challenge = await write_bundle(session, store, bundle, challenge)
+    assert challenge.id is not None
+    challenge_id = challenge.id
     await session.commit()
-    return ImportResult(slug=spec.slug, created=created)
+    return ImportResult(slug=bundle.spec.slug, created=created, challenge_id=challenge_id)
 
 
-async def list_challenges(session: AsyncSession) -> list[Challenge]:
-    return list(await session.exec(select(Challenge).order_by(Challenge.slug)))
-
-
-async def get_challenge(session: AsyncSession, slug: str) -> Challenge:
+async def find_challenge(session: AsyncSession, slug: str) -> Challenge | None:
+    """Any challenge by its slug, whatever its state: for the callers that check visibility themselves."""
     # A slug no challenge can have is not looked up (PostgreSQL refuses text holding a NUL).
-    challenge = None
-    if re.match(SLUG_PATTERN, slug):
-        challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
+    if not re.match(SLUG_PATTERN, slug):
+        return None
+    return (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
+
+
+async def get_challenge(session: AsyncSession, slug: str, viewer: Viewer | None = None) -> Challenge:
+    """The challenge if the viewer may see it: a draft only to its staff, to others it does not exist."""
+    challenge = await find_challenge(session, slug)
+    hidden = challenge is not None and challenge.state == ChallengeState.DRAFT
+    if hidden and not (await access_to(session, viewer, challenge.id if challenge else None)).is_staff:
+        challenge = None
     if challenge is None:
         raise NotFound(f"no challenge {slug[:80]!r}")
     return challenge
+
+
+async def list_challenges(session: AsyncSession, viewer: Viewer | None = None) -> list[Challenge]:
+    """Every challenge but drafts, and the drafts the viewer is staff of."""
+    query = select(Challenge).order_by(Challenge.slug)
+    if viewer is None or viewer.role is not Role.ADMIN:
+        staff_of = select(ChallengeStaff.challenge_id).where(
+            ChallengeStaff.user_id == (viewer.id if viewer else -1)
+        )
+        query = query.where(
+            or_(col(Challenge.state) != ChallengeState.DRAFT, col(Challenge.id).in_(staff_of))
+        )
+    return list(await session.exec(query))
+
+
+async def staff_challenges(session: AsyncSession, viewer: Viewer) -> list[tuple[Challenge, StaffRole]]:
+    """The challenges the viewer runs or judges (all of them, as organiser, for an admin)."""
+    if viewer.role is Role.ADMIN:
+        return [
+            (c, StaffRole.ORGANISER) for c in await session.exec(select(Challenge).order_by(Challenge.slug))
+        ]
+    rows = await session.exec(
+        select(Challenge, ChallengeStaff.role)
+        .join(ChallengeStaff, col(ChallengeStaff.challenge_id) == Challenge.id)
+        .where(ChallengeStaff.user_id == viewer.id)
+        .order_by(Challenge.slug)
+    )
+    return [(c, StaffRole(role)) for c, role in rows]
 
 
 async def challenge_files(session: AsyncSession, challenge: Challenge) -> list[ChallengeFile]:

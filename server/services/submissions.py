@@ -10,14 +10,15 @@ from datetime import datetime, time, timedelta
 from pathlib import PurePath
 from typing import BinaryIO
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec, Kind
 from core.challenges import spec_of
-from core.models import MAX_ROW_ID, Challenge, Member, Status, Submission, Team, utcnow
+from core.lifecycle import state_of
+from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
 from core.queue import EvaluationQueue
 from core.storage import BlobStore, Incoming, TooLargeError
 from core.workers import SandboxCheck
@@ -33,6 +34,7 @@ from server.errors import (
     ServiceUnavailable,
 )
 from server.services.accounts import Viewer
+from server.services.staff import Access, access_to
 from server.services.teams import lock_team, membership, team_for_submission
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,17 @@ class Upload:
     kind: str | None = None
 
 
-def check_schedule(spec: ChallengeSpec, now: datetime) -> None:
+def check_open(challenge: Challenge, spec: ChallengeSpec, access: Access, now: datetime) -> None:
+    """Participants submit while the challenge is published and its schedule open; its staff at any
+    time, to try the pipeline (their entries never reach a board)."""
+    if access.is_staff:
+        return
+    state = state_of(challenge, spec, now)
     schedule = spec.schedule
+    if state is not ChallengeState.PUBLISHED:
+        when = challenge.closed_at or schedule.closes
+        at = f" at {when.isoformat()}" if when else ""
+        raise OutsideSchedule(f"{spec.slug!r} closed for submissions{at}")
     if schedule.opens and now < schedule.opens:
         raise OutsideSchedule(f"{spec.slug!r} opens for submissions at {schedule.opens.isoformat()}")
     if schedule.closes and now >= schedule.closes:
@@ -100,11 +111,21 @@ def _day_start(now: datetime) -> datetime:
     return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
 
 
-async def _check_quota(session: AsyncSession, team_id: int, spec: ChallengeSpec, now: datetime) -> None:
+async def _check_quota(
+    session: AsyncSession, team_id: int, user_id: int, challenge_id: int, spec: ChallengeSpec, now: datetime
+) -> None:
+    """The team's submissions and the user's own in this challenge count together: leaving a team
+    for a new one does not bring a fresh quota."""
     counted = (
         select(func.count())
         .select_from(Submission)
-        .where(Submission.team_id == team_id, col(Submission.counts_toward_quota))
+        .where(
+            or_(
+                Submission.team_id == team_id,
+                and_(Submission.user_id == user_id, Submission.challenge_id == challenge_id),
+            ),
+            col(Submission.counts_toward_quota),
+        )
     )
     total = (await session.exec(counted)).one()
     if total >= spec.limits.total:
@@ -159,7 +180,7 @@ async def admit_upload(
     check_idempotency_key(idempotency_key)
     if await _replayed(session, viewer, idempotency_key) is not None:
         return  # a retry of an accepted upload: answered with the first one, whatever the quota says now
-    check_schedule(spec, utcnow())
+    check_open(challenge, spec, await access_to(session, viewer, challenge.id), utcnow())
     limit = upload_limit(spec, max_upload_bytes)
     if content_length is None:
         raise LengthRequired("Content-Length header: required for uploads (the request must say its size)")
@@ -169,7 +190,7 @@ async def admit_upload(
         )
     member = await membership(session, viewer, challenge.id)
     if member is not None:
-        await _check_quota(session, member.team_id, spec, utcnow())
+        await _check_quota(session, member.team_id, viewer.id, member.challenge_id, spec, utcnow())
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,14 +233,15 @@ async def submit(
         previous = await _replayed(session, viewer, idempotency_key)
         if previous is not None:
             return _replay(previous, challenge_id, incoming.sha256)
-        check_schedule(spec, utcnow())
+        access = await access_to(session, viewer, challenge_id)
+        check_open(challenge, spec, access, utcnow())
         if kind is not Kind.PREDICTIONS and (refusal := await sandbox(spec.runtime_image)) is not None:
             raise ServiceUnavailable(
                 f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a live "
                 f"worker ({refusal}); prediction files are still accepted"
             )
         submission = await _insert(
-            session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key
+            session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key, access
         )
     except IntegrityError:  # the same Idempotency-Key in a concurrent request, which won
         await session.rollback()
@@ -253,6 +275,7 @@ async def _insert(
     file_format: FileFormat,
     upload: Upload,
     idempotency_key: str | None,
+    access: Access,
 ) -> Submission:
     """The quota check and the insert in one transaction under the team's lock; the file is put in
     the store just before the commit (an orphan, if the commit then fails, is swept later)."""
@@ -263,7 +286,7 @@ async def _insert(
     now = utcnow()
     await lock_team(session, team_id)
     try:
-        await _check_quota(session, team_id, spec, now)
+        await _check_quota(session, team_id, viewer.id, challenge_id, spec, now)
     except QuotaExceeded:
         await session.rollback()
         raise
@@ -283,6 +306,7 @@ async def _insert(
         size=incoming.size,
         note=upload.note,
         idempotency_key=idempotency_key,
+        staff_test=access.is_staff,
         created_at=now,
     )
     session.add(submission)
@@ -293,7 +317,10 @@ async def _insert(
 
 
 async def _visible(session: AsyncSession, viewer: Viewer, submission: Submission) -> bool:
-    return viewer.role.sees_everything or await _is_member(session, viewer, submission.team_id)
+    """Its team's members, and the staff of its challenge."""
+    if await _is_member(session, viewer, submission.team_id):
+        return True
+    return (await access_to(session, viewer, submission.challenge_id)).is_staff
 
 
 async def _find(session: AsyncSession, submission_id: int) -> Submission | None:
@@ -320,9 +347,9 @@ async def team_submissions(session: AsyncSession, viewer: Viewer, challenge: Cha
     return list(rows)
 
 
-def private_visible(viewer: Viewer | None, spec: ChallengeSpec, now: datetime) -> bool:
-    """Organisers and judges see private scores at any time; everyone else after the close."""
-    return (viewer is not None and viewer.role.sees_everything) or spec.schedule.is_closed(now)
+def private_visible(access: Access, challenge: Challenge, now: datetime) -> bool:
+    """The challenge's staff see private scores at any time; everyone else once they are revealed."""
+    return access.is_staff or state_of(challenge, spec_of(challenge), now) is ChallengeState.REVEALED
 
 
 async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, final: bool) -> Submission:
@@ -333,7 +360,7 @@ async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, f
     challenge = await session.get(Challenge, submission.challenge_id)
     assert challenge is not None
     spec = spec_of(challenge)
-    if spec.schedule.is_closed(utcnow()):
+    if state_of(challenge, spec, utcnow()) in (ChallengeState.CLOSED, ChallengeState.REVEALED):
         raise OutsideSchedule(f"{spec.slug!r} has closed: final selections can no longer change")
     if final and submission.status != Status.SCORED:
         raise Conflict(

@@ -108,7 +108,7 @@ class PageController(Controller):
                 {
                     "slug": challenge.slug,
                     "title": challenge.title,
-                    "status": challenge_status(spec),
+                    "status": challenge_status(challenge, spec),
                     "when": _when(spec, t, now),
                     "metric": spec.metric,
                     "higher": spec.primary_metric.higher_is_better,
@@ -127,7 +127,7 @@ class PageController(Controller):
             "board": board,
             "spec": spec,
             "challenge": challenge,
-            "status": challenge_status(spec),
+            "status": challenge_status(challenge, spec),
             "when": _when(spec, t, utcnow()),
         }
 

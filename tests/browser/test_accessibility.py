@@ -12,11 +12,11 @@ import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from core.models import Role
+from core.models import StaffRole
 from core.settings import Settings
 from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES
-from tests.helpers import csv_bytes, drain_queue, load_challenge, login, make_user, upload
+from tests.helpers import csv_bytes, drain_queue, load_challenge, login, make_staff, upload
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -45,7 +45,7 @@ async def violations(page: Page) -> list[str]:
 async def contest(settings: Settings, api: str) -> Contest:
     """A challenge with a scored and a failed submission from ada, and a judge."""
     await load_challenge(settings, EXAMPLES / SLUG)
-    await make_user(settings, "judy", Role.JUDGE)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
         ada = await login(http, "ada")
         ids = []

@@ -8,11 +8,19 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from core.models import Role
+from core.models import StaffRole
 from core.settings import Settings
 from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES, ROOT
-from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, login, make_user, upload
+from tests.helpers import (
+    PASSWORD,
+    csv_bytes,
+    drain_queue,
+    load_challenge,
+    login,
+    make_staff,
+    upload,
+)
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -128,7 +136,7 @@ async def test_judge_sees_the_private_board_and_a_submission_behind_it(
     settings: Settings, api: str, page: Page
 ) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
-    await make_user(settings, "judy", Role.JUDGE)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
         ada = await login(http, "ada")
         await upload(http, ada, SLUG, csv_bytes(tumour_predictions()[0]), note="radius rule")
@@ -151,7 +159,7 @@ async def test_judges_boards_follow_new_scores_without_reloading(
     settings: Settings, api: str, page: Page
 ) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
-    await make_user(settings, "judy", Role.JUDGE)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
         await signed_in(page, api, await login(http, "judy", register=False))
         await page.goto(f"{api}/c/{SLUG}/judge")

@@ -49,13 +49,17 @@ async def test_me_needs_a_valid_token(client: AsyncTestClient) -> None:
     assert scheme.status_code == 401 and "expected 'Bearer <token>'" in scheme.json()["detail"]
 
 
-async def test_operator_creates_a_judge_from_the_command_line(
+async def test_operator_creates_an_organiser_from_the_command_line(
     settings: Settings, client: AsyncTestClient
 ) -> None:
-    result = run_cli(settings, "user", "create", "judy", "--role", "judge", "--password", PASSWORD)
-    assert "user judy (judge) is ready" in result.stdout
-    headers = await login(client, "judy", register=False)
-    assert (await client.get("/api/me", headers=headers)).json()["role"] == "judge"
+    result = run_cli(settings, "user", "create", "olga", "--role", "organiser", "--password", PASSWORD)
+    assert "user olga (organiser) is ready" in result.stdout
+    headers = await login(client, "olga", register=False)
+    assert (await client.get("/api/me", headers=headers)).json()["role"] == "organiser"
+    refused = run_cli(
+        settings, "user", "create", "judy", "--role", "judge", "--password", PASSWORD, check=False
+    )
+    assert refused.returncode == 2 and "invalid choice: 'judge'" in refused.stderr
 
 
 async def test_health_reports_database_and_redis(client: AsyncTestClient) -> None:

@@ -9,10 +9,18 @@ import pytest
 import yaml
 from litestar.testing import AsyncTestClient
 
-from core.models import Role
+from core.models import StaffRole
 from core.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.helpers import PASSWORD, csv_bytes, drain_queue, load_challenge, login, make_user, upload
+from tests.helpers import (
+    PASSWORD,
+    csv_bytes,
+    drain_queue,
+    load_challenge,
+    login,
+    make_staff,
+    upload,
+)
 from tests.integration.test_submissions import tumour_predictions
 
 TUMOUR = EXAMPLES / "tumour-detection"
@@ -53,18 +61,18 @@ async def test_a_teammate_reads_the_teams_submissions(settings: Settings, client
     assert (await client.get(f"/api/submissions/{ada_id}", headers=cyd)).status_code == 200
 
 
-async def test_private_board_and_scores_are_for_judges_before_the_close(
+async def test_private_board_and_scores_are_for_the_staff_before_the_reveal(
     settings: Settings, client: AsyncTestClient
 ) -> None:
     ada, _, ada_id, bob_id = await _scored_submissions(settings, client)
-    await make_user(settings, "judy", Role.JUDGE)
-    await make_user(settings, "olga", Role.ORGANISER)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
+    await make_staff(settings, "olga", SLUG, StaffRole.ORGANISER)
     judy, olga = await login(client, "judy", register=False), await login(client, "olga", register=False)
     private = f"/api/challenges/{SLUG}/leaderboard?board=private"
     for who in (None, ada):
         refused = await client.get(private, headers=who)
-        assert refused.status_code == 403
-        assert "after the close at 2030-12-31T18:00:00+00:00" in refused.json()["detail"]
+        assert refused.status_code == 404
+        assert "organisers and judges until it is revealed" in refused.json()["detail"]
     for who in (judy, olga):
         board = await client.get(private, headers=who)
         assert board.status_code == 200 and len(board.json()["entries"]) == 2
@@ -77,16 +85,37 @@ async def test_private_board_and_scores_are_for_judges_before_the_close(
     assert judged["private_score"] is not None and "private" in judged["metrics"]
 
 
-async def test_after_the_close_everyone_sees_the_private_board(
-    settings: Settings, client: AsyncTestClient, tmp_path: Path
-) -> None:
-    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+def _rescheduled(tmp_path: Path, **schedule: str) -> Path:
     closed = tmp_path / "closed"
     shutil.copytree(TUMOUR, closed)
     manifest = yaml.safe_load((closed / "challenge.yaml").read_text())
-    manifest["schedule"] = {"opens": "2020-01-01T00:00:00Z", "closes": "2021-01-01T00:00:00Z"}
+    manifest["schedule"] = schedule
     (closed / "challenge.yaml").write_text(yaml.safe_dump(manifest))
-    await load_challenge(settings, closed)
+    return closed
+
+
+async def test_the_close_alone_keeps_the_private_board_with_the_staff(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+    await load_challenge(
+        settings, _rescheduled(tmp_path, opens="2020-01-01T00:00:00Z", closes="2021-01-01T00:00:00Z")
+    )
+    assert (await client.get(f"/api/challenges/{SLUG}/leaderboard?board=private")).status_code == 404
+    assert (await client.get(f"/api/submissions/{ada_id}", headers=ada)).json()["private_score"] is None
+    assert (await client.get(f"/api/challenges/{SLUG}")).json()["state"] == "closed"
+
+
+async def test_after_the_reveal_everyone_sees_the_private_board(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    ada, _, ada_id, _ = await _scored_submissions(settings, client)
+    schedule = {
+        "opens": "2020-01-01T00:00:00Z",
+        "closes": "2021-01-01T00:00:00Z",
+        "reveal": "2021-01-02T00:00:00Z",
+    }
+    await load_challenge(settings, _rescheduled(tmp_path, **schedule))
     board = await client.get(f"/api/challenges/{SLUG}/leaderboard?board=private")
     assert board.status_code == 200 and len(board.json()["entries"]) == 2
     assert (await client.get(f"/api/submissions/{ada_id}", headers=ada)).json()["private_score"] is not None
@@ -109,7 +138,7 @@ async def test_passwords_and_hashes_never_leave_the_server(
 
 async def test_final_selections_drive_the_private_board(settings: Settings, client: AsyncTestClient) -> None:
     await load_challenge(settings, TUMOUR)
-    await make_user(settings, "judy", Role.JUDGE)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     ada, judy = await login(client, "ada"), await login(client, "judy", register=False)
     predictions = tumour_predictions()[0]
     flipped = predictions.assign(diagnosis=(1 - predictions["diagnosis"]).round(6))

@@ -10,10 +10,10 @@ from functools import partial
 import httpx
 import pytest
 
-from core.models import Role
+from core.models import StaffRole
 from core.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.helpers import csv_bytes, drain_queue, eventually, load_challenge, login, make_user
+from tests.helpers import csv_bytes, drain_queue, eventually, load_challenge, login, make_staff
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -62,7 +62,7 @@ async def test_snapshot_first_then_an_event_after_a_score(settings: Settings, ap
 
 async def test_private_stream_is_for_judges_before_the_close(settings: Settings, api: str) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
-    await make_user(settings, "judy", Role.JUDGE)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
         participant = await login(http, "ada")
         refused = await http.get(f"{STREAM}?board=private", headers=participant)
@@ -96,7 +96,7 @@ async def test_every_api_process_follows_the_board_one_team_at_a_time(
     """Two API processes behind one proxy: each keeps its own board and refreshes only the team that
     changed, yet both serve the same board after scores and a final selection made through the other."""
     await load_challenge(settings, EXAMPLES / SLUG)
-    await make_user(settings, "judy", Role.JUDGE)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     board_url = f"/api/challenges/{SLUG}/leaderboard"
     predictions, radius_auc = tumour_predictions()
     labels = (EXAMPLES / SLUG / "hidden" / "labels.csv").read_bytes()  # a perfect submission

@@ -30,7 +30,10 @@ async def test_the_migrated_schema_is_the_models_schema(database_url: str) -> No
 
 
 async def test_the_latest_migration_steps_down_and_up_again(database_url: str) -> None:
-    downgrade(database_url, "0002")
-    assert [diff[0] for diff in await schema_differences(database_url)] == ["add_column", "add_index"]
+    downgrade(database_url, "0003")
+    kinds = [
+        diff[0] if isinstance(diff, tuple) else diff[0][0] for diff in await schema_differences(database_url)
+    ]
+    assert {"add_table", "add_column", "add_fk"} <= set(kinds)
     upgrade(database_url)
     assert await schema_differences(database_url) == []

@@ -53,16 +53,16 @@ def edit(folder: Path, **changes: object) -> None:
 
 
 INVALID = [
-    ({"metric": "auc"}, r"challenge.yaml: metric: unknown metric 'auc'; expected one of: accuracy"),
+    ({"metric": "auc"}, r"metric: unknown metric 'auc'; expected one of: accuracy"),
     (
         {"limits__per_day": 0},
-        r"challenge.yaml: limits.per_day: Input should be greater than or equal to 1 \(got 0\)",
+        r"limits.per_day: Input should be greater than or equal to 1 \(got 0\)",
     ),
     ({"limits__per_day": "five"}, r"limits.per_day: Input should be a valid integer"),
     ({"public_fraction": 1.5}, r"public_fraction: Input should be less than 1 \(got 1.5\)"),
-    ({"slug": "Bad Slug!"}, r"challenge.yaml: slug: String should match pattern"),
-    ({"title": None}, r"challenge.yaml: title: Field required"),
-    ({"metrc": "roc_auc"}, r"challenge.yaml: metrc: unknown field \(check its spelling\)"),
+    ({"slug": "Bad Slug!"}, r"slug: String should match pattern"),
+    ({"title": None}, r"title: Field required"),
+    ({"metrc": "roc_auc"}, r"metrc: unknown field \(check its spelling\)"),
     ({"kinds": ["predictions", "video"]}, r"kinds.1: Input should be 'predictions', 'model' or 'code'"),
     (
         {"schedule__opens": "2026-12-03T00:00:00Z", "schedule__closes": "2026-12-01T00:00:00Z"},
@@ -101,6 +101,14 @@ def test_every_problem_is_listed_at_once(bundle_dir: Path) -> None:
     with pytest.raises(BundleError) as info:
         load_bundle(bundle_dir)
     assert len(info.value.problems) == 3
+
+
+def test_an_invalid_manifest_still_reports_the_files_it_names(bundle_dir: Path) -> None:
+    edit(bundle_dir, metric="auc", data__train="data/nope.csv", data__test_labels="../secret.csv")
+    with pytest.raises(BundleError) as info:
+        load_bundle(bundle_dir)
+    assert {p.path for p in info.value.problems} == {"metric", "data.train", "data.test_labels"}
+    assert any("not found in the bundle" in p.message for p in info.value.problems)
 
 
 def test_features_that_leak_the_labels_are_refused(bundle_dir: Path) -> None:

@@ -1,0 +1,90 @@
+"""Challenge bundles as zips: unpacked safely and checked whole on the way in, rebuilt on the way out."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+import yaml
+from pydantic import ValidationError
+
+from challenges.bundle import MANIFEST, Bundle, BundleError, FileRole, load_bundle, validation_problems
+from challenges.spec import ChallengeSpec
+from core.archive import ArchiveError, ArchiveLimits, extract_archive
+from core.models import ChallengeFile
+from core.storage import BlobStore
+from server.errors import PayloadTooLarge, ProblemAt, Unprocessable
+
+MAX_BUNDLE_BYTES = 1024 * 2**20  # the zip as uploaded
+BUNDLE_LIMITS = ArchiveLimits(max_entries=500, max_total_bytes=1024 * 2**20, max_entry_bytes=512 * 2**20)
+
+
+def _root(folder: Path) -> Path:
+    """Where challenge.yaml is: the top of the zip, or the one folder the organiser zipped."""
+    if (folder / MANIFEST).is_file():
+        return folder
+    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX"))]
+    if len(children) == 1 and children[0].is_dir() and (children[0] / MANIFEST).is_file():
+        return children[0]
+    return folder
+
+
+def invalid(detail: str, problems: list[ProblemAt]) -> Unprocessable:
+    return Unprocessable(
+        f"{detail} ({len(problems)} problem(s)): "
+        + "; ".join(f"{p.path}: {p.message}" for p in problems[:5]),
+        problems,
+    )
+
+
+def load_upload(source: BinaryIO, limit: int = MAX_BUNDLE_BYTES) -> Bundle:
+    """A validated bundle from an uploaded zip (read to at most `limit` bytes), or Unprocessable
+    listing every problem found. Blocking: run it in a thread."""
+    with tempfile.TemporaryDirectory(prefix="riality-bundle-") as folder:
+        path = Path(folder) / "bundle.zip"
+        with path.open("wb") as sink:
+            size = 0
+            while chunk := source.read(2**20):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"bundle: larger than the limit of {limit:,} bytes")
+                sink.write(chunk)
+        unpacked = Path(folder) / "bundle"
+        try:
+            extract_archive(path, unpacked, BUNDLE_LIMITS)
+        except ArchiveError as exc:
+            raise invalid("bundle: not a usable zip", [ProblemAt("bundle", str(exc))]) from None
+        try:
+            return load_bundle(_root(unpacked))
+        except BundleError as exc:
+            problems = [ProblemAt(p.path, p.message) for p in exc.problems]
+            raise invalid("bundle: invalid", problems) from None
+
+
+def check_spec(raw: dict[str, object]) -> ChallengeSpec:
+    """An edited spec, validated as challenge.yaml is, every problem with its field path."""
+    try:
+        return ChallengeSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = [ProblemAt(p.path, p.message) for p in validation_problems(exc)]
+        raise invalid("invalid change", problems) from None
+
+
+def bundle_zip(spec: ChallengeSpec, files: list[ChallengeFile], store: BlobStore) -> bytes:
+    """The challenge as a bundle zip that `POST /api/challenges` or `riality challenge load` takes back."""
+    by_role = {f.role: f for f in files}
+    paths = {FileRole(role): relative for role, relative in spec.data.model_dump().items() if relative}
+    if spec.scorer:
+        paths[FileRole.SCORER] = spec.scorer
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        manifest = spec.model_dump(mode="json", exclude_none=True)
+        archive.writestr(MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+        for role, relative in paths.items():
+            row = by_role.get(role.value)
+            if row is not None:
+                archive.write(store.path(row.sha256), relative)
+    return buffer.getvalue()

@@ -1,0 +1,151 @@
+"""A challenge's life as its staff drive it: created from a bundle as a draft, edited, published,
+closed, revealed, deleted. Every step is checked here and written to the audit log with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from challenges.bundle import Bundle
+from challenges.spec import ChallengeSpec
+from core.challenges import spec_of
+from core.lifecycle import state_of
+from core.models import Challenge, ChallengeStaff, ChallengeState, Role, StaffRole, Submission, utcnow
+from core.storage import BlobStore
+from server.errors import Conflict, Forbidden
+from server.services import audit
+from server.services.accounts import Viewer
+from server.services.bundles import check_spec
+from server.services.challenges import find_challenge, write_bundle
+
+
+async def create_challenge(
+    session: AsyncSession, store: BlobStore, viewer: Viewer, bundle: Bundle
+) -> Challenge:
+    """A new draft from a validated bundle; its creator becomes its first organiser."""
+    if viewer.role not in (Role.ADMIN, Role.ORGANISER):
+        raise Forbidden("only organisers create challenges; ask an admin to make you one")
+    slug = bundle.spec.slug
+    if await find_challenge(session, slug) is not None:
+        raise Conflict(f"slug: {slug!r} is taken; change `slug` in challenge.yaml")
+    challenge = await write_bundle(session, store, bundle, None, state=ChallengeState.DRAFT)
+    assert challenge.id is not None
+    challenge.created_by = viewer.id
+    session.add(ChallengeStaff(challenge_id=challenge.id, user_id=viewer.id, role=StaffRole.ORGANISER))
+    audit.record(session, viewer, challenge, "challenge.create", slug, None, _summary(challenge))
+    try:
+        await session.commit()
+    except IntegrityError:  # the same slug created at the same moment
+        await session.rollback()
+        raise Conflict(f"slug: {slug!r} is taken; change `slug` in challenge.yaml") from None
+    return challenge
+
+
+def _summary(challenge: Challenge) -> dict[str, Any]:
+    return {"title": challenge.title, "state": challenge.state}
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What `PATCH` may change: presentation, schedule and limits (not what the scores depend on)."""
+
+    title: str | None = None
+    description: str | None = None
+    schedule: dict[str, Any] | None = None  # merged into the current one; a null value clears a time
+    limits: dict[str, Any] | None = None  # merged into the current ones
+
+
+async def edit_challenge(
+    session: AsyncSession, viewer: Viewer, challenge: Challenge, edit: Edit
+) -> Challenge:
+    current = spec_of(challenge).model_dump(mode="json")
+    raw = dict(current)
+    if edit.title is not None:
+        raw["title"] = edit.title
+    if edit.description is not None:
+        raw["description"] = edit.description
+    for name in ("schedule", "limits"):
+        changes = getattr(edit, name)
+        if changes is not None:
+            raw[name] = {**current[name], **changes}
+    spec: ChallengeSpec = check_spec(raw)
+    after = spec.model_dump(mode="json")
+    changed = sorted(k for k in after if after[k] != current[k])
+    if changed:
+        challenge.spec = after
+        challenge.title = spec.title
+        challenge.updated_at = utcnow()
+        audit.record(
+            session,
+            viewer,
+            challenge,
+            "challenge.edit",
+            ", ".join(changed),
+            {k: current[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
+        await session.commit()
+    return challenge
+
+
+async def _move(
+    session: AsyncSession,
+    viewer: Viewer,
+    challenge: Challenge,
+    allowed: ChallengeState,
+    to: ChallengeState,
+    how: str,
+) -> Challenge:
+    now = utcnow()
+    state = state_of(challenge, spec_of(challenge), now)
+    if state is not allowed:
+        raise Conflict(f"{challenge.slug!r} is {state.value}; only a {allowed.value} challenge can be {how}")
+    before = {"state": state.value}
+    challenge.state = to
+    if to is ChallengeState.CLOSED:
+        challenge.closed_at = now
+    if to is ChallengeState.REVEALED:
+        challenge.revealed_at = now
+    challenge.updated_at = now
+    audit.record(
+        session, viewer, challenge, f"challenge.{to.value}", challenge.slug, before, {"state": to.value}
+    )
+    await session.commit()
+    return challenge
+
+
+async def publish(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> Challenge:
+    return await _move(
+        session, viewer, challenge, ChallengeState.DRAFT, ChallengeState.PUBLISHED, "published"
+    )
+
+
+async def close(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> Challenge:
+    return await _move(session, viewer, challenge, ChallengeState.PUBLISHED, ChallengeState.CLOSED, "closed")
+
+
+async def reveal(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> Challenge:
+    return await _move(session, viewer, challenge, ChallengeState.CLOSED, ChallengeState.REVEALED, "revealed")
+
+
+async def delete_challenge(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> None:
+    """Only a draft, or a challenge no participant has submitted to: nobody's work is thrown away."""
+    participants = (
+        await session.exec(
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.challenge_id == challenge.id, col(Submission.staff_test).is_(False))
+        )
+    ).one()
+    if challenge.state != ChallengeState.DRAFT and participants:
+        raise Conflict(
+            f"{challenge.slug!r} has {participants} participant submission(s); close it instead of deleting it"
+        )
+    audit.record(session, viewer, challenge, "challenge.delete", challenge.slug, _summary(challenge), None)
+    await session.delete(challenge)
+    await session.commit()
