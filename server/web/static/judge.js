@@ -59,8 +59,9 @@
   }
   (async () => {
     if (!token) return denied();
-    const me = await fetch("/api/me", { headers });
-    if (!me.ok || !["admin", "organiser", "judge"].includes((await me.json()).role)) return denied();
+    // Staff of this challenge only: its organisers and judges (and admins), not those of another.
+    const detail = await fetch(`/api/challenges/${encodeURIComponent(slug)}`, { headers });
+    if (!detail.ok || !(await detail.json()).staff_role) return denied();
     root.querySelector("[data-judge-content]").hidden = false;
     await loadBoard("private"); await loadBoard("public");
     // The public stream says when a score or a final selection changed; both boards are then read
