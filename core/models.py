@@ -233,6 +233,7 @@ class Submission(SQLModel, table=True):
     peak_memory_mb: float | None = None
     failure: str | None = Field(default=None, sa_type=String(40))
     staff_test: bool = False  # sent by the challenge's staff to try the pipeline: never on a board
+    rescore_id: int | None = None  # the last rescore that reached it (each counts a submission once)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -266,3 +267,20 @@ class StaffNote(SQLModel, table=True):
     author: str = Field(sa_type=String(40))
     text: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Rescore(SQLModel, table=True):
+    """Scoring a challenge's scored submissions again (new labels, split or scorer, or on request).
+
+    Each submission's new scores replace the old in one write; the boards are told once, at the end.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    reason: str = Field(sa_type=String(200))
+    requested_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    total: int
+    done: int = 0
+    failed: int = 0  # no longer valid under the new data (its status says why)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -9,6 +9,7 @@ from typing import Protocol
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 EVALUATE = "evaluate"
+RESCORE = "rescore"
 
 
 def board_channel(slug: str) -> str:
@@ -55,6 +56,11 @@ class ArqQueue:
 
     async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None:
         await self.redis.enqueue_job(EVALUATE, submission_id, _job_id=job_id(submission_id, attempt))
+
+    async def enqueue_rescore(self, rescore_id: int, submission_id: int) -> None:
+        await self.redis.enqueue_job(
+            RESCORE, rescore_id, submission_id, _job_id=f"rescore:{rescore_id}:{submission_id}"
+        )
 
     async def publish_board_changed(self, slug: str, team_id: int | None = None) -> None:
         """Tell every API process that a board changed (their caches and live streams follow).

@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec, Kind
+from core.best import is_disqualified
 from core.challenges import ChallengeFiles, spec_of
 from core.db import SessionMaker
 from core.models import Challenge, FailureKind, Status, Submission, utcnow
@@ -63,6 +65,15 @@ def _metrics_json(scores: Scores) -> dict[str, Any]:
         "public": {k: finite_or_none(v) for k, v in scores.public.items()},
         "private": {k: finite_or_none(v) for k, v in scores.private.items()},
     }
+
+
+StillOurs = Callable[[], Awaitable[bool]]
+
+
+async def _running(sessions: SessionMaker, submission_id: int) -> bool:
+    async with sessions() as session:
+        status = (await session.exec(select(Submission.status).where(Submission.id == submission_id))).first()
+    return status == Status.RUNNING
 
 
 async def _claim(session: AsyncSession, submission_id: int, stale_after: timedelta) -> bool:
@@ -108,14 +119,29 @@ class _Produced:
     record: dict[str, Any] = field(default_factory=dict)
 
 
+CANCEL_POLL_S = 0.5  # how often a running sandbox checks whether its submission was cancelled
+
+
 @asynccontextmanager
-async def _kill_on_cancel(cancel: threading.Event) -> AsyncIterator[None]:
-    """The Docker SDK blocks in a thread that cancellation cannot stop; this tells it to kill the container."""
+async def _kill_on_cancel(cancel: threading.Event, still_ours: StillOurs) -> AsyncIterator[None]:
+    """The Docker SDK blocks in a thread that cancellation cannot stop; this tells it to kill the
+    container when the job is cancelled, or when the submission stops being ours (staff or its team
+    cancelled it: the API marks it so, and the container goes within CANCEL_POLL_S)."""
+
+    async def watch() -> None:
+        while not cancel.is_set():
+            await asyncio.sleep(CANCEL_POLL_S)
+            if not await still_ours():
+                cancel.set()
+
+    watcher = asyncio.create_task(watch())
     try:
         yield
     except asyncio.CancelledError:
         cancel.set()
         raise
+    finally:
+        watcher.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +171,7 @@ class ScoredSubmission:
     created_at: datetime
 
 
-async def _load(session: AsyncSession, submission_id: int) -> Job | None:
+async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
     submission = await session.get(Submission, submission_id)
     if submission is None:
         return None
@@ -165,7 +191,7 @@ async def _load(session: AsyncSession, submission_id: int) -> Job | None:
     )
 
 
-async def _produce(runtime: Runtime, job: Job, truth: GroundTruth) -> _Produced:
+async def _produce(runtime: Runtime, job: Job, truth: GroundTruth, still_ours: StillOurs) -> _Produced:
     """The predictions file: the upload itself, or what the participant's code wrote in the sandbox."""
     spec = job.spec
     if job.kind is Kind.PREDICTIONS:
@@ -177,7 +203,7 @@ async def _produce(runtime: Runtime, job: Job, truth: GroundTruth) -> _Produced:
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; model and code submissions need one")
     cancel = threading.Event()
-    async with runtime.sandbox_slots, _kill_on_cancel(cancel):
+    async with runtime.sandbox_slots, _kill_on_cancel(cancel, still_ours):
         execution = await asyncio.to_thread(
             prepare_and_run,
             runtime.sandbox,
@@ -218,66 +244,85 @@ async def _scores(runtime: Runtime, job: Job, truth: GroundTruth, values: Any) -
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What evaluating a submission found: scores, or the failure and its message; and what the
+    sandbox run left to record (logs, usage)."""
+
+    record: dict[str, Any]
+    scores: Scores | None = None
+    failure: FailureKind | None = None
+    message: str = ""
+
+
+async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
+    """Produce predictions → validate → score. The participant's and the scorer's failures are
+    results; ours (database, files, Docker) raise."""
+    # Scoring runs on the worker's own thread: it is CPU-bound, and handing it to a thread pool only
+    # adds GIL hand-offs (measured: more futex time, lower throughput). Parallelism comes from processes.
+    truth = runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256)
+    produced = await _produce(runtime, job, truth, still_ours)
+    if produced.failure is not None or produced.data is None:
+        failure = produced.failure or FailureKind.INVALID_OUTPUT
+        return Result(produced.record, failure=failure, message=produced.message or "no predictions")
+    try:
+        predictions = _validate(job.spec, truth, produced.data, produced.file_format)
+    except PredictionFileError as exc:
+        if job.kind is Kind.PREDICTIONS:
+            return Result(produced.record, failure=FailureKind.INVALID_PREDICTIONS, message=str(exc))
+        return Result(produced.record, failure=FailureKind.INVALID_OUTPUT, message=f"invalid output: {exc}")
+    try:
+        scores = await _scores(runtime, job, truth, predictions.values)
+    except ScorerError as exc:
+        # The organiser's code failed, not the participant's: its logs may show labels, so they stay here.
+        log.warning(
+            "challenge %s: scorer failed on submission %s: %s\n%s", job.slug, job.submission_id, exc, exc.logs
+        )
+        message = (
+            "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
+        )
+        return Result(produced.record, failure=FailureKind.SCORER_FAILED, message=message)
+    return Result(produced.record, scores=scores)
+
+
+def score_values(scores: Scores) -> dict[str, Any]:
+    """The submission's columns a scored result sets."""
+    return {
+        "status": Status.SCORED,
+        "public_score": finite_or_none(scores.public_score),
+        "private_score": finite_or_none(scores.private_score),
+        "metrics": _metrics_json(scores),
+        "error": None,
+        "failure": None,
+    }
+
+
 async def evaluate_submission(
     sessions: SessionMaker, runtime: Runtime, submission_id: int, *, stale_after: timedelta
 ) -> Outcome | None:
-    """Score one submission: claim → read the challenge's files once → produce predictions → validate
-    → score → write the result and the team's best in one transaction. None when there was nothing to
-    do (already finished, or another worker has it)."""
+    """Score one submission: claim → read the challenge's files once → compute → write the result and
+    the team's best in one transaction. None when there was nothing to do (already finished, or
+    another worker has it)."""
     async with sessions() as session:
-        job = await _load(session, submission_id)
+        job = await load_job(session, submission_id)
         if job is None:
             log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
             return None
         if not await _claim(session, submission_id, stale_after_for(job.spec, job.kind, stale_after)):
             log.info("submission %s: already finished or claimed, nothing to do", submission_id)
             return None
-        failed = Outcome(submission_id, job.slug, job.team_id, Status.FAILED)
-        # Scoring runs on the worker's own thread: it is CPU-bound, and handing it to a thread pool only
-        # adds GIL hand-offs (measured: more futex time, lower throughput). Parallelism comes from processes.
-        truth = runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256)
-        produced = await _produce(runtime, job, truth)
-        if produced.failure is not None or produced.data is None:
-            failure = produced.failure or FailureKind.INVALID_OUTPUT
-            await write_failure(
-                session, submission_id, failure, produced.message or "no predictions", produced.record
-            )
-            return failed
-        try:
-            predictions = _validate(job.spec, truth, produced.data, produced.file_format)
-        except PredictionFileError as exc:
-            if job.kind is Kind.PREDICTIONS:
-                failure, message = FailureKind.INVALID_PREDICTIONS, str(exc)
-            else:
-                failure, message = FailureKind.INVALID_OUTPUT, f"invalid output: {exc}"
-            await write_failure(session, submission_id, failure, message, produced.record)
-            return failed
-        try:
-            scores = await _scores(runtime, job, truth, predictions.values)
-        except ScorerError as exc:
-            # The organiser's code failed, not the participant's: its logs may show labels, so they stay here.
-            log.warning(
-                "challenge %s: scorer failed on submission %s: %s\n%s", job.slug, submission_id, exc, exc.logs
-            )
-            message = (
-                "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
-            )
-            await write_failure(session, submission_id, FailureKind.SCORER_FAILED, message, produced.record)
-            return failed
-        public_score = finite_or_none(scores.public_score)
-        written = await write_result(
-            session,
-            submission_id,
-            status=Status.SCORED,
-            public_score=public_score,
-            private_score=finite_or_none(scores.private_score),
-            metrics=_metrics_json(scores),
-            error=None,
-            **produced.record,
-        )
-        if written:  # in the same transaction: the board reads each team's best from here
+        result = await compute(runtime, job, partial(_running, sessions, submission_id))
+        if result.scores is None:
+            assert result.failure is not None
+            await write_failure(session, submission_id, result.failure, result.message, result.record)
+            return Outcome(submission_id, job.slug, job.team_id, Status.FAILED)
+        values = score_values(result.scores)
+        written = await write_result(session, submission_id, **values, **result.record)
+        # In the same transaction: the board reads each team's best from here. A submission disqualified
+        # while it waited is scored for the record, but is never its team's best.
+        if written and not await is_disqualified(session, job.challenge_id, submission_id):
             entry = ScoredSubmission(
-                submission_id, job.team_id, job.challenge_id, public_score, job.created_at
+                submission_id, job.team_id, job.challenge_id, values["public_score"], job.created_at
             )
             await record_best(session, entry, higher_is_better=job.spec.primary_metric.higher_is_better)
         await session.commit()

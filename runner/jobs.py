@@ -10,10 +10,11 @@ from typing import Any
 from arq import Retry
 
 from core.blobs import sweep_orphans
-from core.queue import ArqQueue, board_channel
+from core.queue import ArqQueue, board_channel, board_message
 from runner.budgets import JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
 from runner.reconcile import find_stuck, reenqueue
+from runner.rescoring import give_up, rescore_submission
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,31 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
         )
     await _publish(ctx, outcome)
     return outcome.status.value if outcome else "skipped"
+
+
+async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> str:
+    """Score a submission again for a rescore; the last one tells the boards, once."""
+    try:
+        finished = await rescore_submission(ctx["sessions"], ctx["runtime"], rescore_id, submission_id)
+    except Exception as exc:
+        tries = ctx.get("job_try", 1)
+        if tries < JOB_TRIES:
+            log.warning(
+                "rescore %s, submission %s: try %d failed (%r); retrying",
+                rescore_id,
+                submission_id,
+                tries,
+                exc,
+            )
+            raise Retry(defer=tries * 2) from exc
+        log.exception("rescore %s, submission %s: giving up after %d tries", rescore_id, submission_id, tries)
+        reason = "the platform could not rescore this submission; the organisers can rescore it again"
+        finished = await give_up(ctx["sessions"], rescore_id, submission_id, reason)
+    if finished is not None:
+        message = board_message(finished.challenge, None, rescore=rescore_id)
+        await ctx["redis"].publish(board_channel(finished.challenge), message)
+        return "finished"
+    return "done"
 
 
 async def reconcile(ctx: dict[str, Any]) -> int:

@@ -31,6 +31,7 @@ from server.api.errors import (
 )
 from server.api.health import health
 from server.api.openapi import finish_schema
+from server.api.review import ReviewController
 from server.api.staff import StaffController
 from server.api.submissions import SubmissionController
 from server.api.teams import TeamController
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Litestar:
             SubmissionController,
             BoardController,
             StaffController,
+            ReviewController,
             PageController,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             create_static_files_router(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -15,18 +15,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.spec import ChallengeSpec
 from core.challenges import spec_of
 from core.lifecycle import state_of
-from core.models import Challenge, ChallengeState, utcnow
+from core.models import Challenge, ChallengeState, Rescore, utcnow
+from server.api.deps import announce_board_change
 from server.api.openapi import errors
 from server.api.schemas import (
     BundleForm,
+    BundleReplaced,
     ChallengeCreated,
     ChallengeDetail,
     ChallengeEditIn,
     ChallengeSummary,
     FileOut,
     LimitsOut,
+    RescoreOut,
 )
-from server.services import audit, bundles, lifecycle, staff
+from server.services import audit, bundles, lifecycle, rescoring, staff
 from server.services import challenges as service
 from server.services.accounts import Viewer
 from server.services.lifecycle import Edit
@@ -86,6 +89,11 @@ async def challenge_detail(
     )
 
 
+def rescore_out(row: Rescore) -> RescoreOut:
+    assert row.id is not None
+    return RescoreOut(row.id, row.reason, row.total, row.done, row.failed, row.started_at, row.finished_at)
+
+
 class ChallengeController(Controller):
     path = "/api/challenges"
     tags = ["challenges"]
@@ -141,7 +149,7 @@ class ChallengeController(Controller):
             title=data.title, description=data.description, schedule=data.schedule, limits=data.limits
         )
         await lifecycle.edit_challenge(db_session, current_user, challenge, edit)
-        await state.queue.publish_board_changed(slug)  # the boards' pages carry the title and metric
+        await announce_board_change(state, slug)  # the boards' pages carry the title and metric
         return await challenge_detail(db_session, current_user, challenge)
 
     async def _as_organiser(self, session: AsyncSession, viewer: Viewer, slug: str) -> Challenge:
@@ -154,8 +162,7 @@ class ChallengeController(Controller):
     ) -> ChallengeDetail:
         challenge = await self._as_organiser(session, viewer, slug)
         await getattr(lifecycle, step)(session, viewer, challenge)
-        state.hub.changed(slug)
-        await state.queue.publish_board_changed(slug)  # streams of the private board may now open
+        await announce_board_change(state, slug)  # streams of the private board may now open
         return await challenge_detail(session, viewer, challenge)
 
     @post("/{slug:str}/publish", status_code=200, responses=errors(401, 403, 404, 409))
@@ -203,7 +210,59 @@ class ChallengeController(Controller):
         """Delete a draft, or a challenge no participant has submitted to (organisers)."""
         challenge = await self._as_organiser(db_session, current_user, slug)
         await lifecycle.delete_challenge(db_session, current_user, challenge)
-        state.hub.changed(slug)
+        await announce_board_change(state, slug)
+
+    @put("/{slug:str}/bundle", status_code=200, responses=errors(400, 401, 403, 404, 413, 422))
+    async def replace_bundle(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+        data: MultipartBody[BundleForm],
+    ) -> BundleReplaced:
+        """Replace the bundle (same slug, same checks as creating). If the hidden labels, the split or the
+        scorer changed, every scored submission is rescored and the boards change once, at the end."""
+        challenge = await self._as_organiser(db_session, current_user, slug)
+        try:
+            bundle = await asyncio.to_thread(bundles.load_upload, data.bundle.file)
+        finally:
+            await data.bundle.close()
+        changed = await lifecycle.replace_bundle(db_session, state.store, current_user, challenge, bundle)
+        rescore = None
+        if changed:
+            reason = "bundle replaced: " + ", ".join(changed)
+            rescore = await rescoring.start_rescore(db_session, state.queue, current_user, challenge, reason)
+        else:  # the page's text, schedule or limits may have changed: no scores did
+            await announce_board_change(state, slug)
+        return BundleReplaced(slug=slug, rescore=rescore_out(rescore) if rescore else None, changed=changed)
+
+    @post("/{slug:str}/rescore", status_code=202, responses=errors(401, 403, 404))
+    async def rescore(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> RescoreOut:
+        """Score every scored submission again (organisers); the boards change once, when all are done."""
+        challenge = await self._as_organiser(db_session, current_user, slug)
+        started = await rescoring.start_rescore(
+            db_session, state.queue, current_user, challenge, "on request"
+        )
+        return rescore_out(started)
+
+    @get("/{slug:str}/rescore", responses=errors(401, 404))
+    async def rescores(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> list[RescoreOut]:
+        """The challenge's rescores, newest first, with their progress (staff)."""
+        challenge = await service.get_challenge(db_session, slug, current_user)
+        await staff.require_staff(db_session, current_user, challenge)
+        return [rescore_out(r) for r in await rescoring.recent_rescores(db_session, challenge)]
 
     @get(
         "/{slug:str}/bundle",

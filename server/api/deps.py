@@ -14,6 +14,12 @@ from server.errors import Unauthenticated
 from server.services.accounts import Viewer, viewer_for_token
 
 
+async def announce_board_change(state: State, slug: str, team_id: int | None = None) -> None:
+    """A board changed through the API: this process's caches at once, the others' through Redis."""
+    state.hub.changed(slug, team_id)
+    await state.queue.publish_board_changed(slug, team_id)
+
+
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     async with state.sessions() as session:
         yield session

@@ -187,11 +187,13 @@ class TeamOut(msgspec.Struct):
     name: str
     invite_code: str  # only ever sent to the team's own members
     members: list[str]
+    disqualified: str | None = None  # the reason, if the challenge's organisers disqualified the team
 
 
 class SubmissionOut(msgspec.Struct):
     id: int
     challenge: str
+    team_id: int
     team: str
     kind: str
     status: str
@@ -210,6 +212,8 @@ class SubmissionOut(msgspec.Struct):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    staff_test: bool  # sent by the challenge's staff to try the pipeline; never on a board
+    disqualified: str | None  # the reason, if it (or its team) was disqualified
 
 
 class FinalIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -250,3 +254,58 @@ class UploadForm(msgspec.Struct):
         Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"enum": ["predictions", "model", "code"]}})]
         | None
     ) = None
+
+
+class DisqualificationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Exactly one of team_id and submission_id."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    team_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    submission_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class DisqualificationOut(msgspec.Struct):
+    id: int
+    team_id: int | None
+    submission_id: int | None
+    reason: str
+    created_at: datetime
+
+
+class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class NoteOut(msgspec.Struct):
+    id: int
+    author: str
+    text: str
+    created_at: datetime
+    team_id: int | None
+    submission_id: int | None
+
+
+class StaffTeamOut(msgspec.Struct):
+    """A team as its challenge's staff see it (no invite code)."""
+
+    id: int
+    name: str
+    members: list[str]
+    submissions: int
+    disqualified: str | None
+
+
+class RescoreOut(msgspec.Struct):
+    id: int
+    reason: str
+    total: int
+    done: int
+    failed: int  # no longer valid under the new data (each submission's status says why)
+    started_at: datetime
+    finished_at: datetime | None  # the boards changed, once, at this time
+
+
+class BundleReplaced(msgspec.Struct):
+    slug: str
+    rescore: RescoreOut | None  # started when the labels, split or scorer changed
+    changed: list[str]  # what changed that the scores depend on

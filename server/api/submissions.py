@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, Response, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Challenge, Submission, Team, utcnow
+from challenges.spec import Kind
+from core.models import Challenge, Status, Submission, Team, utcnow
 from core.workers import sandbox_check
-from server.api.deps import provide_current_user, viewer_of
+from server.api.deps import announce_board_change, provide_current_user, viewer_of
 from server.api.openapi import errors
 from server.api.schemas import FinalIn, SubmissionOut, UploadForm
-from server.services import challenges, staff, submissions
+from server.services import cancellation, challenges, disqualifications, rescoring, staff, submissions
 from server.services.accounts import Viewer
 from server.services.submissions import Upload, private_visible
 
@@ -26,9 +31,11 @@ async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission)
     assert challenge is not None and team is not None and sub.id is not None
     show_private = private_visible(await staff.access_to(session, viewer, challenge.id), challenge, utcnow())
     metrics = {k: v for k, v in sub.metrics.items() if show_private or k != "private"}
+    reasons = await disqualifications.reasons(session, sub.challenge_id, sub.team_id)
     return SubmissionOut(
         id=sub.id,
         challenge=challenge.slug,
+        team_id=sub.team_id,
         team=team.name,
         kind=sub.kind,
         status=sub.status,
@@ -47,6 +54,8 @@ async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission)
         created_at=sub.created_at,
         started_at=sub.started_at,
         finished_at=sub.finished_at,
+        staff_test=sub.staff_test,
+        disqualified=reasons.get(None) or reasons.get(sub.id),
     )
 
 
@@ -133,17 +142,82 @@ class SubmissionController(Controller):
     ) -> SubmissionOut:
         sub = await submissions.set_final(db_session, current_user, submission_id, data.final)
         out = await submission_out(db_session, current_user, sub)
-        state.hub.changed(out.challenge, sub.team_id)  # this process at once; the others through Redis
-        await state.queue.publish_board_changed(out.challenge, sub.team_id)  # the private board may change
+        await announce_board_change(state, out.challenge, sub.team_id)  # the private board may change
         return out
 
-    @get("/challenges/{slug:str}/submissions", responses=errors(401, 404))
-    async def mine(
+    @get("/challenges/{slug:str}/submissions", responses=errors(400, 401, 404))
+    async def list_submissions(
         self,
         db_session: NamedDependency[AsyncSession],
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
+        team: Annotated[
+            str | None, QueryParameter(max_length=80, description="a team's name (staff)")
+        ] = None,
+        status: FromQuery[Status | None] = None,
+        kind: FromQuery[Kind | None] = None,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[SubmissionOut]:
+        """Every submission to the challenge's staff, newest first (filters: `team`, `status`, `kind`);
+        to a participant, their own team's."""
         challenge = await challenges.get_challenge(db_session, slug, current_user)
-        rows = await submissions.team_submissions(db_session, current_user, challenge)
+        filters = submissions.Filters(team=team, status=status, kind=kind)
+        rows = await submissions.challenge_submissions(
+            db_session, current_user, challenge, filters, offset=offset, limit=limit
+        )
         return [await submission_out(db_session, current_user, s) for s in rows]
+
+    @post("/submissions/{submission_id:int}/cancel", status_code=200, responses=errors(400, 401, 404, 409))
+    async def cancel(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        submission_id: FromPath[int],
+    ) -> SubmissionOut:
+        """Cancel a queued or running submission (its team, or the challenge's staff): a running
+        container is killed, and the submission uses no quota."""
+        sub = await cancellation.cancel(db_session, current_user, submission_id)
+        return await submission_out(db_session, current_user, sub)
+
+    @post(
+        "/submissions/{submission_id:int}/rescore", status_code=202, responses=errors(400, 401, 403, 404, 409)
+    )
+    async def rescore(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        submission_id: FromPath[int],
+    ) -> SubmissionOut:
+        """Score it again (the challenge's organisers): a scored one in place, a failed one from the queue."""
+        sub = await rescoring.rescore_one(db_session, state.queue, current_user, submission_id)
+        return await submission_out(db_session, current_user, sub)
+
+    @get(
+        "/submissions/{submission_id:int}/file",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                description="The file as it was uploaded",
+                generate_examples=False,
+            ),
+            **errors(400, 401, 404),
+        },
+    )
+    async def download(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        submission_id: FromPath[int],
+    ) -> File:
+        """The uploaded file, byte for byte (its team's members and the challenge's staff)."""
+        sub = await submissions.get_submission(db_session, current_user, submission_id)
+        return File(
+            path=state.store.path(sub.sha256),
+            filename=sub.filename,
+            media_type="application/octet-stream",
+            content_disposition_type="attachment",
+        )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from server.api.deps import announce_board_change
 from server.api.openapi import errors
-from server.api.schemas import JoinIn, TeamIn, TeamOut
-from server.services import challenges, teams
+from server.api.schemas import JoinIn, StaffTeamOut, TeamIn, TeamOut
+from server.api.staff import staff_challenge
+from server.services import challenges, disqualifications, teams
 from server.services.accounts import Viewer
 from server.services.teams import TeamView
 
@@ -55,14 +58,39 @@ class TeamController(Controller):
         slug: FromPath[str],
     ) -> TeamOut:
         challenge = await challenges.get_challenge(db_session, slug, current_user)
-        return _team_out(await teams.my_team(db_session, current_user, challenge))
+        view = await teams.my_team(db_session, current_user, challenge)
+        out = _team_out(view)
+        assert challenge.id is not None and view.team.id is not None
+        out.disqualified = (await disqualifications.reasons(db_session, challenge.id, view.team.id)).get(None)
+        return out
 
     @delete("/team/members/me", status_code=204, responses=errors(401, 404))
     async def leave(
         self,
         db_session: NamedDependency[AsyncSession],
+        state: State,
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
     ) -> None:
         challenge = await challenges.get_challenge(db_session, slug, current_user)
+        member = await teams.membership(db_session, current_user, challenge.id)
         await teams.leave_team(db_session, current_user, challenge)
+        if member is not None:  # a team left without members leaves the boards
+            await announce_board_change(state, slug, member.team_id)
+
+    @get("/teams", responses=errors(401, 404))
+    async def list_teams(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> list[StaffTeamOut]:
+        """Every team with its members (the challenge's staff)."""
+        challenge = await staff_challenge(db_session, current_user, slug)
+        assert challenge.id is not None
+        out = []
+        for team, members in await teams.challenge_teams(db_session, challenge.id):
+            assert team.id is not None
+            reason = (await disqualifications.reasons(db_session, challenge.id, team.id)).get(None)
+            out.append(StaffTeamOut(team.id, team.name, members, team.submissions, reason))
+        return out

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.best import disqualified_submissions
 from core.challenges import spec_of
 from core.models import (
     Challenge,
@@ -87,14 +88,22 @@ async def board_data(
         Submission.metrics,
         Submission.final,
     )
+    disqualified_entries = disqualified_submissions(challenge_id)
     best_query = (
         select(*columns)
         .join(TeamBest, col(TeamBest.submission_id) == Submission.id)
-        .where(TeamBest.challenge_id == challenge_id, Submission.status == Status.SCORED)
+        .where(
+            TeamBest.challenge_id == challenge_id,
+            Submission.status == Status.SCORED,
+            col(Submission.id).not_in(disqualified_entries),
+        )
     )
     # Two indexed reads rather than one OR, which would walk every scored submission of the challenge.
     finals_query = select(*columns).where(
-        Submission.challenge_id == challenge_id, col(Submission.final), Submission.status == Status.SCORED
+        Submission.challenge_id == challenge_id,
+        col(Submission.final),
+        Submission.status == Status.SCORED,
+        col(Submission.id).not_in(disqualified_entries),
     )
     # On the boards: teams that submitted, have members, none of them staff, and are not disqualified.
     staff_teams = (

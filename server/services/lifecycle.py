@@ -11,17 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.bundle import Bundle
+from challenges.bundle import Bundle, FileRole
 from challenges.spec import ChallengeSpec
 from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import Challenge, ChallengeStaff, ChallengeState, Role, StaffRole, Submission, utcnow
 from core.storage import BlobStore
-from server.errors import Conflict, Forbidden
+from server.errors import Conflict, Forbidden, ProblemAt
 from server.services import audit
 from server.services.accounts import Viewer
-from server.services.bundles import check_spec
-from server.services.challenges import find_challenge, write_bundle
+from server.services.bundles import check_spec, invalid
+from server.services.challenges import challenge_files, find_challenge, write_bundle
 
 
 async def create_challenge(
@@ -44,6 +44,45 @@ async def create_challenge(
         await session.rollback()
         raise Conflict(f"slug: {slug!r} is taken; change `slug` in challenge.yaml") from None
     return challenge
+
+
+# What the scores depend on, besides the labels and scorer files: a change to any means a rescore.
+SCORING_FIELDS = (
+    "metric", "extra_metrics", "id_column", "target_column", "public_fraction", "split_seed", "prediction",
+    "higher_is_better", "scorer",
+)  # fmt: skip
+SCORING_FILES = (FileRole.TEST_LABELS, FileRole.SCORER)
+
+
+async def replace_bundle(
+    session: AsyncSession, store: BlobStore, viewer: Viewer, challenge: Challenge, bundle: Bundle
+) -> list[str]:
+    """Put a new bundle in place of the current one (same slug); returns what changed that the scores
+    depend on (empty: no rescore needed). The caller starts the rescore once this is committed."""
+    if bundle.spec.slug != challenge.slug:
+        problem = ProblemAt("slug", f"the bundle is for {bundle.spec.slug!r}, not {challenge.slug!r}")
+        raise invalid("bundle: for another challenge", [problem])
+    old_spec = spec_of(challenge).model_dump(mode="json")
+    old_files = {f.role: f.sha256 for f in await challenge_files(session, challenge)}
+    await write_bundle(session, store, bundle, challenge)
+    new_spec = challenge.spec
+    new_files = {f.role: f.sha256 for f in await challenge_files(session, challenge)}
+    changed = [f for f in SCORING_FIELDS if old_spec.get(f) != new_spec.get(f)]
+    changed += [f"data.{r.value}" for r in SCORING_FILES if old_files.get(r.value) != new_files.get(r.value)]
+    files_changed = sorted(
+        r for r in old_files.keys() | new_files.keys() if old_files.get(r) != new_files.get(r)
+    )
+    audit.record(
+        session,
+        viewer,
+        challenge,
+        "bundle.replace",
+        challenge.slug,
+        {"files": {r: old_files.get(r) for r in files_changed}},
+        {"files": {r: new_files.get(r) for r in files_changed}, "rescore_because": changed},
+    )
+    await session.commit()
+    return changed
 
 
 def _summary(challenge: Challenge) -> dict[str, Any]:

@@ -318,12 +318,12 @@ async def _insert(
 
 async def _visible(session: AsyncSession, viewer: Viewer, submission: Submission) -> bool:
     """Its team's members, and the staff of its challenge."""
-    if await _is_member(session, viewer, submission.team_id):
+    if await is_member(session, viewer, submission.team_id):
         return True
     return (await access_to(session, viewer, submission.challenge_id)).is_staff
 
 
-async def _find(session: AsyncSession, submission_id: int) -> Submission | None:
+async def find_submission(session: AsyncSession, submission_id: int) -> Submission | None:
     """The submission with this id; an id no row can have (past the INTEGER column's range) is simply absent."""
     if not 1 <= submission_id <= MAX_ROW_ID:
         return None
@@ -331,7 +331,7 @@ async def _find(session: AsyncSession, submission_id: int) -> Submission | None:
 
 
 async def get_submission(session: AsyncSession, viewer: Viewer, submission_id: int) -> Submission:
-    submission = await _find(session, submission_id)
+    submission = await find_submission(session, submission_id)
     if submission is None or not await _visible(session, viewer, submission):
         raise NotFound(f"no submission {submission_id} that you can see")
     return submission
@@ -347,6 +347,32 @@ async def team_submissions(session: AsyncSession, viewer: Viewer, challenge: Cha
     return list(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    team: str | None = None  # the team's name
+    status: Status | None = None
+    kind: Kind | None = None
+
+
+async def challenge_submissions(
+    session: AsyncSession, viewer: Viewer, challenge: Challenge, filters: Filters, *, offset: int, limit: int
+) -> list[Submission]:
+    """Every submission to the challenge's staff (newest first, filtered, a page at a time); to a
+    participant, their team's."""
+    if not (await access_to(session, viewer, challenge.id)).is_staff:
+        return (await team_submissions(session, viewer, challenge))[offset : offset + limit]
+    query = select(Submission).where(Submission.challenge_id == challenge.id)
+    if filters.team is not None:
+        team_ids = select(Team.id).where(Team.challenge_id == challenge.id, Team.name == filters.team)
+        query = query.where(col(Submission.team_id).in_(team_ids))
+    if filters.status is not None:
+        query = query.where(Submission.status == filters.status)
+    if filters.kind is not None:
+        query = query.where(Submission.kind == filters.kind)
+    rows = await session.exec(query.order_by(col(Submission.id).desc()).offset(offset).limit(limit))
+    return list(rows)
+
+
 def private_visible(access: Access, challenge: Challenge, now: datetime) -> bool:
     """The challenge's staff see private scores at any time; everyone else once they are revealed."""
     return access.is_staff or state_of(challenge, spec_of(challenge), now) is ChallengeState.REVEALED
@@ -354,8 +380,8 @@ def private_visible(access: Access, challenge: Challenge, now: datetime) -> bool
 
 async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, final: bool) -> Submission:
     """Mark or unmark one of the team's scored submissions as a final selection for the private board."""
-    submission = await _find(session, submission_id)
-    if submission is None or not await _is_member(session, viewer, submission.team_id):
+    submission = await find_submission(session, submission_id)
+    if submission is None or not await is_member(session, viewer, submission.team_id):
         raise NotFound(f"no submission {submission_id} of your team")
     challenge = await session.get(Challenge, submission.challenge_id)
     assert challenge is not None
@@ -383,7 +409,7 @@ async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, f
     return submission
 
 
-async def _is_member(session: AsyncSession, viewer: Viewer, team_id: int) -> bool:
+async def is_member(session: AsyncSession, viewer: Viewer, team_id: int) -> bool:
     member = (
         await session.exec(select(Member).where(Member.team_id == team_id, Member.user_id == viewer.id))
     ).first()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.challenges import spec_of
@@ -180,3 +180,23 @@ async def team_for_submission(session: AsyncSession, viewer: Viewer, challenge: 
         except NameTaken:
             continue
     raise Conflict(f"could not find a free team name in {slug!r}; create a team first")
+
+
+async def members_by_team(session: AsyncSession, challenge_id: int) -> dict[int, list[str]]:
+    rows = await session.exec(
+        select(Member.team_id, User.username)
+        .join(User, col(User.id) == Member.user_id)
+        .where(Member.challenge_id == challenge_id)
+        .order_by(col(Member.id))
+    )
+    members: dict[int, list[str]] = {}
+    for team_id, name in rows:
+        members.setdefault(team_id, []).append(name)
+    return members
+
+
+async def challenge_teams(session: AsyncSession, challenge_id: int) -> list[tuple[Team, list[str]]]:
+    """Every team of the challenge with its members, for its staff."""
+    members = await members_by_team(session, challenge_id)
+    rows = await session.exec(select(Team).where(Team.challenge_id == challenge_id).order_by(col(Team.id)))
+    return [(team, members.get(team.id or 0, [])) for team in rows]

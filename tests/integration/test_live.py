@@ -60,14 +60,14 @@ async def test_snapshot_first_then_an_event_after_a_score(settings: Settings, ap
             assert kind == "snapshot" and len(board["entries"]) == 1
 
 
-async def test_private_stream_is_for_judges_before_the_close(settings: Settings, api: str) -> None:
+async def test_private_stream_is_for_judges_before_the_reveal(settings: Settings, api: str) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
     await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
         participant = await login(http, "ada")
         refused = await http.get(f"{STREAM}?board=private", headers=participant)
-        assert refused.status_code == 403 and "after the close" in refused.json()["detail"]
-        assert (await http.get(f"{STREAM}?board=private")).status_code == 403
+        assert refused.status_code == 404 and "until it is revealed" in refused.json()["detail"]
+        assert (await http.get(f"{STREAM}?board=private")).status_code == 404
         judge = await login(http, "judy", register=False)
         async with http.stream("GET", f"{STREAM}?board=private", headers=judge) as response:
             kind, board = await anext(events(response))

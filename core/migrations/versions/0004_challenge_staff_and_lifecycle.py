@@ -1,4 +1,4 @@
-"""staff per challenge, the challenge lifecycle, disqualifications, staff notes and the audit log
+"""staff per challenge, the challenge lifecycle, disqualifications, staff notes, rescores and the audit log
 
 Platform judges and organisers of an existing installation become staff of every existing
 challenge (what they could see before), and existing challenges are published.
@@ -32,6 +32,22 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("submission") as batch:
         batch.add_column(sa.Column("staff_test", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("rescore_id", sa.Integer(), nullable=True))
+    op.create_table(
+        "rescore",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "challenge_id", sa.Integer(), sa.ForeignKey("challenge.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("requested_by", sa.Integer(), sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+    )
+    op.create_index("ix_rescore_challenge_id", "rescore", ["challenge_id"])
     op.create_table(
         "challenge_staff",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -111,9 +127,10 @@ def downgrade() -> None:
         "UPDATE \"user\" SET role = 'judge' WHERE role = 'participant' AND id IN "
         "(SELECT user_id FROM challenge_staff WHERE role = 'judge')"
     )
-    for table in ("staff_note", "disqualification", "audit_event", "challenge_staff"):
+    for table in ("rescore", "staff_note", "disqualification", "audit_event", "challenge_staff"):
         op.drop_table(table)
     with op.batch_alter_table("submission") as batch:
+        batch.drop_column("rescore_id")
         batch.drop_column("staff_test")
     with op.batch_alter_table("challenge") as batch:
         batch.drop_constraint("fk_challenge_created_by", type_="foreignkey")

@@ -1,0 +1,136 @@
+"""Disqualifying a team (off both boards) or one submission (no longer its team's best), and lifting it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.best import recompute_best
+from core.challenges import spec_of
+from core.models import MAX_ROW_ID, Challenge, Disqualification, Submission, Team
+from server.errors import BadRequest, Conflict, NotFound
+from server.services import audit
+from server.services.accounts import Viewer
+
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    team_id: int | None = None
+    submission_id: int | None = None
+
+
+async def _team_of(session: AsyncSession, challenge: Challenge, target: Target) -> int:
+    """The team the target is or belongs to, in this challenge (else 404: another's is not found)."""
+    if (target.team_id is None) == (target.submission_id is None):
+        raise BadRequest("give exactly one of team_id and submission_id")
+    if target.submission_id is not None:
+        submission = (
+            await session.get(Submission, target.submission_id)
+            if 0 < target.submission_id <= MAX_ROW_ID
+            else None
+        )
+        if submission is None or submission.challenge_id != challenge.id:
+            raise NotFound(f"submission_id: no submission {target.submission_id} in {challenge.slug!r}")
+        return submission.team_id
+    assert target.team_id is not None
+    team = await session.get(Team, target.team_id) if 0 < target.team_id <= MAX_ROW_ID else None
+    if team is None or team.challenge_id != challenge.id or team.id is None:
+        raise NotFound(f"team_id: no team {target.team_id} in {challenge.slug!r}")
+    return team.id
+
+
+def _target_name(row: Disqualification) -> str:
+    return f"team {row.team_id}" if row.team_id is not None else f"submission {row.submission_id}"
+
+
+async def disqualify(
+    session: AsyncSession, viewer: Viewer, challenge: Challenge, target: Target, reason: str
+) -> tuple[Disqualification, int]:
+    """The disqualification and the team whose board entry it changes."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON or "\x00" in reason:
+        raise BadRequest(f"reason: expected 1 to {MAX_REASON} characters, shown to the team")
+    team_id = await _team_of(session, challenge, target)
+    existing = select(Disqualification.id).where(Disqualification.challenge_id == challenge.id)
+    existing = existing.where(
+        Disqualification.team_id == target.team_id
+        if target.team_id is not None
+        else Disqualification.submission_id == target.submission_id
+    )
+    if (await session.exec(existing)).first() is not None:
+        raise Conflict(
+            f"{'team' if target.team_id else 'submission'} is already disqualified; lift that one first"
+        )
+    assert challenge.id is not None
+    row = Disqualification(
+        challenge_id=challenge.id,
+        team_id=target.team_id,
+        submission_id=target.submission_id,
+        reason=reason,
+        created_by=viewer.id,
+    )
+    session.add(row)
+    await session.flush()
+    if target.submission_id is not None:
+        await recompute_best(
+            session,
+            challenge.id,
+            team_id,
+            higher_is_better=spec_of(challenge).primary_metric.higher_is_better,
+        )
+    audit.record(session, viewer, challenge, "disqualify", _target_name(row), None, {"reason": reason})
+    await session.commit()
+    return row, team_id
+
+
+async def lift(session: AsyncSession, viewer: Viewer, challenge: Challenge, disqualification_id: int) -> int:
+    """Remove a disqualification; the team whose board entry it changes."""
+    row = (
+        await session.get(Disqualification, disqualification_id)
+        if 0 < disqualification_id <= MAX_ROW_ID
+        else None
+    )
+    if row is None or row.challenge_id != challenge.id:
+        raise NotFound(f"no disqualification {disqualification_id} in {challenge.slug!r}")
+    team_id = await _team_of(session, challenge, Target(row.team_id, row.submission_id))
+    audit.record(
+        session, viewer, challenge, "disqualify.lift", _target_name(row), {"reason": row.reason}, None
+    )
+    await session.delete(row)
+    await session.flush()
+    if row.submission_id is not None:
+        assert challenge.id is not None
+        await recompute_best(
+            session,
+            challenge.id,
+            team_id,
+            higher_is_better=spec_of(challenge).primary_metric.higher_is_better,
+        )
+    await session.commit()
+    return team_id
+
+
+async def list_disqualifications(session: AsyncSession, challenge: Challenge) -> list[Disqualification]:
+    rows = await session.exec(
+        select(Disqualification)
+        .where(Disqualification.challenge_id == challenge.id)
+        .order_by(col(Disqualification.id))
+    )
+    return list(rows)
+
+
+async def reasons(session: AsyncSession, challenge_id: int, team_id: int) -> dict[int | None, str]:
+    """What the team is told: its own disqualification (key None) and its submissions' (by id)."""
+    rows = await session.exec(
+        select(Disqualification.team_id, Disqualification.submission_id, Disqualification.reason)
+        .outerjoin(Submission, col(Submission.id) == Disqualification.submission_id)
+        .where(
+            Disqualification.challenge_id == challenge_id,
+            (col(Disqualification.team_id) == team_id) | (col(Submission.team_id) == team_id),
+        )
+    )
+    return {submission_id: reason for _, submission_id, reason in rows}

@@ -1,0 +1,336 @@
+"""What staff do to a running contest: list and filter submissions, cancel, disqualify, take notes,
+export, download files; and that participants and other challenges' staff can do none of it."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import docker
+import pandas as pd
+import pytest
+from litestar.testing import AsyncTestClient
+
+from core.models import StaffRole
+from core.settings import Settings
+from runner.sandbox import LABEL
+from tests.conftest import EXAMPLES
+from tests.helpers import (
+    announce_sandbox_worker,
+    csv_bytes,
+    drain_queue,
+    load_challenge,
+    login,
+    make_staff,
+    upload,
+    wait_for_status,
+)
+from tests.integration.test_model_and_code import bundle, zip_bytes
+from tests.integration.test_submissions import tumour_predictions
+
+SLUG = "tumour-detection"
+OTHER = "dyslexia-gaze"
+TUMOUR = EXAMPLES / SLUG
+
+
+def flipped() -> bytes:
+    predictions = tumour_predictions()[0]
+    return csv_bytes(predictions.assign(diagnosis=(1 - predictions["diagnosis"]).round(6)))
+
+
+async def contest(settings: Settings, client: AsyncTestClient) -> dict[str, dict[str, str]]:
+    """Tumour detection with an organiser, a judge, two teams and the judge of another challenge."""
+    await load_challenge(settings, TUMOUR)
+    await load_challenge(settings, EXAMPLES / OTHER)
+    await make_staff(settings, "olga", SLUG, StaffRole.ORGANISER)
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
+    await make_staff(settings, "otto", OTHER, StaffRole.ORGANISER)
+    people = {name: await login(client, name, register=False) for name in ("olga", "judy", "otto")}
+    people |= {name: await login(client, name) for name in ("ada", "bob")}
+    return people
+
+
+async def board(
+    client: AsyncTestClient, headers: dict[str, str], which: str = "public"
+) -> list[tuple[str, float]]:
+    body = (await client.get(f"/api/challenges/{SLUG}/leaderboard?board={which}", headers=headers)).json()
+    return [(e["team"], e["score"]) for e in body["entries"]]
+
+
+async def test_staff_list_every_submission_participants_their_own(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    ada_ids = [
+        (await upload(client, p["ada"], SLUG, data)).json()["id"]
+        for data in (csv_bytes(tumour_predictions()[0]), flipped())
+    ]
+    bob_id = (await upload(client, p["bob"], SLUG, b"id,diagnosis\n1,2\n")).json()["id"]
+    await drain_queue(settings)
+    url = f"/api/challenges/{SLUG}/submissions"
+    for staff in ("olga", "judy"):
+        assert [s["id"] for s in (await client.get(url, headers=p[staff])).json()] == [
+            bob_id,
+            *reversed(ada_ids),
+        ]
+    assert [s["id"] for s in (await client.get(f"{url}?team=ada", headers=p["judy"])).json()] == ada_ids[::-1]
+    assert [s["id"] for s in (await client.get(f"{url}?status=failed", headers=p["judy"])).json()] == [bob_id]
+    assert [
+        s["id"]
+        for s in (await client.get(f"{url}?kind=predictions&limit=1&offset=1", headers=p["judy"])).json()
+    ] == [ada_ids[1]]
+    assert (await client.get(f"{url}?status=lost", headers=p["judy"])).status_code == 400
+    assert [s["id"] for s in (await client.get(url, headers=p["ada"])).json()] == ada_ids[::-1]
+    assert [s["id"] for s in (await client.get(url, headers=p["otto"])).json()] == []  # not their challenge
+    # A judge opens any submission, with its private score; another challenge's staff cannot.
+    opened = (await client.get(f"/api/submissions/{ada_ids[0]}", headers=p["judy"])).json()
+    assert opened["private_score"] is not None and opened["team"] == "ada"
+    assert (await client.get(f"/api/submissions/{ada_ids[0]}", headers=p["otto"])).status_code == 404
+
+
+async def test_the_uploaded_file_downloads_as_sent(settings: Settings, client: AsyncTestClient) -> None:
+    p = await contest(settings, client)
+    data = csv_bytes(tumour_predictions()[0])
+    sent = (await upload(client, p["ada"], SLUG, data, filename="my preds.csv")).json()["id"]
+    for who in ("ada", "judy", "olga"):
+        response = await client.get(f"/api/submissions/{sent}/file", headers=p[who])
+        assert response.status_code == 200 and response.content == data
+        assert "attachment" in response.headers["content-disposition"]
+    for who in ("bob", "otto"):
+        assert (await client.get(f"/api/submissions/{sent}/file", headers=p[who])).status_code == 404
+    assert (await client.get(f"/api/submissions/{sent}/file")).status_code == 401
+
+
+async def test_a_queued_submission_is_cancelled_and_refunded(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    await client.patch(f"/api/challenges/{SLUG}", json={"limits": {"per_day": 1}}, headers=p["olga"])
+    first = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    assert (await upload(client, p["ada"], SLUG, flipped())).status_code == 429
+    assert (await client.post(f"/api/submissions/{first}/cancel", headers=p["bob"])).status_code == 404
+    assert (await client.post(f"/api/submissions/{first}/cancel", headers=p["otto"])).status_code == 404
+    cancelled = await client.post(f"/api/submissions/{first}/cancel", headers=p["ada"])
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = await upload(client, p["ada"], SLUG, flipped())  # the cancelled one used no quota
+    assert again.status_code == 202
+    await drain_queue(settings)
+    assert (await client.get(f"/api/submissions/{first}", headers=p["ada"])).json()["status"] == "cancelled"
+    done = await client.post(f"/api/submissions/{again.json()['id']}/cancel", headers=p["olga"])
+    assert done.status_code == 409 and "is scored" in done.json()["detail"]
+
+
+async def test_cancelling_a_running_code_submission_kills_its_container(
+    settings: Settings, client: AsyncTestClient, tmp_path
+) -> None:
+    await load_challenge(settings, bundle(tmp_path, time_s=300, per_day=1))
+    await make_staff(settings, "olga", SLUG, StaffRole.ORGANISER)
+    olga, ada = await login(client, "olga", register=False), await login(client, "ada")
+    await announce_sandbox_worker(settings)
+    sleeper = zip_bytes({"predict.py": "import time\ndef predict(features):\n    time.sleep(600)\n"})
+    sent = await upload(client, ada, SLUG, sleeper, filename="code.zip")
+    assert sent.status_code == 202, sent.text
+    worker = asyncio.create_task(drain_queue(settings))
+    docker_client = docker.from_env()
+    try:
+        await wait_for_status(client, ada, sent.json()["id"], {"running"}, wait_s=60)
+        for _ in range(200):  # the container starts a moment after the claim
+            if docker_client.containers.list(filters={"label": LABEL}):
+                break
+            await asyncio.sleep(0.1)
+        assert docker_client.containers.list(filters={"label": LABEL})
+        started = asyncio.get_running_loop().time()
+        cancelled = await client.post(f"/api/submissions/{sent.json()['id']}/cancel", headers=olga)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        await asyncio.wait_for(worker, timeout=60)  # the worker returns once its container is gone
+        assert asyncio.get_running_loop().time() - started < 30
+        assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
+    finally:
+        if not worker.done():
+            worker.cancel()
+        docker_client.close()
+    after = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=ada)).json()
+    assert after["status"] == "cancelled" and after["error"] == "cancelled by olga"
+    assert (
+        await upload(client, ada, SLUG, csv_bytes(tumour_predictions()[0]))
+    ).status_code == 202  # refunded
+    actions = [e["action"] for e in (await client.get(f"/api/challenges/{SLUG}/audit", headers=olga)).json()]
+    assert "submission.cancel" in actions
+
+
+async def test_a_disqualified_team_leaves_both_boards_and_sees_why(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))
+    await upload(client, p["bob"], SLUG, flipped())
+    await drain_queue(settings)
+    ada_team = (await client.get(f"/api/challenges/{SLUG}/team", headers=p["ada"])).json()["id"]
+    assert [t for t, _ in await board(client, p["judy"])] == ["ada", "bob"]
+    url = f"/api/challenges/{SLUG}/disqualifications"
+    assert (
+        await client.post(url, json={"team_id": ada_team, "reason": "x"}, headers=p["judy"])
+    ).status_code == 403
+    assert (
+        await client.post(url, json={"team_id": ada_team, "reason": "x"}, headers=p["otto"])
+    ).status_code == 404
+    both = await client.post(
+        url, json={"team_id": ada_team, "submission_id": 1, "reason": "x"}, headers=p["olga"]
+    )
+    assert both.status_code == 400 and "exactly one of team_id and submission_id" in both.json()["detail"]
+    made = await client.post(url, json={"team_id": ada_team, "reason": "shared labels"}, headers=p["olga"])
+    assert made.status_code == 201 and made.json()["reason"] == "shared labels"
+    for which in ("public", "private"):
+        assert [t for t, _ in await board(client, p["judy"], which)] == ["bob"]
+    assert [t for t, _ in await board(client, p["ada"])] == ["bob"]
+    assert (await client.get(f"/api/challenges/{SLUG}/team", headers=p["ada"])).json()[
+        "disqualified"
+    ] == "shared labels"
+    listed = (await client.get(f"/api/challenges/{SLUG}/teams", headers=p["judy"])).json()
+    assert {t["name"]: t["disqualified"] for t in listed} == {"ada": "shared labels", "bob": None}
+    assert (await client.get(f"/api/challenges/{SLUG}/teams", headers=p["ada"])).status_code == 404
+    assert (await client.delete(f"{url}/{made.json()['id']}", headers=p["olga"])).status_code == 204
+    assert [t for t, _ in await board(client, p["judy"])] == ["ada", "bob"]
+
+
+async def test_a_disqualified_submission_is_no_longer_the_teams_best(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    best = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    worse = (await upload(client, p["ada"], SLUG, flipped())).json()["id"]
+    await drain_queue(settings)
+    scores = {i: (await client.get(f"/api/submissions/{i}", headers=p["judy"])).json() for i in (best, worse)}
+    assert await board(client, p["judy"]) == [("ada", scores[best]["public_score"])]
+    made = await client.post(
+        f"/api/challenges/{SLUG}/disqualifications",
+        json={"submission_id": best, "reason": "late fix"},
+        headers=p["olga"],
+    )
+    assert made.status_code == 201
+    assert await board(client, p["judy"]) == [("ada", scores[worse]["public_score"])]
+    assert await board(client, p["judy"], "private") == [("ada", scores[worse]["private_score"])]
+    assert (await client.get(f"/api/submissions/{best}", headers=p["ada"])).json()[
+        "disqualified"
+    ] == "late fix"
+    assert (await client.get(f"/api/submissions/{worse}", headers=p["ada"])).json()["disqualified"] is None
+    await client.delete(f"/api/challenges/{SLUG}/disqualifications/{made.json()['id']}", headers=p["olga"])
+    assert await board(client, p["judy"]) == [("ada", scores[best]["public_score"])]
+
+
+async def test_notes_are_for_the_challenges_staff_only(settings: Settings, client: AsyncTestClient) -> None:
+    p = await contest(settings, client)
+    sent = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()
+    url = f"/api/submissions/{sent['id']}/notes"
+    team_url = f"/api/challenges/{SLUG}/teams/{sent['team_id']}/notes"
+    made = await client.post(url, json={"text": "looks like a rule, not a model"}, headers=p["judy"])
+    assert made.status_code == 201 and made.json()["author"] == "judy"
+    assert (
+        await client.post(team_url, json={"text": "ask about the features"}, headers=p["olga"])
+    ).status_code == 201
+    for staff in ("judy", "olga"):
+        assert [n["text"] for n in (await client.get(url, headers=p[staff])).json()] == [
+            "looks like a rule, not a model"
+        ]
+        assert [n["author"] for n in (await client.get(team_url, headers=p[staff])).json()] == ["olga"]
+    for outsider in ("ada", "bob", "otto"):
+        assert (await client.get(url, headers=p[outsider])).status_code == 404
+        assert (await client.get(team_url, headers=p[outsider])).status_code == 404
+        assert (await client.post(url, json={"text": "hi"}, headers=p[outsider])).status_code == 404
+    assert (await client.post(url, json={"text": ""}, headers=p["judy"])).status_code == 400
+    other_team = f"/api/challenges/{OTHER}/teams/{sent['team_id']}/notes"
+    assert (
+        await client.get(other_team, headers=p["otto"])
+    ).status_code == 404  # not a team of that challenge
+    assert (
+        "looks like a rule" not in (await client.get(f"/api/submissions/{sent['id']}", headers=p["ada"])).text
+    )
+
+
+def read_csv(body: bytes) -> list[dict[str, str]]:
+    assert body.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+async def test_exports_equal_the_boards_and_neutralise_formulas(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    evil = await login(client, "eve")
+    made = await client.post(f"/api/challenges/{SLUG}/teams", json={"name": '=HYPERLINK("x")'}, headers=evil)
+    assert made.status_code == 201
+    for who, data in (("ada", csv_bytes(tumour_predictions()[0])), ("bob", flipped()), ("eve", flipped())):
+        await upload(client, p[who], SLUG, data) if who != "eve" else await upload(client, evil, SLUG, data)
+    await drain_queue(settings)
+    for which in ("public", "private"):
+        response = await client.get(
+            f"/api/challenges/{SLUG}/export/leaderboard.csv?board={which}", headers=p["judy"]
+        )
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        rows = read_csv(response.content)
+        shown = (
+            await client.get(f"/api/challenges/{SLUG}/leaderboard?board={which}", headers=p["judy"])
+        ).json()
+        assert [(r["rank"], r["team"].removeprefix("'"), float(r["roc_auc"])) for r in rows] == [
+            (str(e["rank"]), e["team"], e["score"]) for e in shown["entries"]
+        ]
+        assert '\'=HYPERLINK("x")' in [r["team"] for r in rows]
+        assert {r["members"] for r in rows} >= {"ada", "bob", "eve"}
+    submissions = read_csv(
+        (await client.get(f"/api/challenges/{SLUG}/export/submissions.csv", headers=p["olga"])).content
+    )
+    assert len(submissions) == 3 and {r["status"] for r in submissions} == {"scored"}
+    assert set(submissions[0]) >= {
+        "id",
+        "team",
+        "members",
+        "kind",
+        "status",
+        "public_score",
+        "private_score",
+        "sha256",
+        "cpu_s",
+        "peak_memory_mb",
+        "disqualified",
+    }
+    frame = pd.read_csv(
+        io.BytesIO(
+            (await client.get(f"/api/challenges/{SLUG}/export/submissions.csv", headers=p["olga"])).content
+        ),
+        encoding="utf-8-sig",
+    )
+    assert frame["public_score"].dtype.kind == "f"  # numbers stay numbers
+    for outsider in ("ada", "otto"):
+        assert (
+            await client.get(f"/api/challenges/{SLUG}/export/submissions.csv", headers=p[outsider])
+        ).status_code == 404
+    exported = [
+        e
+        for e in (await client.get(f"/api/challenges/{SLUG}/audit", headers=p["olga"])).json()
+        if e["action"] == "export"
+    ]
+    assert [e["target"] for e in exported] == [
+        "submissions.csv",
+        "submissions.csv",
+        "leaderboard.csv (private)",
+        "leaderboard.csv (public)",
+    ]
+
+
+@pytest.mark.parametrize("staff", ["olga", "judy"])
+async def test_every_staff_action_is_in_the_audit_log(
+    settings: Settings, client: AsyncTestClient, staff: str
+) -> None:
+    p = await contest(settings, client)
+    sent = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()
+    await client.post(f"/api/submissions/{sent['id']}/notes", json={"text": "checked"}, headers=p[staff])
+    await client.post(f"/api/submissions/{sent['id']}/cancel", headers=p[staff])
+    await client.get(f"/api/challenges/{SLUG}/bundle", headers=p[staff])
+    log = (await client.get(f"/api/challenges/{SLUG}/audit", headers=p[staff])).json()
+    assert [(e["actor"], e["action"]) for e in log[:3]] == [
+        (staff, "bundle.download"),
+        (staff, "submission.cancel"),
+        (staff, "note"),
+    ]
+    assert (await client.get(f"/api/challenges/{SLUG}/audit", headers=p["otto"])).status_code == 404
