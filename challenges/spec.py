@@ -106,6 +106,14 @@ class ChallengeSpec(_Strict):
     runtime_image: str = "riality/runtime-python:latest"
     data: DataFiles
 
+    @field_validator("title", "description", "id_column", "target_column", "split_seed", "runtime_image")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # Stored as text: PostgreSQL refuses a NUL in it, and no title or column name needs one.
+        if value is not None and "\x00" in value:
+            raise ValueError("a NUL character is not allowed")
+        return value
+
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, name: str, info: ValidationInfo) -> str:

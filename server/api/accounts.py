@@ -10,10 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.challenges import spec_of
+from server.api.challenges import summary_fields
 from server.api.deps import bearer_token, client_address
 from server.api.openapi import errors
-from server.api.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenOut, UserOut
-from server.services import accounts
+from server.api.schemas import PasswordChangeIn, RegisterIn, StaffChallengeOut, TokenIn, TokenOut, UserOut
+from server.services import accounts, challenges
 from server.services.accounts import Viewer
 
 
@@ -90,3 +92,13 @@ class AccountController(Controller):
     @get("/me", responses=errors(401))
     async def me(self, current_user: NamedDependency[Viewer]) -> UserOut:
         return _user_out(current_user)
+
+    @get("/me/challenges", responses=errors(401))
+    async def my_challenges(
+        self, db_session: NamedDependency[AsyncSession], current_user: NamedDependency[Viewer]
+    ) -> list[StaffChallengeOut]:
+        """The challenges you run or judge, drafts included, with your role on each."""
+        return [
+            StaffChallengeOut(**summary_fields(c, spec_of(c)), staff_role=role.value)  # type: ignore[arg-type]
+            for c, role in await challenges.staff_challenges(db_session, current_user)
+        ]

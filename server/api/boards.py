@@ -32,6 +32,7 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
         board=result.board.value,
         metric=result.metric,
         higher_is_better=result.higher_is_better,
+        teams=len(result),
         entries=[
             EntryOut(
                 rank=e.rank,

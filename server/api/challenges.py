@@ -43,7 +43,7 @@ def challenge_status(challenge: Challenge, spec: ChallengeSpec) -> str:
     return "open" if spec.schedule.is_open(now) else "upcoming"
 
 
-def _summary_fields(challenge: Challenge, spec: ChallengeSpec) -> dict[str, object]:
+def summary_fields(challenge: Challenge, spec: ChallengeSpec) -> dict[str, object]:
     return {
         "slug": challenge.slug,
         "title": challenge.title,
@@ -69,7 +69,7 @@ async def challenge_detail(
     ]
     limits = spec.limits
     return ChallengeDetail(
-        **_summary_fields(challenge, spec),  # type: ignore[arg-type]
+        **summary_fields(challenge, spec),  # type: ignore[arg-type]
         description=spec.description,
         extra_metrics=spec.extra_metrics,
         id_column=spec.id_column,
@@ -103,7 +103,7 @@ class ChallengeController(Controller):
         self, db_session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer | None]
     ) -> list[ChallengeSummary]:
         rows = await service.list_challenges(db_session, viewer)
-        return [ChallengeSummary(**_summary_fields(c, spec_of(c))) for c in rows]  # type: ignore[arg-type]
+        return [ChallengeSummary(**summary_fields(c, spec_of(c))) for c in rows]  # type: ignore[arg-type]
 
     @post("/", status_code=201, responses=errors(400, 401, 403, 409, 413, 422))
     async def create(

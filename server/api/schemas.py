@@ -105,6 +105,10 @@ class ChallengeSummary(msgspec.Struct):
     kinds: list[str]
 
 
+class StaffChallengeOut(ChallengeSummary):
+    staff_role: str  # organiser | judge
+
+
 class ChallengeDetail(ChallengeSummary):
     description: str
     extra_metrics: list[str]
@@ -134,8 +138,8 @@ class BundleForm(msgspec.Struct):
 class ChallengeEditIn(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields given change; schedule and limits are merged into the current ones."""
 
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    description: Annotated[str, msgspec.Meta(max_length=100_000)] | None = None
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=100_000, pattern="^[^\x00]*$")] | None = None
     schedule: dict[str, str | None] | None = None  # opens, closes, reveal: ISO times with a zone, or null
     limits: dict[str, Any] | None = None  # per_day, total, team_size, final_selections, ...
 
@@ -241,7 +245,8 @@ class LeaderboardOut(msgspec.Struct):
     board: str
     metric: str
     higher_is_better: bool
-    entries: list[EntryOut]
+    entries: list[EntryOut]  # the page asked for (limit, offset)
+    teams: int  # teams on the whole board
 
 
 class UploadForm(msgspec.Struct):

@@ -361,6 +361,8 @@ async def challenge_submissions(
     participant, their team's."""
     if not (await access_to(session, viewer, challenge.id)).is_staff:
         return (await team_submissions(session, viewer, challenge))[offset : offset + limit]
+    if filters.team is not None and "\x00" in filters.team:
+        raise BadRequest("team: a NUL character is not allowed")
     query = select(Submission).where(Submission.challenge_id == challenge.id)
     if filters.team is not None:
         team_ids = select(Team.id).where(Team.challenge_id == challenge.id, Team.name == filters.team)

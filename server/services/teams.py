@@ -136,7 +136,7 @@ async def join_team(
 
 
 async def leave_team(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> None:
-    """Leave your team; the team and its submissions stay (they are on the board)."""
+    """Leave your team. The team and its submissions stay; once it has no members it leaves the boards."""
     challenge_id = challenge.id  # read once: a rollback expires loaded objects
     member = await membership(session, viewer, challenge_id)
     if member is None:

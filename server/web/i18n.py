@@ -21,6 +21,10 @@ class Translator:
         self.lang = lang if lang in LANGUAGES else DEFAULT
         self.messages = catalog(self.lang)
 
+    def group(self, prefix: str) -> dict[str, str]:
+        """Every message under a prefix, for a page's script (which fills the {placeholders} itself)."""
+        return {key: self(key) for key in catalog(DEFAULT) if key.startswith(prefix)}
+
     def __call__(self, key: str, **values: object) -> str:
         template = self.messages.get(key) or catalog(DEFAULT).get(key) or key
         return template.format(**values) if values else template

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,16 @@ from litestar.params import FromPath
 from markdown_it import MarkdownIt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from challenges.spec import SLUG_PATTERN
 from core.challenges import spec_of
 from core.models import utcnow
 from scoring.progression import progression
-from scoring.ranking import Board
+from scoring.ranking import Board, BoardEntry
 from server.api.boards import current_board
 from server.api.challenges import challenge_status
 from server.live import keys
 from server.services import boards, challenges
+from server.services.staff import NOBODY
 from server.web.chart import progression_svg
 from server.web.i18n import Translator, negotiate
 
@@ -83,6 +86,19 @@ async def _script_page(
     """A page whose content the browser fetches with the signed-in user's token (team, judges)."""
     challenge = await challenges.get_challenge(session, slug)
     return _page(request, template, slug=slug, title=challenge.title, spec=spec_of(challenge), **context)
+
+
+SCREEN_ROWS = 10  # rows on the venue's screen at once (fits 1024×768)
+SCREEN_PAGES = 10  # pages it turns through: the top 100
+
+
+def final_rows(public: list[BoardEntry], private: list[BoardEntry]) -> list[dict[str, Any]]:
+    """The private board's entries with each team's move from its public rank (None: new on it)."""
+    public_rank = {e.team_id: e.rank for e in public}
+    return [
+        {"entry": e, "move": None if e.team_id not in public_rank else public_rank[e.team_id] - e.rank}
+        for e in private
+    ]
 
 
 CHART_TEAMS = 5  # teams drawn on the progression chart: the top of the public board
@@ -187,8 +203,58 @@ class PageController(Controller):
     async def screen(
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
+        """The venue's screen: the top 10, then the next pages in turn; `?board=private` once revealed
+        (the ceremony)."""
         context = await self._board_context(request, db_session, slug)
-        return _page(request, "screen.html", top=10, entries=context["board"].page(0, 10), **context)
+        board_name = Board.PRIVATE if request.query_params.get("board") == "private" else Board.PUBLIC
+        if board_name is Board.PRIVATE:
+            boards.ensure_visible(context["challenge"], Board.PRIVATE, NOBODY)
+            context["board"] = await current_board(request.app.state, context["challenge"], Board.PRIVATE)
+        spec = context["spec"]
+        return _page(
+            request,
+            "screen.html",
+            top=SCREEN_ROWS,
+            pages=SCREEN_PAGES,
+            board_name=board_name.value,
+            entries=context["board"].page(0, SCREEN_ROWS),
+            teams_ranked=len(context["board"]),
+            metric=spec.metric,
+            higher=spec.primary_metric.higher_is_better,
+            closes=spec.schedule.closes if context["status"] != "closed" else None,
+            **context,
+        )
+
+    @get("/c/{slug:str}/final")
+    async def final(
+        self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
+    ) -> Response[str]:
+        """After the reveal: both boards side by side, with each team's move from public to private."""
+        context = await self._board_context(request, db_session, slug)
+        challenge = context["challenge"]
+        boards.ensure_visible(challenge, Board.PRIVATE, NOBODY)  # 404 until revealed
+        private = await current_board(request.app.state, challenge, Board.PRIVATE)
+        public = context["board"]
+        rows = final_rows(public.page(), private.page())
+        spec = context["spec"]
+        return _page(
+            request,
+            "final.html",
+            rows=rows,
+            public_entries=public.page(),
+            metric=spec.metric,
+            higher=spec.primary_metric.higher_is_better,
+            **context,
+        )
+
+    @get("/organise")
+    async def organise(self, request: Request) -> Response[str]:
+        return _page(request, "organise.html")
+
+    @get("/c/{slug:str}/admin")
+    async def admin(self, request: Request, slug: FromPath[str]) -> Response[str]:
+        # Drafts too: the page is filled by its script with the organiser's token, and says so if not.
+        return _page(request, "admin.html", slug=slug if re.match(SLUG_PATTERN, slug) else "")
 
     @get("/c/{slug:str}/team")
     async def team(

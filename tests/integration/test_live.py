@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 import httpx
@@ -31,6 +31,20 @@ async def events(response: httpx.Response) -> AsyncIterator[tuple[str, dict]]:
         elif line == "" and data:
             yield kind, json.loads("\n".join(data))
             kind, data = "message", []
+
+
+async def until(
+    stream: AsyncIterator[tuple[str, dict]], wanted: Callable[[dict], bool], wait_s: float = 10
+) -> dict:
+    """The first board event that shows what is wanted; fails after `wait_s`."""
+
+    async def first() -> dict:
+        async for kind, board in stream:
+            if kind == "board" and wanted(board):
+                return board
+        raise AssertionError("the stream ended")
+
+    return await asyncio.wait_for(first(), timeout=wait_s)
 
 
 async def test_snapshot_first_then_an_event_after_a_score(settings: Settings, api: str) -> None:
@@ -149,3 +163,39 @@ async def test_every_api_process_follows_the_board_one_team_at_a_time(
         assert chosen.status_code == 200, chosen.text
         await eventually(private, [[(1, "bob", 1, bob_best), (2, "ada", 2, ada_worse)]] * 2)
         assert await boards() == [[(1, "bob", 1, None), (2, "ada", 2, None)]] * 2  # the public board stays
+
+
+async def test_disqualified_and_memberless_teams_leave_the_stream_at_once(
+    settings: Settings, api: str
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    await make_staff(settings, "olga", SLUG, StaffRole.ORGANISER)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        olga = await login(http, "olga", register=False)
+        people = {name: await login(http, name) for name in ("ada", "bob")}
+        for headers in people.values():
+            sent = await http.post(
+                f"/api/challenges/{SLUG}/submissions",
+                files={"file": ("p.csv", csv_bytes(tumour_predictions()[0]))},
+                headers=headers,
+            )
+            assert sent.status_code == 202
+        await drain_queue(settings)
+        ada_team = (await http.get(f"/api/challenges/{SLUG}/team", headers=people["ada"])).json()["id"]
+        async with http.stream("GET", STREAM) as response:
+            stream = events(response)
+            kind, board = await anext(stream)
+            assert kind == "snapshot" and [e["team"] for e in board["entries"]] == ["ada", "bob"]
+            made = await http.post(
+                f"/api/challenges/{SLUG}/disqualifications",
+                json={"team_id": ada_team, "reason": "shared an account"},
+                headers=olga,
+            )
+            assert made.status_code == 201
+            # The API process tells its own streams at once, then hears its own message back through
+            # Redis: a change may come twice, so wait for the board that shows it.
+            board = await until(stream, lambda b: [e["team"] for e in b["entries"]] == ["bob"])
+            left = await http.delete(f"/api/challenges/{SLUG}/team/members/me", headers=people["bob"])
+            assert left.status_code == 204
+            board = await until(stream, lambda b: b["entries"] == [])
+            assert board["teams"] == 0

@@ -26,6 +26,7 @@ from tests.helpers import (
     upload,
     wait_for_status,
 )
+from tests.integration.test_lifecycle import bundle_zip
 from tests.integration.test_model_and_code import bundle, zip_bytes
 from tests.integration.test_submissions import tumour_predictions
 
@@ -334,3 +335,65 @@ async def test_every_staff_action_is_in_the_audit_log(
         (staff, "note"),
     ]
     assert (await client.get(f"/api/challenges/{SLUG}/audit", headers=p["otto"])).status_code == 404
+
+
+async def test_the_audit_log_holds_every_kind_of_staff_action(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    olga = p["olga"]
+    data = csv_bytes(tumour_predictions()[0])
+    scored = (await upload(client, p["ada"], SLUG, data)).json()
+    await drain_queue(settings)
+    queued = (await upload(client, p["bob"], SLUG, flipped())).json()
+    steps = [
+        ("PATCH", f"/api/challenges/{SLUG}", {"limits": {"per_day": 9}}),
+        ("POST", f"/api/challenges/{SLUG}/staff", {"username": "ada", "role": "judge"}),
+        ("DELETE", f"/api/challenges/{SLUG}/staff/ada", None),
+        ("POST", f"/api/submissions/{queued['id']}/cancel", None),
+        ("POST", f"/api/challenges/{SLUG}/disqualifications", {"submission_id": scored["id"], "reason": "r"}),
+        ("POST", f"/api/submissions/{scored['id']}/notes", {"text": "n"}),
+        ("POST", f"/api/challenges/{SLUG}/rescore", None),
+        ("GET", f"/api/challenges/{SLUG}/export/submissions.csv", None),
+        ("GET", f"/api/challenges/{SLUG}/bundle", None),
+        ("POST", f"/api/challenges/{SLUG}/close", None),
+        ("POST", f"/api/challenges/{SLUG}/reveal", None),
+    ]
+    for method, path, body in steps:
+        response = await client.request(method, path, json=body, headers=olga)
+        assert response.status_code < 300, (method, path, response.text)
+    lifted = (await client.get(f"/api/challenges/{SLUG}/disqualifications", headers=olga)).json()[0]["id"]
+    assert (
+        await client.delete(f"/api/challenges/{SLUG}/disqualifications/{lifted}", headers=olga)
+    ).status_code == 204
+    replaced = await client.put(
+        f"/api/challenges/{SLUG}/bundle",
+        files={"bundle": ("b.zip", io.BytesIO(bundle_zip(TUMOUR)), "application/zip")},
+        headers=olga,
+    )
+    assert replaced.status_code == 200
+    everything = (await client.get(f"/api/challenges/{SLUG}/audit", headers=olga)).json()
+    assert [(e["actor"], e["target"]) for e in everything[-2:]] == [
+        ("operator", "judy"),
+        ("operator", "olga"),
+    ]
+    log = everything[:-2]  # the operator made the staff first (`riality staff add`)
+    assert [e["action"] for e in reversed(log)] == [
+        "challenge.edit",
+        "staff.set",
+        "staff.remove",
+        "submission.cancel",
+        "disqualify",
+        "note",
+        "rescore",
+        "export",
+        "bundle.download",
+        "challenge.closed",
+        "challenge.revealed",
+        "disqualify.lift",
+        "bundle.replace",
+    ]
+    assert all(e["actor"] == "olga" and e["at"] for e in log)
+    edit = log[-1]
+    assert edit["before"] == {"limits": {**edit["before"]["limits"], "per_day": 20}}
+    assert edit["after"]["limits"]["per_day"] == 9

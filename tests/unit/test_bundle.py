@@ -183,3 +183,9 @@ def test_builtin_metrics_refuse_custom_only_fields(bundle_dir: Path) -> None:
     edit(bundle_dir, higher_is_better=False)
     with pytest.raises(BundleError, match="higher_is_better and prediction are only for custom scorers"):
         load_bundle(bundle_dir)
+
+
+def test_a_nul_in_a_title_is_refused_with_its_field(bundle_dir: Path) -> None:
+    edit(bundle_dir, title="Tumours\x00", description="fine")
+    with pytest.raises(BundleError, match=r"title: a NUL character is not allowed"):
+        load_bundle(bundle_dir)

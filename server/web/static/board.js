@@ -3,6 +3,8 @@
   const table = document.querySelector("[data-board]");
   if (!table) return;
   const slug = table.dataset.slug, top = parseInt(table.dataset.top || "0", 10), lang = table.dataset.lang;
+  const pages = parseInt(table.dataset.pages || "1", 10), boardName = table.dataset.boardName || "public";
+  let page = 0, paused = false, latest = null;
   const status = table.querySelector("[data-live]");
   const emptyText = table.querySelector("tr.empty td") ? table.querySelector("tr.empty td").textContent : "";
   let previous = new Map(Array.from(table.tBodies[0].rows).map((row) => [row.dataset.team, row.textContent]));
@@ -11,8 +13,15 @@
     const el = document.createElement(tag); el.textContent = text; if (scope) el.scope = scope; return el;
   }
   function render(board, highlight) {
+    latest = board;
     const body = document.createElement("tbody");
-    const entries = top > 0 ? board.entries.slice(0, top) : board.entries;
+    const pageCount = top > 0 ? Math.max(1, Math.min(pages, Math.ceil(board.entries.length / top))) : 1;
+    if (page >= pageCount) page = 0;
+    const entries = top > 0 ? board.entries.slice(page * top, (page + 1) * top) : board.entries;
+    const counter = document.querySelector("[data-teams-count]");
+    if (counter && board.teams !== undefined) counter.textContent = counter.dataset.text.replace("{n}", board.teams);
+    const label = document.querySelector("[data-page-label]");
+    if (label) label.textContent = pageCount > 1 ? label.dataset.text.replace("{first}", page * top + 1).replace("{last}", page * top + entries.length) : "";
     const next = new Map();
     for (const entry of entries) {
       const row = document.createElement("tr");
@@ -38,7 +47,32 @@
     setTimeout(() => body.querySelectorAll("tr.changed").forEach((row) => row.classList.remove("changed")), 4000);
   }
   // Only the rows shown travel: a board of thousands of teams is not sent to every screen on each change.
-  const source = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream` + (top > 0 ? `?limit=${top}` : ""));
+  const query = new URLSearchParams();
+  if (top > 0) query.set("limit", String(top * pages));
+  if (boardName !== "public") query.set("board", boardName);
+  const source = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream?${query}`);
+  // The venue's screen turns its pages past the top 10; a button pauses it (and keyboard users can).
+  if (pages > 1) {
+    setInterval(() => { if (!paused && latest) { page += 1; render(latest, false); } }, 12000);
+    const pause = document.querySelector("[data-pause]");
+    if (pause) pause.addEventListener("click", () => {
+      paused = !paused;
+      pause.textContent = paused ? pause.dataset.resumeText : pause.dataset.pauseText;
+      pause.setAttribute("aria-pressed", String(paused));
+    });
+  }
+  const countdown = document.querySelector("[data-countdown]");
+  if (countdown) {
+    const closes = new Date(countdown.dataset.closes);
+    const tick = () => {
+      const left = Math.max(0, Math.floor((closes - Date.now()) / 1000));
+      if (left === 0) { countdown.textContent = countdown.dataset.closed; return; }
+      const d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      const text = (d ? `${d} d ` : "") + `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+      countdown.textContent = countdown.dataset.text.replace("{left}", text);
+    };
+    tick(); setInterval(tick, 1000);
+  }
   source.addEventListener("snapshot", (event) => render(JSON.parse(event.data), false));
   source.addEventListener("board", (event) => render(JSON.parse(event.data), true));
   source.onopen = () => { status.textContent = status.dataset.liveText; };

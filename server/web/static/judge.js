@@ -4,8 +4,7 @@
   if (!root) return;
   const slug = root.dataset.slug;
   const fields = JSON.parse(root.dataset.fields);  // [field, its label in the page's language], in order
-  const token = localStorage.getItem("riality.token");
-  const headers = { Authorization: "Bearer " + token };
+  const { token, headers } = window.riality;
   const denied = () => { root.querySelector("[data-judge-denied]").hidden = false; };
 
   function add(dl, term, value) {
@@ -34,6 +33,7 @@
       }
     }
     root.querySelector("#details-heading").focus();  // keyboard and screen-reader users land on what they asked for
+    root.dispatchEvent(new CustomEvent("submission-shown", { detail: id }));  // review.js adds its notes
   }
   async function loadBoard(kind) {
     const response = await fetch(`/api/challenges/${slug}/leaderboard?board=${kind}`, { headers });
@@ -52,17 +52,27 @@
       button.textContent = root.dataset.open.replace("{id}", entry.submission_id);
       button.dataset.key = `${kind}-${entry.submission_id}`;
       button.addEventListener("click", () => showSubmission(entry.submission_id));
-      action.append(button); row.append(action); body.append(row);
+      action.append(button); row.append(action);
+      if (kind === "private") {  // from the private board to the whole team (review.js)
+        const teamCell = document.createElement("td"), open = document.createElement("button");
+        open.type = "button"; open.dataset.key = `team-${entry.team}`;
+        open.textContent = root.dataset.openTeam.replace("{team}", entry.team);
+        open.addEventListener("click", () => root.dispatchEvent(new CustomEvent("team-wanted", { detail: entry.team })));
+        teamCell.append(open); row.append(teamCell);
+      }
+      body.append(row);
     }
     if (focused) body.querySelector(`[data-key="${focused}"]`)?.focus();  // a redraw keeps the keyboard's place
     return true;
   }
+  root.addEventListener("show-submission", (event) => showSubmission(event.detail));  // from review.js
   (async () => {
     if (!token) return denied();
     // Staff of this challenge only: its organisers and judges (and admins), not those of another.
     const detail = await fetch(`/api/challenges/${encodeURIComponent(slug)}`, { headers });
     if (!detail.ok || !(await detail.json()).staff_role) return denied();
-    root.querySelector("[data-judge-content]").hidden = false;
+    root.querySelectorAll("[data-judge-content]").forEach((el) => { el.hidden = false; });
+    root.dispatchEvent(new CustomEvent("staff-ready"));
     await loadBoard("private"); await loadBoard("public");
     // The public stream says when a score or a final selection changed; both boards are then read
     // again with the judge's token (an EventSource cannot send it). One row is enough to be told.
