@@ -36,10 +36,16 @@ from server.processes import free_port, start_redis, stop_processes, wait_for_po
 
 
 async def sign_in(http: httpx.AsyncClient, name: str, *, register: bool = True) -> dict[str, str]:
-    if register:
-        await http.post("/api/auth/register", json={"username": name, "password": PASSWORD})
-    token = (await http.post("/api/auth/token", json={"username": name, "password": PASSWORD})).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+    """Register and sign in, waiting when the bounded password hasher says it is busy (503)."""
+    credentials = {"username": name, "password": PASSWORD}
+    steps = (["/api/auth/register"] if register else []) + ["/api/auth/token"]
+    for path in steps:
+        for _ in range(600):
+            response = await http.post(path, json=credentials)
+            if response.status_code != 503:
+                break
+            await asyncio.sleep(0.2)
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def fill(base: str, teams: int, each: int, payloads: list[bytes]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post, put
@@ -12,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.response import File
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import Kind
@@ -25,38 +27,60 @@ from server.services.accounts import Viewer
 from server.services.submissions import Upload, private_visible
 
 
-async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission) -> SubmissionOut:
-    challenge = await session.get(Challenge, sub.challenge_id)
-    team = await session.get(Team, sub.team_id)
-    assert challenge is not None and team is not None and sub.id is not None
-    show_private = private_visible(await staff.access_to(session, viewer, challenge.id), challenge, utcnow())
-    metrics = {k: v for k, v in sub.metrics.items() if show_private or k != "private"}
-    reasons = await disqualifications.reasons(session, sub.challenge_id, sub.team_id)
-    return SubmissionOut(
-        id=sub.id,
-        challenge=challenge.slug,
-        team_id=sub.team_id,
-        team=team.name,
-        kind=sub.kind,
-        status=sub.status,
-        filename=sub.filename,
-        size=sub.size,
-        note=sub.note,
-        final=sub.final,
-        public_score=sub.public_score,
-        private_score=sub.private_score if show_private else None,
-        metrics=metrics,
-        error=sub.error,
-        logs=sub.logs,
-        wall_s=sub.wall_s,
-        cpu_s=sub.cpu_s,
-        peak_memory_mb=sub.peak_memory_mb,
-        created_at=sub.created_at,
-        started_at=sub.started_at,
-        finished_at=sub.finished_at,
-        staff_test=sub.staff_test,
-        disqualified=reasons.get(None) or reasons.get(sub.id),
+async def submission_outs(
+    session: AsyncSession, viewer: Viewer, subs: Sequence[Submission]
+) -> list[SubmissionOut]:
+    """Submissions as their reader may see them; what they share (challenge, access, team names,
+    disqualifications) is read once per page, not once per submission."""
+    now = utcnow()
+    team_names = dict(
+        (
+            await session.exec(select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs})))
+        ).all()
     )
+    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons]] = {}
+    out = []
+    for sub in subs:
+        if sub.challenge_id not in shared:
+            challenge = await session.get(Challenge, sub.challenge_id)
+            assert challenge is not None
+            access = await staff.access_to(session, viewer, challenge.id)
+            reasons = await disqualifications.reasons(session, sub.challenge_id)
+            shared[sub.challenge_id] = (challenge, private_visible(access, challenge, now), reasons)
+        challenge, show_private, reasons = shared[sub.challenge_id]
+        assert sub.id is not None
+        out.append(
+            SubmissionOut(
+                id=sub.id,
+                challenge=challenge.slug,
+                team_id=sub.team_id,
+                team=team_names.get(sub.team_id, ""),
+                kind=sub.kind,
+                status=sub.status,
+                filename=sub.filename,
+                size=sub.size,
+                note=sub.note,
+                final=sub.final,
+                public_score=sub.public_score,
+                private_score=sub.private_score if show_private else None,
+                metrics={k: v for k, v in sub.metrics.items() if show_private or k != "private"},
+                error=sub.error,
+                logs=sub.logs,
+                wall_s=sub.wall_s,
+                cpu_s=sub.cpu_s,
+                peak_memory_mb=sub.peak_memory_mb,
+                created_at=sub.created_at,
+                started_at=sub.started_at,
+                finished_at=sub.finished_at,
+                staff_test=sub.staff_test,
+                disqualified=reasons.of_submission(sub.id, sub.team_id),
+            )
+        )
+    return out
+
+
+async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission) -> SubmissionOut:
+    return (await submission_outs(session, viewer, [sub]))[0]
 
 
 async def admit_upload(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
@@ -166,7 +190,7 @@ class SubmissionController(Controller):
         rows = await submissions.challenge_submissions(
             db_session, current_user, challenge, filters, offset=offset, limit=limit
         )
-        return [await submission_out(db_session, current_user, s) for s in rows]
+        return await submission_outs(db_session, current_user, rows)
 
     @post("/submissions/{submission_id:int}/cancel", status_code=200, responses=errors(400, 401, 404, 409))
     async def cancel(

@@ -61,7 +61,7 @@ class TeamController(Controller):
         view = await teams.my_team(db_session, current_user, challenge)
         out = _team_out(view)
         assert challenge.id is not None and view.team.id is not None
-        out.disqualified = (await disqualifications.reasons(db_session, challenge.id, view.team.id)).get(None)
+        out.disqualified = (await disqualifications.reasons(db_session, challenge.id)).of_team(view.team.id)
         return out
 
     @delete("/team/members/me", status_code=204, responses=errors(401, 404))
@@ -88,9 +88,8 @@ class TeamController(Controller):
         """Every team with its members (the challenge's staff)."""
         challenge = await staff_challenge(db_session, current_user, slug)
         assert challenge.id is not None
-        out = []
-        for team, members in await teams.challenge_teams(db_session, challenge.id):
-            assert team.id is not None
-            reason = (await disqualifications.reasons(db_session, challenge.id, team.id)).get(None)
-            out.append(StaffTeamOut(team.id, team.name, members, team.submissions, reason))
-        return out
+        reasons = await disqualifications.reasons(db_session, challenge.id)
+        return [
+            StaffTeamOut(team.id or 0, team.name, members, team.submissions, reasons.of_team(team.id or 0))
+            for team, members in await teams.challenge_teams(db_session, challenge.id)
+        ]

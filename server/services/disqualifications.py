@@ -123,14 +123,31 @@ async def list_disqualifications(session: AsyncSession, challenge: Challenge) ->
     return list(rows)
 
 
-async def reasons(session: AsyncSession, challenge_id: int, team_id: int) -> dict[int | None, str]:
-    """What the team is told: its own disqualification (key None) and its submissions' (by id)."""
+@dataclass(frozen=True, slots=True)
+class Reasons:
+    """A challenge's disqualification reasons, read once for a whole page of teams or submissions."""
+
+    teams: dict[int, str]
+    submissions: dict[int, str]
+
+    def of_team(self, team_id: int) -> str | None:
+        return self.teams.get(team_id)
+
+    def of_submission(self, submission_id: int, team_id: int) -> str | None:
+        """Its own, or its team's: either way the team is told why."""
+        return self.teams.get(team_id) or self.submissions.get(submission_id)
+
+
+async def reasons(session: AsyncSession, challenge_id: int) -> Reasons:
     rows = await session.exec(
-        select(Disqualification.team_id, Disqualification.submission_id, Disqualification.reason)
-        .outerjoin(Submission, col(Submission.id) == Disqualification.submission_id)
-        .where(
-            Disqualification.challenge_id == challenge_id,
-            (col(Disqualification.team_id) == team_id) | (col(Submission.team_id) == team_id),
+        select(Disqualification.team_id, Disqualification.submission_id, Disqualification.reason).where(
+            Disqualification.challenge_id == challenge_id
         )
     )
-    return {submission_id: reason for _, submission_id, reason in rows}
+    teams, submissions = {}, {}
+    for team_id, submission_id, reason in rows:
+        if team_id is not None:
+            teams[team_id] = reason
+        elif submission_id is not None:
+            submissions[submission_id] = reason
+    return Reasons(teams, submissions)
