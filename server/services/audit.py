@@ -39,8 +39,14 @@ def record(
 async def events(
     session: AsyncSession, challenge: Challenge, *, before_id: int | None = None, limit: int = 200
 ) -> list[AuditEvent]:
-    """The newest events first, a page at a time (`before_id`: the last id of the previous page)."""
-    query = select(AuditEvent).where(AuditEvent.challenge_id == challenge.id)
+    """The newest events first, a page at a time (`before_id`: the last id of the previous page).
+
+    Only those since the challenge was created: SQLite may give a deleted challenge's id to a new
+    one, and the old one's trail (another firm's, perhaps) must not show up in the new one's log.
+    """
+    query = select(AuditEvent).where(
+        AuditEvent.challenge_id == challenge.id, col(AuditEvent.at) >= challenge.created_at
+    )
     if before_id is not None:
         query = query.where(col(AuditEvent.id) < before_id)
     return list(await session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)))

@@ -360,3 +360,17 @@ async def test_the_quota_cannot_be_reset_by_team_hopping(settings: Settings, cli
     ).status_code == 201
     hopped = await upload(client, ada, SLUG, data)
     assert hopped.status_code == 429 and "submissions for today" in hopped.json()["detail"]
+
+
+async def test_a_new_challenge_never_shows_a_deleted_ones_audit_trail(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    olga, oscar = await organiser(settings, client), await organiser(settings, client, "oscar")
+    assert (await create(client, olga, bundle_zip(TUMOUR))).status_code == 201
+    await client.patch(f"/api/challenges/{SLUG}", json={"title": "Olga's secret project"}, headers=olga)
+    assert (await client.delete(f"/api/challenges/{SLUG}", headers=olga)).status_code == 204
+    # SQLite hands the freed id to the next challenge: its log must start with its own creation.
+    assert (await create(client, oscar, bundle_zip(TUMOUR, slug="oscars-contest"))).status_code == 201
+    log = (await client.get("/api/challenges/oscars-contest/audit", headers=oscar)).json()
+    assert [(e["actor"], e["action"]) for e in log] == [("oscar", "challenge.create")]
+    assert "secret" not in str(log)
