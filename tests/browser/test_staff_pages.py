@@ -156,3 +156,43 @@ async def test_a_judge_opens_a_team_and_leaves_notes_with_the_keyboard_alone(
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:  # and participants never see them
         mine = (await http.get(f"/api/challenges/{SLUG}/submissions", headers=people["ada"])).text
         assert "Check the seed." not in mine
+
+
+async def test_a_disqualified_team_reads_why_on_its_page(settings: Settings, api: str, page: Page) -> None:
+    people = await scored_contest(settings, api)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        team = (await http.get(f"/api/challenges/{SLUG}/team", headers=people["ada"])).json()["id"]
+        made = await http.post(
+            f"/api/challenges/{SLUG}/disqualifications",
+            json={"team_id": team, "reason": "two accounts, one person"},
+            headers=people["olga"],
+        )
+        assert made.status_code == 201
+    await signed_in(page, api, people["ada"])
+    await page.goto(f"{api}/c/{SLUG}/team")
+    await expect(page.locator("[data-team-dq]")).to_have_text(
+        "Your team was disqualified by the organisers: two accounts, one person"
+    )
+    await expect(page.locator("[data-submissions] tbody tr").first).to_contain_text(
+        "disqualified: two accounts"
+    )
+    assert await violations(page) == []
+
+
+async def test_the_screen_fits_a_1024_by_768_projector(settings: Settings, api: str, page: Page) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        predictions = tumour_predictions()[0]
+        for n in range(12):  # more teams than one page of the screen holds
+            headers = await login(http, f"team{n:02d}")
+            shifted = predictions.assign(diagnosis=(predictions["diagnosis"] * (1 - n / 30)).round(6))
+            assert (await upload(http, headers, SLUG, csv_bytes(shifted))).status_code == 202
+    await drain_queue(settings)
+    await page.set_viewport_size({"width": 1024, "height": 768})
+    await page.goto(f"{api}/c/{SLUG}/screen")
+    await expect(page.locator("[data-board] tbody tr")).to_have_count(10)
+    await expect(page.locator("[data-page-label]")).to_have_text("ranks 1 to 10")
+    await expect(page.locator("[data-teams-count]")).to_have_text("12 teams")
+    overflow = await page.evaluate("document.documentElement.scrollHeight - window.innerHeight")
+    assert overflow <= 0, f"the screen scrolls by {overflow} px at 1024x768"
+    await expect(page.locator("[data-board] tbody tr").last).to_be_in_viewport()

@@ -21,6 +21,9 @@
     root.querySelector("[data-team-name]").textContent = team.name;
     root.querySelector("[data-team-members]").textContent = team.members.join(", ");
     root.querySelector("[data-team-code]").textContent = team.invite_code;
+    const dq = root.querySelector("[data-team-dq]");  // the organisers' reason, if they disqualified the team
+    dq.hidden = !team.disqualified;
+    dq.textContent = team.disqualified ? root.dataset.teamDqText.replace("{reason}", team.disqualified) : "";
   }
   async function teamAction(path, body) {
     const response = await api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -56,7 +59,8 @@
     for (const s of submissions) {
       const row = document.createElement("tr");
       row.dataset.submission = s.id;
-      const status = cell(statusText(s.status));
+      const dq = s.disqualified ? " · " + root.dataset.subDqText.replace("{reason}", s.disqualified) : "";
+      const status = cell(statusText(s.status) + dq);
       status.dataset.status = s.status;
       const final = document.createElement("td"), box = document.createElement("input");
       box.type = "checkbox"; box.checked = s.final; box.disabled = s.status !== "scored" && !s.final;
