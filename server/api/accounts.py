@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.challenges import spec_of
+from core.models import Role
 from server.api.challenges import summary_fields
 from server.api.deps import bearer_token, client_address
 from server.api.openapi import errors
-from server.api.schemas import PasswordChangeIn, RegisterIn, StaffChallengeOut, TokenIn, TokenOut, UserOut
+from server.api.schemas import (
+    PasswordChangeIn,
+    RegisterIn,
+    RoleIn,
+    StaffChallengeOut,
+    TokenIn,
+    TokenOut,
+    UserOut,
+)
 from server.services import accounts, challenges
 from server.services.accounts import Viewer
 
@@ -92,6 +101,17 @@ class AccountController(Controller):
     @get("/me", responses=errors(401))
     async def me(self, current_user: NamedDependency[Viewer]) -> UserOut:
         return _user_out(current_user)
+
+    @put("/users/{username:str}/role", status_code=200, responses=errors(400, 401, 403, 404, 409))
+    async def set_role(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        current_user: NamedDependency[Viewer],
+        username: FromPath[str],
+        data: JSONBody[RoleIn],
+    ) -> UserOut:
+        """Grant a platform role (admins): `organiser` may create challenges; `admin` is staff of all."""
+        return _user_out(await accounts.set_role(db_session, current_user, username, Role(data.role)))
 
     @get("/me/challenges", responses=errors(401))
     async def my_challenges(

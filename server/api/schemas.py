@@ -55,6 +55,10 @@ class TokenOut(msgspec.Struct):
     token_type: str = "bearer"
 
 
+class RoleIn(msgspec.Struct, forbid_unknown_fields=True):
+    role: Literal["admin", "organiser", "participant"]
+
+
 class UserOut(msgspec.Struct):
     id: int
     username: str

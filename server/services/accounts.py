@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Role, Token, User, utcnow
-from server.errors import BadRequest, Conflict, Unauthenticated
+from server.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated
 from server.services.passwords import Passwords
 from server.services.throttle import Rule, Throttle
 
@@ -126,6 +126,22 @@ async def set_password_and_role(session: AsyncSession, *, username: str, passwor
     user.role = role
     assert user.id is not None
     await revoke_all_tokens(session, user.id)
+    await session.commit()
+    return _viewer(user)
+
+
+async def set_role(session: AsyncSession, admin: Viewer, username: str, role: Role) -> Viewer:
+    """An admin grants a platform role (organiser: may create challenges), from the browser or the API."""
+    if admin.role is not Role.ADMIN:
+        raise Forbidden("only admins change platform roles")
+    user = None
+    if 0 < len(username) <= 40 and "\x00" not in username:
+        user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
+    if user is None:
+        raise NotFound(f"no user {username[:40]!r}")
+    if user.id == admin.id and role is not Role.ADMIN:
+        raise Conflict("an admin cannot give up their own role; another admin can")
+    user.role = role
     await session.commit()
     return _viewer(user)
 

@@ -374,3 +374,22 @@ async def test_a_new_challenge_never_shows_a_deleted_ones_audit_trail(
     log = (await client.get("/api/challenges/oscars-contest/audit", headers=oscar)).json()
     assert [(e["actor"], e["action"]) for e in log] == [("oscar", "challenge.create")]
     assert "secret" not in str(log)
+
+
+async def test_an_admin_makes_an_organiser_without_a_shell(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    await make_user(settings, "root", Role.ADMIN)
+    root, ada = await login(client, "root", register=False), await login(client, "ada")
+    assert (await create(client, ada, bundle_zip(TUMOUR))).status_code == 403
+    refused = await client.put("/api/users/ada/role", json={"role": "organiser"}, headers=ada)
+    assert refused.status_code == 403 and "only admins" in refused.json()["detail"]
+    made = await client.put("/api/users/ADA/role", json={"role": "organiser"}, headers=root)
+    assert made.status_code == 200 and made.json()["role"] == "organiser"
+    assert (await create(client, ada, bundle_zip(TUMOUR))).status_code == 201
+    assert (
+        await client.put("/api/users/nobody/role", json={"role": "organiser"}, headers=root)
+    ).status_code == 404
+    assert (await client.put("/api/users/ada/role", json={"role": "judge"}, headers=root)).status_code == 400
+    selfish = await client.put("/api/users/root/role", json={"role": "participant"}, headers=root)
+    assert selfish.status_code == 409
