@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import SLUG_PATTERN
 from core.challenges import spec_of
-from core.models import utcnow
+from core.models import ChallengeState, utcnow
 from scoring.progression import progression
 from scoring.ranking import Board, BoardEntry
 from server.api.boards import current_board
@@ -268,6 +268,11 @@ class PageController(Controller):
     ) -> Response[str]:
         t = _translator(request)
         fields = [(name, t(f"judge.field.{name}")) for name in JUDGE_FIELDS]  # pairs: tojson sorts keys
+        challenge = await challenges.find_challenge(db_session, slug)
+        if challenge is not None and challenge.state == ChallengeState.DRAFT:
+            # A draft's judges review it too; the page says nothing of it (not even its title) until
+            # its script has shown the token belongs to its staff.
+            return _page(request, "judge.html", slug=slug, title=slug, fields=fields)
         return await _script_page(request, db_session, slug, "judge.html", fields=fields)
 
     @get("/login")

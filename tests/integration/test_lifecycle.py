@@ -393,3 +393,16 @@ async def test_an_admin_makes_an_organiser_without_a_shell(
     assert (await client.put("/api/users/ada/role", json={"role": "judge"}, headers=root)).status_code == 400
     selfish = await client.put("/api/users/root/role", json={"role": "participant"}, headers=root)
     assert selfish.status_code == 409
+
+
+async def test_a_drafts_pages_reveal_nothing_of_it(settings: Settings, client: AsyncTestClient) -> None:
+    olga = await organiser(settings, client)
+    secret = "Our unannounced tumour contest"
+    assert (await create(client, olga, bundle_zip(TUMOUR, title=secret))).status_code == 201
+    for path in (f"/c/{SLUG}", f"/c/{SLUG}/screen", f"/c/{SLUG}/team", f"/c/{SLUG}/final", "/"):
+        response = await client.get(path)
+        assert secret not in response.text, path
+        assert response.status_code == (200 if path == "/" else 404), path
+    for path in (f"/c/{SLUG}/judge", f"/c/{SLUG}/admin"):  # shells that its staff's token fills
+        response = await client.get(path)
+        assert response.status_code == 200 and secret not in response.text, path
