@@ -24,7 +24,10 @@ HARNESS = "/opt/riality/harness.py"
 PREDICTIONS = "predictions.csv"
 _TAIL_LINES = 20
 
-ENTRY_POINT = "predict.py"  # what a code submission's zip must hold at its top level
+ENTRY_POINT = "predict.py"
+# The harness's word for "predict() returned the wrong shape or names" (runner/image/harness.py).
+INVALID_OUTPUT_EXIT = 3
+MESSAGE_PREFIX = "riality: "  # what a code submission's zip must hold at its top level
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,10 @@ def _failure(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str] 
         return FailureKind.OUT_OF_MEMORY, f"out of memory: went over the limit of {limits.memory_mb} MB"
     if result.outcome is Outcome.OUTPUT_TOO_LARGE:
         return FailureKind.INVALID_OUTPUT, "invalid output: wrote more than the output limit to /output"
+    if result.outcome is Outcome.CRASHED and result.exit_code == INVALID_OUTPUT_EXIT:
+        said = [line for line in (result.logs or "").splitlines() if line.startswith(MESSAGE_PREFIX)]
+        detail = said[-1].removeprefix(MESSAGE_PREFIX) if said else "predict returned an unreadable result"
+        return FailureKind.INVALID_OUTPUT, f"invalid output: {detail}"
     if result.outcome is Outcome.CRASHED:
         tail = _tail(result.logs)
         return FailureKind.CRASHED, f"crashed with exit code {result.exit_code}" + (

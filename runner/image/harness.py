@@ -11,18 +11,60 @@ import argparse
 import importlib.util
 import sys
 import traceback
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+INVALID_OUTPUT = 3  # the exit code that says: predict() returned something of the wrong shape or names
+MESSAGE_PREFIX = "riality: "  # the line of the log that says what was expected
 
-def _columns(args: argparse.Namespace, values: np.ndarray) -> dict[str, np.ndarray]:
+
+class OutputError(Exception):
+    """What predict() returned cannot be read as predictions; the message says what was expected."""
+
+
+def _one_column(args: argparse.Namespace, frame: pd.DataFrame) -> np.ndarray:
+    if args.target_column in frame.columns:
+        return frame[args.target_column].to_numpy()
+    if frame.shape[1] == 1:
+        return frame.iloc[:, 0].to_numpy()
+    raise OutputError(
+        f"predict returned a DataFrame with columns {[str(c) for c in frame.columns][:10]}; "
+        f"expected one column (or a column named {args.target_column!r})"
+    )
+
+
+def _columns(args: argparse.Namespace, result: object) -> dict[str, np.ndarray]:
+    """The predictions file's columns. Probabilities in a DataFrame are matched to the classes by
+    their `proba_<class>` names; in an array, its columns are the classes in sorted order."""
     classes = args.classes.split(",") if args.classes else []
+    if isinstance(result, pd.Series):
+        result = result.to_numpy()
     if args.output != "probability":
-        return {args.target_column: np.asarray(values).reshape(-1)}
-    values = np.asarray(values, dtype=float)
+        values = _one_column(args, result) if isinstance(result, pd.DataFrame) else np.asarray(result)
+        return {args.target_column: values.reshape(-1)}
+    named = [f"proba_{c}" for c in classes]
+    expected = (
+        f"expected a DataFrame with the columns {', '.join(named)}, or an array with {len(classes)} "
+        f"columns in the order of the classes ({', '.join(classes)})"
+    )
+    if isinstance(result, pd.DataFrame):
+        found = [str(c) for c in result.columns]
+        if named and set(named) <= set(found):
+            frame = result.rename(columns=str)
+            by_class = {c: frame[f"proba_{c}"].to_numpy(dtype=float) for c in classes}
+            if len(classes) == 2:
+                return {args.target_column: by_class[classes[-1]]}
+            return {f"proba_{c}": by_class[c] for c in classes}
+        if result.shape[1] != 1:
+            raise OutputError(f"predict returned a DataFrame with columns {found[:10]}; {expected}")
+        result = result.iloc[:, 0].to_numpy()
+    values = np.asarray(result, dtype=float)
     if values.ndim == 1:
         return {args.target_column: values}
+    if values.ndim != 2 or values.shape[1] != len(classes):
+        raise OutputError(f"predict returned an array of shape {values.shape}; {expected}")
     if len(classes) == 2:
         return {args.target_column: values[:, -1]}
     return {f"proba_{c}": values[:, i] for i, c in enumerate(classes)}
@@ -43,7 +85,9 @@ def _model_predictions(args: argparse.Namespace, features: pd.DataFrame) -> np.n
     return proba[:, [fitted.index(c) for c in classes]]
 
 
-def _code_predictions(args: argparse.Namespace, features: pd.DataFrame) -> np.ndarray:
+def _code_predictions(
+    args: argparse.Namespace, features: pd.DataFrame
+) -> np.ndarray | pd.DataFrame | pd.Series:
     sys.path.insert(0, args.submission)
     spec = importlib.util.spec_from_file_location("predict", f"{args.submission}/predict.py")
     if spec is None or spec.loader is None:
@@ -53,9 +97,8 @@ def _code_predictions(args: argparse.Namespace, features: pd.DataFrame) -> np.nd
     if not hasattr(module, "predict"):
         raise SystemExit("predict.py has no function predict(features)")
     result = module.predict(features)
-    if isinstance(result, pd.DataFrame | pd.Series):
-        result = result.to_numpy()
-    return np.asarray(result)
+    # A DataFrame keeps its column names: probabilities are matched to the classes by them.
+    return result if isinstance(result, pd.DataFrame | pd.Series) else np.asarray(result)
 
 
 def main() -> int:
@@ -73,6 +116,7 @@ def main() -> int:
     table = pd.read_csv(args.features, dtype={args.id_column: str})
     ids = table[args.id_column]
     features = table.drop(columns=[args.id_column])
+    predict: Callable[[argparse.Namespace, pd.DataFrame], object]
     predict = _model_predictions if args.kind == "model" else _code_predictions
     try:
         values = predict(args, features)
@@ -81,10 +125,15 @@ def main() -> int:
     except BaseException:
         traceback.print_exc()
         return 1
-    if len(values) != len(ids):
+    if len(values) != len(ids):  # type: ignore[arg-type]
         print(f"predict returned {len(values)} rows for {len(ids)} test rows", file=sys.stderr)
         return 2
-    frame = pd.DataFrame({args.id_column: ids, **_columns(args, values)})
+    try:
+        columns = _columns(args, values)
+    except (OutputError, ValueError, TypeError) as exc:
+        print(f"{MESSAGE_PREFIX}{exc}", file=sys.stderr)
+        return INVALID_OUTPUT
+    frame = pd.DataFrame({args.id_column: ids, **columns})
     frame.to_csv(args.output_file, index=False)
     return 0
 

@@ -170,6 +170,7 @@ class PageController(Controller):
             higher=spec.primary_metric.higher_is_better,
             limits=spec.limits,
             kinds=[k.value for k in spec.kinds],
+            probability_columns=[c for c in context["challenge"].columns if c.startswith("proba_")],
             top=top,
             teams_ranked=len(board),
             entries=board.page(0, top or None),

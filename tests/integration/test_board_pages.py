@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -11,6 +12,7 @@ from core.settings import Settings
 from server.web import pages
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, eventually, load_challenge, login, upload
+from tests.integration.test_model_and_code import digits_bundle
 from tests.integration.test_submissions import tumour_predictions
 
 SLUG = "tumour-detection"
@@ -91,3 +93,12 @@ async def test_the_api_viewer_and_the_json_api_carry_the_same_policy(client: Asy
         assert (await client.get(asset)).status_code == 200, asset
     for path in ["/api/health", "/api/challenges", "/schema/openapi.json"]:
         assert (await client.get(path)).headers["x-content-type-options"] == "nosniff", path
+
+
+async def test_a_multi_class_code_challenge_page_names_the_probability_columns(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, digits_bundle(tmp_path))
+    page = (await client.get("/c/digits-vision-aid")).text
+    assert "a DataFrame with the columns proba_0, proba_1, proba_2" in page
+    assert "proba_9 (matched by name, in any order)" in page

@@ -9,6 +9,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -290,3 +291,60 @@ async def test_a_failing_custom_scorer_is_not_blamed_on_the_team(
     assert result["status"] == "failed"
     assert result["error"].startswith("the challenge's scorer failed on this submission")
     assert "diagnosis" not in result["error"] and not result["logs"]  # the labels never reach the team
+
+
+SOFTMAX_PREDICT = """
+import numpy as np, pandas as pd
+def predict(features):
+    x = features.iloc[:, 20:30].to_numpy(dtype=float) / 8
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    columns = [f"proba_{c}" for c in range(10)]
+    return pd.DataFrame(p, columns=columns)ORDER
+"""
+
+
+def digits_bundle(tmp_path: Path) -> Path:
+    folder = tmp_path / "digits"
+    shutil.copytree(EXAMPLES / "digits-vision-aid", folder)
+    manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
+    manifest |= {"metric": "log_loss", "extra_metrics": [], "kinds": ["predictions", "code"]}
+    manifest["limits"] |= {"time_s": 60, "memory_mb": 512, "per_day": 100}
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    return folder
+
+
+async def test_probability_columns_are_matched_by_name_not_position(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """A code submission's DataFrame with its proba_<class> columns shuffled scores exactly as the
+    same probabilities uploaded as a file; columns named otherwise fail and say what was expected."""
+    await load_challenge(settings, digits_bundle(tmp_path))
+    test = pd.read_csv(EXAMPLES / "digits-vision-aid" / "data" / "test.csv", dtype={"id": str})
+    x = test.drop(columns=["id"]).iloc[:, 20:30].to_numpy(dtype=float) / 8
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    as_file = pd.DataFrame(p, columns=[f"proba_{c}" for c in range(10)]).assign(id=test["id"])
+    headers = await login(client, "ada")
+    await announce_sandbox_worker(settings)
+    sent = []
+    for name, data in (
+        ("ordered.zip", zip_bytes({"predict.py": SOFTMAX_PREDICT.replace("ORDER", "")})),
+        ("shuffled.zip", zip_bytes({"predict.py": SOFTMAX_PREDICT.replace("ORDER", "[columns[::-1]]")})),
+        (
+            "renamed.zip",
+            zip_bytes({"predict.py": SOFTMAX_PREDICT.replace("ORDER", ".rename(columns=lambda c: c[6:])")}),
+        ),
+        ("file.csv", csv_bytes(as_file)),
+    ):
+        response = await upload(client, headers, "digits-vision-aid", data, filename=name)
+        assert response.status_code == 202, response.text
+        sent.append(response.json()["id"])
+    await drain_queue(settings)
+    ordered, shuffled, renamed, from_file = await results(client, headers, sent)
+    assert from_file["status"] == "scored", from_file
+    for run in (ordered, shuffled):
+        assert run["status"] == "scored", run
+        assert run["public_score"] == pytest.approx(from_file["public_score"], abs=1e-9)
+    assert renamed["status"] == "failed"
+    assert renamed["error"].startswith("invalid output: predict returned a DataFrame with columns ['0', '1'")
+    assert "expected a DataFrame with the columns proba_0, proba_1" in renamed["error"]
+    assert "or an array with 10 columns in the order of the classes (0, 1, 2" in renamed["error"]
