@@ -74,6 +74,7 @@ class FailureKind(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"
     CRASHED = "crashed"
     INVALID_OUTPUT = "invalid_output"
+    VERSION_MISMATCH = "version_mismatch"  # a model saved with other library versions: said, not run; free
     SCORER_FAILED = "scorer_failed"  # the challenge's own scorer.py failed: the organisers' to fix
     INTERNAL = "internal"  # our side gave up after retries
 

@@ -27,6 +27,7 @@ _TAIL_LINES = 20
 ENTRY_POINT = "predict.py"
 # The harness's word for "predict() returned the wrong shape or names" (runner/image/harness.py).
 INVALID_OUTPUT_EXIT = 3
+VERSION_MISMATCH_EXIT = 4  # the model was saved with other library versions than the environment's
 MESSAGE_PREFIX = "riality: "  # what a code submission's zip must hold at its top level
 
 
@@ -54,10 +55,15 @@ def _failure(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str] 
         return FailureKind.OUT_OF_MEMORY, f"out of memory: went over the limit of {limits.memory_mb} MB"
     if result.outcome is Outcome.OUTPUT_TOO_LARGE:
         return FailureKind.INVALID_OUTPUT, "invalid output: wrote more than the output limit to /output"
-    if result.outcome is Outcome.CRASHED and result.exit_code == INVALID_OUTPUT_EXIT:
+    named = {
+        INVALID_OUTPUT_EXIT: FailureKind.INVALID_OUTPUT,
+        VERSION_MISMATCH_EXIT: FailureKind.VERSION_MISMATCH,
+    }
+    if result.outcome is Outcome.CRASHED and result.exit_code in named:
         said = [line for line in (result.logs or "").splitlines() if line.startswith(MESSAGE_PREFIX)]
-        detail = said[-1].removeprefix(MESSAGE_PREFIX) if said else "predict returned an unreadable result"
-        return FailureKind.INVALID_OUTPUT, f"invalid output: {detail}"
+        detail = said[-1].removeprefix(MESSAGE_PREFIX) if said else "the harness gave no reason"
+        kind = named[result.exit_code]
+        return kind, (f"invalid output: {detail}" if kind is FailureKind.INVALID_OUTPUT else detail)
     if result.outcome is Outcome.CRASHED:
         tail = _tail(result.logs)
         return FailureKind.CRASHED, f"crashed with exit code {result.exit_code}" + (

@@ -8,15 +8,20 @@ outside the container, exactly like an uploaded one. Standard library + numpy/pa
 from __future__ import annotations
 
 import argparse
+import bz2
 import importlib.util
+import lzma
+import re
 import sys
 import traceback
+import zlib
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 INVALID_OUTPUT = 3  # the exit code that says: predict() returned something of the wrong shape or names
+VERSION_MISMATCH = 4  # the exit code that says: the model was saved with other library versions
 MESSAGE_PREFIX = "riality: "  # the line of the log that says what was expected
 
 
@@ -70,9 +75,62 @@ def _columns(args: argparse.Namespace, result: object) -> dict[str, np.ndarray]:
     return {f"proba_{c}": values[:, i] for i, c in enumerate(classes)}
 
 
+class VersionMismatch(Exception):
+    """The model was saved with library versions this environment does not have; the message says which."""
+
+
+_VERSION = re.compile(rb"(\d+\.\d+(?:\.\d+)?(?:(?:\.|rc|\.dev|\.post)\d+)?)")
+_MAX_SCAN = 1 << 30  # decompressed bytes read when looking for versions (the container's memory bounds it)
+
+
+def _pickle_bytes(path: str) -> bytes:
+    """The pickle stream of a joblib/pickle file, decompressed if joblib compressed it."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data[:2] == b"\x1f\x8b" or data[:1] == b"\x78":
+        return zlib.decompressobj(wbits=47).decompress(data, _MAX_SCAN)
+    if data[:3] == b"BZh":
+        return bz2.BZ2Decompressor().decompress(data, _MAX_SCAN)
+    if data[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMADecompressor().decompress(data, _MAX_SCAN)
+    return data
+
+
+def saved_versions(data: bytes) -> tuple[set[str], bool]:
+    """Read without unpickling: the scikit-learn versions the estimators recorded (`_sklearn_version`),
+    and whether numpy 2 made it (its pickles name `numpy._core`, which numpy 1 lacks)."""
+    sklearn = set()
+    start = 0
+    while (found := data.find(b"_sklearn_version", start)) >= 0:
+        start = found + 16
+        match = _VERSION.search(data[start : start + 24])
+        if match:
+            sklearn.add(match.group(1).decode())
+    return sklearn, b"numpy._core" in data
+
+
+def check_versions(path: str) -> None:
+    from importlib.metadata import version
+
+    sklearn, numpy2 = saved_versions(_pickle_bytes(path))
+    here = {"scikit-learn": version("scikit-learn"), "numpy": version("numpy")}
+    other = sorted(v for v in sklearn if v != here["scikit-learn"])
+    numpy_differs = numpy2 and int(here["numpy"].split(".")[0]) < 2
+    if not other and not numpy_differs:
+        return
+    saved = [f"scikit-learn {', '.join(other)}"] if other else []
+    saved += ["numpy 2"] if numpy2 else []
+    raise VersionMismatch(
+        f"this model was saved with {' / '.join(saved)}; this challenge runs scikit-learn "
+        f"{here['scikit-learn']} / numpy {here['numpy']}: install scikit-learn=={here['scikit-learn']} "
+        f"numpy=={here['numpy']} (the versions on the challenge page) and save it again"
+    )
+
+
 def _model_predictions(args: argparse.Namespace, features: pd.DataFrame) -> np.ndarray:
     import joblib
 
+    check_versions(args.submission)  # before unpickling: a mismatch is named, not a crash
     model = joblib.load(args.submission)
     if args.output != "probability":
         return np.asarray(model.predict(features))
@@ -120,6 +178,9 @@ def main() -> int:
     predict = _model_predictions if args.kind == "model" else _code_predictions
     try:
         values = predict(args, features)
+    except VersionMismatch as exc:
+        print(f"{MESSAGE_PREFIX}{exc}", file=sys.stderr)
+        return VERSION_MISMATCH
     except SystemExit:
         raise
     except BaseException:

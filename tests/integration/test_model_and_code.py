@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import pickle
@@ -9,6 +10,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -348,3 +350,43 @@ async def test_probability_columns_are_matched_by_name_not_position(
     assert renamed["error"].startswith("invalid output: predict returned a DataFrame with columns ['0', '1'")
     assert "expected a DataFrame with the columns proba_0, proba_1" in renamed["error"]
     assert "or an array with 10 columns in the order of the classes (0, 1, 2" in renamed["error"]
+
+
+async def test_a_model_saved_with_other_versions_is_named_and_free(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """A model pickled with the test machine's current scikit-learn, sent to the runtime image: the
+    failure names both sets of versions instead of crashing, and uses no quota."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    train = pd.read_csv(TUMOUR / "data" / "train.csv", dtype={"id": str})
+    x, y = train.drop(columns=["id", "diagnosis"]), train["diagnosis"]
+    buffer = io.BytesIO()
+    joblib.dump(LogisticRegression(max_iter=5000).fit(x, y), buffer)
+    await load_challenge(settings, bundle(tmp_path, per_day=1))
+    headers = await login(client, "ada")
+    await announce_sandbox_worker(settings)
+    sent = await upload(client, headers, SLUG, buffer.getvalue(), filename="model.joblib")
+    assert sent.status_code == 202, sent.text
+    await drain_queue(settings)
+    (run,) = await results(client, headers, [sent.json()["id"]])
+    here = await asyncio.to_thread(runtime_versions)
+    if here["scikit-learn"] == sklearn.__version__:
+        pytest.skip("the runtime image has the test machine's scikit-learn: no mismatch to show")
+    assert run["status"] == "failed", run
+    assert run["error"].startswith(f"this model was saved with scikit-learn {sklearn.__version__}")
+    assert f"this challenge runs scikit-learn {here['scikit-learn']} / numpy {here['numpy']}" in run["error"]
+    again = await upload(client, headers, SLUG, rule_predictions(), filename="rule.csv")
+    assert again.status_code == 202, again.text  # the per-day quota of 1 was not used
+
+
+def runtime_versions() -> dict[str, str]:
+    output = Sandbox().client.containers.run(
+        RUNTIME_IMAGE,
+        ["python3", "-c", "import sklearn, numpy; print(sklearn.__version__, numpy.__version__)"],
+        network_disabled=True,
+        remove=True,
+    )
+    sklearn_version, numpy_version = output.decode().split()
+    return {"scikit-learn": sklearn_version, "numpy": numpy_version}

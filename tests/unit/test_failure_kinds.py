@@ -15,6 +15,7 @@ USES_QUOTA = {
     FailureKind.REJECTED_ARCHIVE: False,  # nothing ran
     FailureKind.SCORER_FAILED: False,  # the organisers' fault
     FailureKind.INTERNAL: False,  # ours
+    FailureKind.VERSION_MISMATCH: False,  # nothing of the team's ran; they save it again
 }
 
 
