@@ -14,7 +14,7 @@ from core.queue import ArqQueue, board_channel, board_message
 from runner.budgets import JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
 from runner.reconcile import find_stuck, reenqueue
-from runner.rescoring import give_up, rescore_submission
+from runner.rescoring import give_up, lost_parts, rescore_submission
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,11 @@ async def reconcile(ctx: dict[str, Any]) -> int:
         else:
             retry.append(item)
     round_id = int(time.time() // max(1, settings.reconcile_after_s))
-    return len(await reenqueue(ArqQueue(ctx["redis"]), retry, round_id=round_id))
+    queue = ArqQueue(ctx["redis"])
+    lost = await lost_parts(ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s))
+    for rescore_id, submission_id in lost:
+        await queue.enqueue_rescore(rescore_id, submission_id)  # refused by arq unless Redis lost it
+    return len(await reenqueue(queue, retry, round_id=round_id))
 
 
 async def sweep_blobs(ctx: dict[str, Any]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -134,3 +135,27 @@ async def give_up(
             await _count(session, rescore_id, failed=True)
             await session.commit()
         return await _finish(session, rescore_id)
+
+
+async def lost_parts(
+    sessions: SessionMaker, *, older_than: timedelta, limit: int = 1000
+) -> list[tuple[int, int]]:
+    """(rescore, submission) pairs of rescores unfinished after `older_than` whose submission is not
+    counted yet. Enqueueing them again is safe: arq refuses a job id it still holds (queued, running
+    or just done), so only jobs Redis has lost run again."""
+    cutoff = utcnow() - older_than
+    async with sessions() as session:
+        rows = await session.exec(
+            select(Rescore.id, Submission.id)
+            .join(Submission, col(Submission.challenge_id) == Rescore.challenge_id)
+            .where(
+                col(Rescore.finished_at).is_(None),
+                col(Rescore.started_at) < cutoff,
+                Submission.status == Status.SCORED,
+                col(Submission.created_at) <= Rescore.started_at,
+                col(Submission.rescore_id).is_(None) | (col(Submission.rescore_id) != Rescore.id),
+            )
+            .order_by(col(Rescore.id), col(Submission.id))
+            .limit(limit)
+        )
+        return [(r, s) for r, s in rows if r is not None and s is not None]

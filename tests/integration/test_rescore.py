@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 from litestar.testing import AsyncTestClient
 
+from core.db import create_engine, create_sessionmaker
 from core.models import Role
+from core.queue import ArqQueue
 from core.settings import Settings
+from runner.jobs import reconcile
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, login, make_user, upload
 from tests.integration.test_lifecycle import bundle_zip
@@ -137,3 +140,34 @@ async def test_organisers_rescore_on_request_one_or_all(settings: Settings, clie
     assert again.status_code == 202 and again.json()["status"] == "queued"
     await drain_queue(settings)
     assert (await client.get(f"/api/submissions/{broken}", headers=ada)).json()["status"] == "failed"
+
+
+async def test_a_rescore_whose_jobs_redis_lost_is_finished_by_the_reconciler(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    olga, _ = await running_contest(settings, client)
+    started = await client.post(f"/api/challenges/{SLUG}/rescore", headers=olga)
+    assert started.status_code == 202 and started.json()["total"] == 2
+    queue = await ArqQueue.connect(settings.redis_url)
+    engine = create_engine(settings.database)
+    ctx = {
+        "settings": settings.with_(reconcile_after_s=0),
+        "sessions": create_sessionmaker(engine),
+        "redis": queue.redis,
+    }
+    try:
+        assert await queue.redis.zcard("arq:queue") == 2
+        await reconcile(ctx)  # the jobs are still queued: arq refuses the same ids again
+        assert await queue.redis.zcard("arq:queue") == 2
+        await queue.redis.flushdb()  # Redis restarted without persistence: the jobs are gone
+        await drain_queue(settings)
+        progress = (await client.get(f"/api/challenges/{SLUG}/rescore", headers=olga)).json()[0]
+        assert progress["done"] == 0 and progress["finished_at"] is None
+        await reconcile(ctx)
+        assert await queue.redis.zcard("arq:queue") == 2
+        await drain_queue(settings)
+    finally:
+        await queue.close()
+        await engine.dispose()
+    progress = (await client.get(f"/api/challenges/{SLUG}/rescore", headers=olga)).json()[0]
+    assert (progress["done"], progress["total"]) == (2, 2) and progress["finished_at"]
