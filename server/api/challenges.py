@@ -29,6 +29,7 @@ from server.api.schemas import (
     LimitsOut,
     RescoreOut,
 )
+from server.api.staff import staff_challenge
 from server.services import audit, bundles, lifecycle, rescoring, staff
 from server.services import challenges as service
 from server.services.accounts import Viewer
@@ -144,7 +145,7 @@ class ChallengeController(Controller):
         data: JSONBody[ChallengeEditIn],
     ) -> ChallengeDetail:
         """Change the title, description, schedule or limits (organisers); validated like challenge.yaml."""
-        challenge = await self._as_organiser(db_session, current_user, slug)
+        challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
         edit = Edit(
             title=data.title, description=data.description, schedule=data.schedule, limits=data.limits
         )
@@ -152,16 +153,11 @@ class ChallengeController(Controller):
         await announce_board_change(state, slug)  # the boards' pages carry the title and metric
         return await challenge_detail(db_session, current_user, challenge)
 
-    async def _as_organiser(self, session: AsyncSession, viewer: Viewer, slug: str) -> Challenge:
-        challenge = await service.get_challenge(session, slug, viewer)
-        await staff.require_staff(session, viewer, challenge, organiser=True)
-        return challenge
-
     async def _move(
-        self, session: AsyncSession, state: State, viewer: Viewer, slug: str, step: str
+        self, session: AsyncSession, state: State, viewer: Viewer, slug: str, step: lifecycle.Step
     ) -> ChallengeDetail:
-        challenge = await self._as_organiser(session, viewer, slug)
-        await getattr(lifecycle, step)(session, viewer, challenge)
+        challenge = await staff_challenge(session, viewer, slug, organiser=True)
+        await step(session, viewer, challenge)
         await announce_board_change(state, slug)  # streams of the private board may now open
         return await challenge_detail(session, viewer, challenge)
 
@@ -174,7 +170,7 @@ class ChallengeController(Controller):
         slug: FromPath[str],
     ) -> ChallengeDetail:
         """Draft → published: visible to everyone, open for submissions by its schedule."""
-        return await self._move(db_session, state, current_user, slug, "publish")
+        return await self._move(db_session, state, current_user, slug, lifecycle.publish)
 
     @post("/{slug:str}/close", status_code=200, responses=errors(401, 403, 404, 409))
     async def close(
@@ -186,7 +182,7 @@ class ChallengeController(Controller):
     ) -> ChallengeDetail:
         """Published → closed now (before the schedule's close): no more submissions or final
         selections; the private board stays with the staff."""
-        return await self._move(db_session, state, current_user, slug, "close")
+        return await self._move(db_session, state, current_user, slug, lifecycle.close)
 
     @post("/{slug:str}/reveal", status_code=200, responses=errors(401, 403, 404, 409))
     async def reveal(
@@ -197,7 +193,7 @@ class ChallengeController(Controller):
         slug: FromPath[str],
     ) -> ChallengeDetail:
         """Closed → revealed: the private board and private scores become public."""
-        return await self._move(db_session, state, current_user, slug, "reveal")
+        return await self._move(db_session, state, current_user, slug, lifecycle.reveal)
 
     @delete("/{slug:str}", status_code=204, responses=errors(401, 403, 404, 409))
     async def delete(
@@ -208,7 +204,7 @@ class ChallengeController(Controller):
         slug: FromPath[str],
     ) -> None:
         """Delete a draft, or a challenge no participant has submitted to (organisers)."""
-        challenge = await self._as_organiser(db_session, current_user, slug)
+        challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
         await lifecycle.delete_challenge(db_session, current_user, challenge)
         await announce_board_change(state, slug)
 
@@ -223,7 +219,7 @@ class ChallengeController(Controller):
     ) -> BundleReplaced:
         """Replace the bundle (same slug, same checks as creating). If the hidden labels, the split or the
         scorer changed, every scored submission is rescored and the boards change once, at the end."""
-        challenge = await self._as_organiser(db_session, current_user, slug)
+        challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
         try:
             bundle = await asyncio.to_thread(bundles.load_upload, data.bundle.file)
         finally:
@@ -246,7 +242,7 @@ class ChallengeController(Controller):
         slug: FromPath[str],
     ) -> RescoreOut:
         """Score every scored submission again (organisers); the boards change once, when all are done."""
-        challenge = await self._as_organiser(db_session, current_user, slug)
+        challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
         started = await rescoring.start_rescore(
             db_session, state.queue, current_user, challenge, "on request"
         )
@@ -260,8 +256,7 @@ class ChallengeController(Controller):
         slug: FromPath[str],
     ) -> list[RescoreOut]:
         """The challenge's rescores, newest first, with their progress (staff)."""
-        challenge = await service.get_challenge(db_session, slug, current_user)
-        await staff.require_staff(db_session, current_user, challenge)
+        challenge = await staff_challenge(db_session, current_user, slug)
         return [rescore_out(r) for r in await rescoring.recent_rescores(db_session, challenge)]
 
     @get(
@@ -284,8 +279,7 @@ class ChallengeController(Controller):
         slug: FromPath[str],
     ) -> Response[bytes]:
         """The challenge's current bundle as a zip, hidden labels included (its staff only)."""
-        challenge = await service.get_challenge(db_session, slug, current_user)
-        await staff.require_staff(db_session, current_user, challenge)
+        challenge = await staff_challenge(db_session, current_user, slug)
         files = await service.challenge_files(db_session, challenge)
         body = await asyncio.to_thread(bundles.bundle_zip, spec_of(challenge), files, state.store)
         audit.record(db_session, current_user, challenge, "bundle.download", slug)

@@ -113,12 +113,20 @@ async def revoke_all_tokens(session: AsyncSession, user_id: int) -> None:
     await session.exec(delete(Token).where(col(Token.user_id) == user_id))  # type: ignore[call-overload]
 
 
+async def find_user(session: AsyncSession, username: str) -> User | None:
+    """The user by name, whatever its case; a name no account can have is not looked up (PostgreSQL
+    refuses a NUL in text)."""
+    if not 0 < len(username) <= 40 or "\x00" in username:
+        return None
+    return (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
+
+
 async def set_password_and_role(session: AsyncSession, *, username: str, password: str, role: Role) -> Viewer:
     """For operators: create the user, or update the password and role of an existing one.
 
     A new password signs the user out everywhere: tokens issued under the old one stop working.
     """
-    user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
+    user = await find_user(session, username)
     if user is None:
         return await create_user(session, username=username, password=password, role=role)
     check_credentials_shape(username, password)
@@ -134,9 +142,7 @@ async def set_role(session: AsyncSession, admin: Viewer, username: str, role: Ro
     """An admin grants a platform role (organiser: may create challenges), from the browser or the API."""
     if admin.role is not Role.ADMIN:
         raise Forbidden("only admins change platform roles")
-    user = None
-    if 0 < len(username) <= 40 and "\x00" not in username:
-        user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
+    user = await find_user(session, username)
     if user is None:
         raise NotFound(f"no user {username[:40]!r}")
     if user.id == admin.id and role is not Role.ADMIN:

@@ -3,6 +3,7 @@ closed, revealed, deleted. Every step is checked here and written to the audit l
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +157,9 @@ async def _move(
     )
     await session.commit()
     return challenge
+
+
+Step = Callable[[AsyncSession, Viewer, Challenge], Awaitable[Challenge]]  # publish, close or reveal
 
 
 async def publish(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> Challenge:

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.models import Challenge, ChallengeStaff, Role, StaffRole, User
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
 from server.services import audit
-from server.services.accounts import Viewer, username_key
+from server.services.accounts import Viewer, find_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +44,17 @@ async def access_to(session: AsyncSession, viewer: Viewer | None, challenge_id: 
         return NOBODY
     if viewer.role is Role.ADMIN:
         return Access(StaffRole.ORGANISER)
-    role = (
-        await session.exec(
-            select(ChallengeStaff.role).where(
-                ChallengeStaff.challenge_id == challenge_id, ChallengeStaff.user_id == viewer.id
-            )
-        )
-    ).first()
-    return Access(StaffRole(role) if role else None)
+    row = await _staff_row(session, challenge_id, viewer.id)
+    return Access(StaffRole(row.role) if row else None)
+
+
+async def _staff_row(
+    session: AsyncSession, challenge_id: int | None, user_id: int | None
+) -> ChallengeStaff | None:
+    query = select(ChallengeStaff).where(
+        ChallengeStaff.challenge_id == challenge_id, ChallengeStaff.user_id == user_id
+    )
+    return (await session.exec(query)).first()
 
 
 async def require_staff(
@@ -92,9 +95,7 @@ async def staff_user_ids(session: AsyncSession, challenge_id: int) -> set[int]:
 
 
 async def _user(session: AsyncSession, username: str) -> User:
-    user = None
-    if 0 < len(username) <= 40 and "\x00" not in username:
-        user = (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
+    user = await find_user(session, username)
     if user is None:
         raise BadRequest(f"username: no user {username[:40]!r}; they must register first")
     return user
@@ -106,13 +107,7 @@ async def set_staff(
     """Add a staff member, or change their role; the caller has checked the actor is an organiser."""
     assert challenge.id is not None
     user = await _user(session, username)
-    row = (
-        await session.exec(
-            select(ChallengeStaff).where(
-                ChallengeStaff.challenge_id == challenge.id, ChallengeStaff.user_id == user.id
-            )
-        )
-    ).first()
+    row = await _staff_row(session, challenge.id, user.id)
     before = {"role": row.role} if row else None
     if row is None:
         assert user.id is not None
@@ -130,13 +125,7 @@ async def set_staff(
 
 async def remove_staff(session: AsyncSession, actor: Viewer, challenge: Challenge, username: str) -> None:
     user = await _user(session, username)
-    row = (
-        await session.exec(
-            select(ChallengeStaff).where(
-                ChallengeStaff.challenge_id == challenge.id, ChallengeStaff.user_id == user.id
-            )
-        )
-    ).first()
+    row = await _staff_row(session, challenge.id, user.id)
     if row is None:
         raise NotFound(f"{user.username!r} is not on the staff of {challenge.slug!r}")
     if row.role == StaffRole.ORGANISER:
