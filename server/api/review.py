@@ -9,7 +9,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import MAX_ROW_ID, Challenge, Disqualification, StaffNote, Team
+from core.models import Disqualification, StaffNote
 from scoring.ranking import Board
 from server.api.boards import current_board
 from server.api.deps import announce_board_change
@@ -21,7 +21,6 @@ from server.api.schemas import (
     NoteOut,
 )
 from server.api.staff import staff_challenge
-from server.errors import NotFound
 from server.services import audit, disqualifications, exports, notes, submissions, teams
 from server.services.accounts import Viewer
 from server.services.disqualifications import Target
@@ -39,13 +38,6 @@ def _note_out(note: StaffNote) -> NoteOut:
 def _disqualification_out(row: Disqualification) -> DisqualificationOut:
     assert row.id is not None
     return DisqualificationOut(row.id, row.team_id, row.submission_id, row.reason, row.created_at)
-
-
-async def _team(session: AsyncSession, challenge: Challenge, team_id: int) -> Team:
-    team = await session.get(Team, team_id) if 0 < team_id <= MAX_ROW_ID else None
-    if team is None or team.challenge_id != challenge.id:
-        raise NotFound(f"no team {team_id} in {challenge.slug!r}")
-    return team
 
 
 def _csv(body: bytes, name: str) -> Response[bytes]:
@@ -121,7 +113,7 @@ class ReviewController(Controller):
         data: JSONBody[NoteIn],
     ) -> NoteOut:
         """A note on a submission, for the challenge's staff only."""
-        challenge = await self._submission_challenge(db_session, current_user, submission_id)
+        _, challenge = await submissions.staff_submission(db_session, current_user, submission_id)
         note = await notes.add_note(
             db_session, current_user, challenge, data.text, submission_id=submission_id
         )
@@ -134,21 +126,8 @@ class ReviewController(Controller):
         current_user: NamedDependency[Viewer],
         submission_id: FromPath[int],
     ) -> list[NoteOut]:
-        challenge = await self._submission_challenge(db_session, current_user, submission_id)
+        _, challenge = await submissions.staff_submission(db_session, current_user, submission_id)
         return [_note_out(n) for n in await notes.notes(db_session, challenge, submission_id=submission_id)]
-
-    async def _submission_challenge(
-        self, session: AsyncSession, viewer: Viewer, submission_id: int
-    ) -> Challenge:
-        """The submission's challenge, if the viewer is its staff (a team member gets 404 here too)."""
-        submission = await submissions.find_submission(session, submission_id)
-        challenge = await session.get(Challenge, submission.challenge_id) if submission else None
-        if challenge is None:
-            raise NotFound(f"no submission {submission_id} that you can see")
-        try:
-            return await staff_challenge(session, viewer, challenge.slug)
-        except NotFound:
-            raise NotFound(f"no submission {submission_id} that you can see") from None
 
     @post(
         "/challenges/{slug:str}/teams/{team_id:int}/notes", status_code=201, responses=errors(400, 401, 404)
@@ -163,7 +142,7 @@ class ReviewController(Controller):
     ) -> NoteOut:
         """A note on a team, for the challenge's staff only."""
         challenge = await staff_challenge(db_session, current_user, slug)
-        await _team(db_session, challenge, team_id)
+        await teams.challenge_team(db_session, challenge, team_id)
         return _note_out(
             await notes.add_note(db_session, current_user, challenge, data.text, team_id=team_id)
         )
@@ -177,7 +156,7 @@ class ReviewController(Controller):
         team_id: FromPath[int],
     ) -> list[NoteOut]:
         challenge = await staff_challenge(db_session, current_user, slug)
-        await _team(db_session, challenge, team_id)
+        await teams.challenge_team(db_session, challenge, team_id)
         return [_note_out(n) for n in await notes.notes(db_session, challenge, team_id=team_id)]
 
     @get("/challenges/{slug:str}/export/leaderboard.csv", responses={200: CSV, **errors(400, 401, 404)})

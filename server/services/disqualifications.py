@@ -9,10 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.best import recompute_best
 from core.challenges import spec_of
-from core.models import MAX_ROW_ID, Challenge, Disqualification, Submission, Team
+from core.models import MAX_ROW_ID, Challenge, Disqualification
 from server.errors import BadRequest, Conflict, NotFound
 from server.services import audit
 from server.services.accounts import Viewer
+from server.services.submissions import find_submission
+from server.services.teams import challenge_team
 
 MAX_REASON = 1000
 
@@ -28,18 +30,13 @@ async def _team_of(session: AsyncSession, challenge: Challenge, target: Target) 
     if (target.team_id is None) == (target.submission_id is None):
         raise BadRequest("give exactly one of team_id and submission_id")
     if target.submission_id is not None:
-        submission = (
-            await session.get(Submission, target.submission_id)
-            if 0 < target.submission_id <= MAX_ROW_ID
-            else None
-        )
+        submission = await find_submission(session, target.submission_id)
         if submission is None or submission.challenge_id != challenge.id:
             raise NotFound(f"submission_id: no submission {target.submission_id} in {challenge.slug!r}")
         return submission.team_id
     assert target.team_id is not None
-    team = await session.get(Team, target.team_id) if 0 < target.team_id <= MAX_ROW_ID else None
-    if team is None or team.challenge_id != challenge.id or team.id is None:
-        raise NotFound(f"team_id: no team {target.team_id} in {challenge.slug!r}")
+    team = await challenge_team(session, challenge, target.team_id, field="team_id")
+    assert team.id is not None
     return team.id
 
 

@@ -8,11 +8,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Challenge, Rescore, Status, Submission, utcnow
 from core.queue import ArqQueue
-from server.errors import Conflict, NotFound
+from server.errors import Conflict
 from server.services import audit
 from server.services.accounts import Viewer
-from server.services.staff import require_staff
-from server.services.submissions import find_submission
+from server.services.submissions import staff_submission
 
 
 async def start_rescore(
@@ -61,14 +60,7 @@ async def rescore_one(
 ) -> Submission:
     """A scored submission is rescored in place; a failed one (our failure, a scorer's, or the
     participant's) is evaluated again from the queue."""
-    submission = await find_submission(session, submission_id)
-    challenge = await session.get(Challenge, submission.challenge_id) if submission else None
-    if submission is None or challenge is None:
-        raise NotFound(f"no submission {submission_id} that you can see")
-    try:
-        await require_staff(session, viewer, challenge, organiser=True)
-    except NotFound:
-        raise NotFound(f"no submission {submission_id} that you can see") from None
+    submission, challenge = await staff_submission(session, viewer, submission_id, organiser=True)
     if submission.status == Status.SCORED:
         await start_rescore(session, queue, viewer, challenge, f"submission {submission_id}", [submission_id])
         return submission

@@ -34,7 +34,7 @@ from server.errors import (
     ServiceUnavailable,
 )
 from server.services.accounts import Viewer
-from server.services.staff import Access, access_to
+from server.services.staff import Access, access_to, require_staff
 from server.services.teams import lock_team, membership, team_for_submission
 
 log = logging.getLogger(__name__)
@@ -328,6 +328,22 @@ async def find_submission(session: AsyncSession, submission_id: int) -> Submissi
     if not 1 <= submission_id <= MAX_ROW_ID:
         return None
     return await session.get(Submission, submission_id)
+
+
+async def staff_submission(
+    session: AsyncSession, viewer: Viewer, submission_id: int, *, organiser: bool = False
+) -> tuple[Submission, Challenge]:
+    """The submission and its challenge, if the viewer is that challenge's staff (an organiser, if
+    asked: a judge is told 403); to anyone else, its own team included, it is not found."""
+    submission = await find_submission(session, submission_id)
+    challenge = await session.get(Challenge, submission.challenge_id) if submission else None
+    if submission is None or challenge is None:
+        raise NotFound(f"no submission {submission_id} that you can see")
+    try:
+        await require_staff(session, viewer, challenge, organiser=organiser)
+    except NotFound:
+        raise NotFound(f"no submission {submission_id} that you can see") from None
+    return submission, challenge
 
 
 async def get_submission(session: AsyncSession, viewer: Viewer, submission_id: int) -> Submission:

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.challenges import spec_of
-from core.models import Challenge, Member, Team, User
+from core.models import MAX_ROW_ID, Challenge, Member, Team, User
 from server.errors import BadRequest, Conflict, NotFound
 from server.services.accounts import Viewer
 
@@ -200,3 +200,15 @@ async def challenge_teams(session: AsyncSession, challenge_id: int) -> list[tupl
     members = await members_by_team(session, challenge_id)
     rows = await session.exec(select(Team).where(Team.challenge_id == challenge_id).order_by(col(Team.id)))
     return [(team, members.get(team.id or 0, [])) for team in rows]
+
+
+async def challenge_team(
+    session: AsyncSession, challenge: Challenge, team_id: int, *, field: str = ""
+) -> Team:
+    """A team of this challenge by its id; another challenge's team is not found here. `field`: the
+    request field that named it, for the message."""
+    team = await session.get(Team, team_id) if 0 < team_id <= MAX_ROW_ID else None
+    if team is None or team.challenge_id != challenge.id:
+        prefix = f"{field}: " if field else ""
+        raise NotFound(f"{prefix}no team {team_id} in {challenge.slug!r}")
+    return team
