@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Challenge, Disqualification, Submission, Team, User
+from core.models import Challenge, Submission, Team, User
+from server.services import disqualifications
 from server.services.boards import Leaderboard
 from server.services.teams import members_by_team
 
@@ -85,17 +86,7 @@ async def submissions_csv(session: AsyncSession, challenge: Challenge) -> bytes:
     teams = dict(
         (await session.exec(select(Team.id, Team.name).where(Team.challenge_id == challenge.id))).all()
     )
-    disqualified = await session.exec(
-        select(Disqualification.team_id, Disqualification.submission_id, Disqualification.reason).where(
-            Disqualification.challenge_id == challenge.id
-        )
-    )
-    team_reasons, submission_reasons = {}, {}
-    for team_id, submission_id, reason in disqualified:
-        if team_id is not None:
-            team_reasons[team_id] = reason
-        else:
-            submission_reasons[submission_id] = reason
+    reasons = await disqualifications.reasons(session, challenge.id)
     rows = await session.exec(
         select(Submission, User.username)
         .join(User, col(User.id) == Submission.user_id)
@@ -125,7 +116,7 @@ async def submissions_csv(session: AsyncSession, challenge: Challenge) -> bytes:
                 s.cpu_s,
                 s.peak_memory_mb,
                 s.failure,
-                team_reasons.get(s.team_id) or submission_reasons.get(s.id) or "",
+                reasons.of_submission(s.id or 0, s.team_id) or "",
             ]
             for s, user in rows
         ),

@@ -397,3 +397,26 @@ async def test_the_audit_log_holds_every_kind_of_staff_action(
     edit = log[-1]
     assert edit["before"] == {"limits": {**edit["before"]["limits"], "per_day": 20}}
     assert edit["after"]["limits"]["per_day"] == 9
+
+
+async def test_the_submissions_export_says_which_are_disqualified_and_why(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    ada = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()
+    bob = (await upload(client, p["bob"], SLUG, flipped())).json()
+    kept = (await upload(client, p["ada"], SLUG, flipped())).json()
+    url = f"/api/challenges/{SLUG}/disqualifications"
+    made = [
+        await client.post(url, json={"submission_id": ada["id"], "reason": "late"}, headers=p["olga"]),
+        await client.post(url, json={"team_id": bob["team_id"], "reason": "two accounts"}, headers=p["olga"]),
+    ]
+    assert [m.status_code for m in made] == [201, 201]
+    rows = read_csv(
+        (await client.get(f"/api/challenges/{SLUG}/export/submissions.csv", headers=p["olga"])).content
+    )
+    assert {int(r["id"]): r["disqualified"] for r in rows} == {
+        ada["id"]: "late",
+        bob["id"]: "two accounts",
+        kept["id"]: "",
+    }
