@@ -124,6 +124,20 @@ def cmd_image_build(*, offline: bool, tag: str | None, mirror: str | None) -> in
     return 0
 
 
+def cmd_image_lock(output: Path) -> int:
+    from core.environments import DEFAULT_PACKAGES, parse_lock
+    from runner.wheels import resolve
+
+    header = (
+        "The default runtime's packages, pinned with their wheels' hashes (CPython 3.11, glibc x86_64).\n"
+        f"Made by `riality image lock` from: {' '.join(DEFAULT_PACKAGES)}"
+    )
+    text = resolve(DEFAULT_PACKAGES, header)
+    output.write_text(text)
+    print(f"{output}: {', '.join(pin.line() for pin in parse_lock(text))}")
+    return 0
+
+
 def cmd_api(settings: Settings) -> None:
     import uvicorn
 
@@ -228,12 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email")
 
     image = sub.add_parser("image", help="the runtime image for model and code submissions")
-    build = image.add_subparsers(dest="action", required=True).add_parser(
-        "build", help="build it (no-op if current)"
-    )
+    image_actions = image.add_subparsers(dest="action", required=True)
+    build = image_actions.add_parser("build", help="build it (no-op if current)")
     build.add_argument("--offline", action="store_true", help="no registry: Debian rootfs via debootstrap")
     build.add_argument("--tag", default=None, help="image name (default riality/runtime-python:latest)")
     build.add_argument("--mirror", default=None, help="Debian mirror for --offline")
+    lock = image_actions.add_parser("lock", help="pin the newest releases of the default runtime's packages")
+    lock.add_argument("--output", type=Path, default=None, help="default: core/runtime.lock")
 
     challenge = sub.add_parser("challenge", help="manage challenges").add_subparsers(
         dest="action", required=True
@@ -270,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd_migrate(settings)
         asyncio.run(_create_user(settings, args.name, args.role, args.password, args.email))
     elif args.command == "image":
+        if args.action == "lock":
+            from core.environments import DEFAULT_LOCK
+
+            return cmd_image_lock(args.output or DEFAULT_LOCK)
         return cmd_image_build(offline=args.offline, tag=args.tag, mirror=args.mirror)
     elif args.command == "staff":
         cmd_migrate(settings)

@@ -122,8 +122,8 @@ def check_versions(path: str) -> None:
     saved += ["numpy 2"] if numpy2 else []
     raise VersionMismatch(
         f"this model was saved with {' / '.join(saved)}; this challenge runs scikit-learn "
-        f"{here['scikit-learn']} / numpy {here['numpy']}: install scikit-learn=={here['scikit-learn']} "
-        f"numpy=={here['numpy']} (the versions on the challenge page) and save it again"
+        f"{here['scikit-learn']} / numpy {here['numpy']}: pip install -r requirements.txt from the "
+        "challenge page and save it again"
     )
 
 

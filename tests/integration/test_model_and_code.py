@@ -352,31 +352,62 @@ async def test_probability_columns_are_matched_by_name_not_position(
     assert "or an array with 10 columns in the order of the classes (0, 1, 2" in renamed["error"]
 
 
-async def test_a_model_saved_with_other_versions_is_named_and_free(
-    settings: Settings, client: AsyncTestClient, tmp_path: Path
-) -> None:
-    """A model pickled with the test machine's current scikit-learn, sent to the runtime image: the
-    failure names both sets of versions instead of crashing, and uses no quota."""
-    import sklearn
+def fitted_model(saved_with: str | None = None) -> bytes:
+    """A model of the tumour data pickled here; `saved_with` makes it record another scikit-learn
+    version, as the estimators of that release would (`_sklearn_version`, read back on loading)."""
+    import sklearn.base
     from sklearn.linear_model import LogisticRegression
 
     train = pd.read_csv(TUMOUR / "data" / "train.csv", dtype={"id": str})
     x, y = train.drop(columns=["id", "diagnosis"]), train["diagnosis"]
+    model = LogisticRegression(max_iter=5000).fit(x, y)
     buffer = io.BytesIO()
-    joblib.dump(LogisticRegression(max_iter=5000).fit(x, y), buffer)
+    with pytest.MonkeyPatch.context() as patch:
+        if saved_with is not None:
+            patch.setattr(sklearn.base, "__version__", saved_with)
+        joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+async def test_a_model_saved_with_the_newest_scikit_learn_scores(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """The test machine installs the lock's scikit-learn and numpy (the newest when it was made): a model
+    pickled here loads in the sandbox and scores."""
+    import sklearn
+
+    here = await asyncio.to_thread(runtime_versions)
+    assert here == {"scikit-learn": sklearn.__version__, "numpy": np.__version__}
+    await load_challenge(settings, bundle(tmp_path))
+    headers = await login(client, "ada")
+    await announce_sandbox_worker(settings)
+    sent = await upload(client, headers, SLUG, fitted_model(), filename="model.joblib")
+    assert sent.status_code == 202, sent.text
+    await drain_queue(settings)
+    (run,) = await results(client, headers, [sent.json()["id"]])
+    assert run["status"] == "scored", run
+    assert run["public_score"] > 0.9
+
+
+async def test_a_model_saved_with_other_versions_is_named_and_free(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """A model saved with an older scikit-learn: the failure names both sets of versions and says how to
+    get the challenge's, instead of crashing, and uses no quota."""
     await load_challenge(settings, bundle(tmp_path, per_day=1))
     headers = await login(client, "ada")
     await announce_sandbox_worker(settings)
-    sent = await upload(client, headers, SLUG, buffer.getvalue(), filename="model.joblib")
+    sent = await upload(client, headers, SLUG, fitted_model(saved_with="1.5.2"), filename="model.joblib")
     assert sent.status_code == 202, sent.text
     await drain_queue(settings)
     (run,) = await results(client, headers, [sent.json()["id"]])
     here = await asyncio.to_thread(runtime_versions)
-    if here["scikit-learn"] == sklearn.__version__:
-        pytest.skip("the runtime image has the test machine's scikit-learn: no mismatch to show")
     assert run["status"] == "failed", run
-    assert run["error"].startswith(f"this model was saved with scikit-learn {sklearn.__version__}")
-    assert f"this challenge runs scikit-learn {here['scikit-learn']} / numpy {here['numpy']}" in run["error"]
+    assert run["error"] == (
+        f"this model was saved with scikit-learn 1.5.2 / numpy 2; this challenge runs scikit-learn "
+        f"{here['scikit-learn']} / numpy {here['numpy']}: pip install -r requirements.txt from the "
+        "challenge page and save it again"
+    )
     again = await upload(client, headers, SLUG, rule_predictions(), filename="rule.csv")
     assert again.status_code == 202, again.text  # the per-day quota of 1 was not used
 
