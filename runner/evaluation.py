@@ -214,6 +214,7 @@ async def _produce(runtime: Runtime, job: Job, truth: GroundTruth, still_ours: S
             features_file=runtime.store.path(job.files[FileRole.TEST_FEATURES].sha256),
             work_root=runtime.work_root,
             predictions_limit=spec.limits.upload_bytes,
+            model_format=job.file_format,
             cancel=cancel,
         )
     usage = execution.usage

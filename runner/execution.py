@@ -19,16 +19,18 @@ from challenges.spec import ChallengeSpec, Kind
 from core.archive import ArchiveError, extract_archive
 from core.models import FailureKind
 from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage, run_folder
+from scoring.validate import FileFormat
 
 HARNESS = "/opt/riality/harness.py"
 PREDICTIONS = "predictions.csv"
 _TAIL_LINES = 20
 
-ENTRY_POINT = "predict.py"
+ENTRY_POINT = "predict.py"  # what a code submission's zip must hold at its top level
 # The harness's word for "predict() returned the wrong shape or names" (runner/image/harness.py).
 INVALID_OUTPUT_EXIT = 3
 VERSION_MISMATCH_EXIT = 4  # the model was saved with other library versions than the environment's
-MESSAGE_PREFIX = "riality: "  # what a code submission's zip must hold at its top level
+MESSAGE_PREFIX = "riality: "  # the harness's lines that say what was expected
+_MODEL_SUFFIX = {FileFormat.SKOPS: "skops", FileFormat.ONNX: "onnx"}  # else a pickle: model.joblib
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ def prepare_and_run(
     features_file: Path,
     work_root: Path,
     predictions_limit: int,
+    model_format: FileFormat = FileFormat.PICKLE,
     cancel: threading.Event | None = None,
 ) -> Execution:
     """Blocking (call it from a thread): set up the folders, run the harness, collect the predictions."""
@@ -104,9 +107,10 @@ def prepare_and_run(
                     os.chmod(Path(folder) / name, 0o644)
             target = "/submission/code"
         else:
-            shutil.copyfile(submission_file, submission / "model.joblib")
-            (submission / "model.joblib").chmod(0o644)
-            target = "/submission/model.joblib"
+            name = f"model.{_MODEL_SUFFIX.get(model_format, 'joblib')}"
+            shutil.copyfile(submission_file, submission / name)
+            (submission / name).chmod(0o644)
+            target = f"/submission/{name}"
         command = [
             "python3", HARNESS,
             "--kind", kind.value,
@@ -117,6 +121,7 @@ def prepare_and_run(
             "--target-column", spec.target_column,
             "--output", spec.primary_metric.needs.value,
             "--classes", ",".join(classes),
+            "--model-format", model_format.value if kind is Kind.MODEL else "pickle",
         ]  # fmt: skip
         limits = Limits(
             time_s=spec.limits.time_s,

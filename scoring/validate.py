@@ -31,7 +31,9 @@ class FileFormat(StrEnum):
     CSV = "csv"
     PARQUET = "parquet"
     ZIP = "zip"  # a code submission, which the sandbox turns into CSV
-    PICKLE = "pickle"  # a model submission, likewise
+    PICKLE = "pickle"  # a model submission (joblib or pickle), likewise
+    SKOPS = "skops"  # a model in scikit-learn's secure format
+    ONNX = "onnx"  # a model as an ONNX graph, run by onnxruntime
 
 
 @dataclass(frozen=True, slots=True)

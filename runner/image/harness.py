@@ -2,7 +2,8 @@
 
 Runs inside the sandbox as an unprivileged user with no network; everything it loads is untrusted.
 It only turns the submission into a predictions file; the runner validates and scores that file
-outside the container, exactly like an uploaded one. Standard library + numpy/pandas/joblib only.
+outside the container, exactly like an uploaded one. Standard library + numpy/pandas, and the
+model's own loader (joblib, skops or onnxruntime).
 """
 
 from __future__ import annotations
@@ -127,19 +128,106 @@ def check_versions(path: str) -> None:
     )
 
 
-def _model_predictions(args: argparse.Namespace, features: pd.DataFrame) -> np.ndarray:
+# Types a .skops file may hold beyond those skops trusts itself (scikit-learn's estimators, numpy and
+# scipy data, builtins): the compiled trees of scikit-learn's own models. Nothing else is loaded.
+SKOPS_TRUSTED = [
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+]
+
+
+def _load_skops(path: str) -> object:
+    from skops.io import get_untrusted_types, load
+
+    refused = [name for name in get_untrusted_types(file=path) if name not in SKOPS_TRUSTED]
+    if refused:
+        raise SystemExit(
+            f"this .skops file holds types riality does not load: {', '.join(refused[:5])}; expected "
+            "scikit-learn estimators and their numpy/scipy data"
+        )
+    return load(path, trusted=SKOPS_TRUSTED)
+
+
+class OnnxModel:
+    """An ONNX graph run by onnxruntime, seen as an estimator. Its inputs are the feature matrix (one
+    input) or one column each (inputs named as the columns); its first output is the prediction, its
+    `probabilities` output (or second) the class probabilities: a map per row names the classes, a
+    matrix is taken in the sorted order of the classes, as skl2onnx writes it."""
+
+    def __init__(self, path: str) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self.classes_: list[str] | None = None
+
+    def _run(self, features: pd.DataFrame) -> dict[str, object]:
+        inputs = self.session.get_inputs()
+        if len(inputs) == 1:
+            feed = {inputs[0].name: features.to_numpy(dtype=_onnx_dtype(inputs[0].type))}
+        else:
+            missing = [i.name for i in inputs if i.name not in features.columns]
+            if missing:
+                raise SystemExit(f"the ONNX model wants inputs {missing[:5]}, which are not feature columns")
+            feed = {i.name: features[[i.name]].to_numpy(dtype=_onnx_dtype(i.type)) for i in inputs}
+        names = [output.name for output in self.session.get_outputs()]
+        return dict(zip(names, self.session.run(None, feed), strict=True))
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        return np.asarray(next(iter(self._run(features).values()))).reshape(-1)
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        outputs = self._run(features)
+        if "probabilities" in outputs:
+            proba = outputs["probabilities"]
+        elif len(outputs) == 2:
+            proba = list(outputs.values())[1]
+        else:
+            raise SystemExit(f"the ONNX model has no probabilities output (its outputs: {list(outputs)})")
+        if isinstance(proba, list):  # skl2onnx's ZipMap: one {class: probability} per row
+            self.classes_ = [str(c) for c in proba[0]] if proba else []
+            return np.array([[row[c] for c in proba[0]] for row in proba], dtype=float)
+        return np.asarray(proba, dtype=float)
+
+
+def _onnx_dtype(tensor_type: str) -> type:
+    kinds = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64}
+    if tensor_type not in kinds:
+        raise SystemExit(
+            f"the ONNX model wants an input of type {tensor_type}; expected float, double or int64"
+        )
+    return kinds[tensor_type]
+
+
+def _load_model(path: str, model_format: str) -> object:
+    if model_format == "skops":
+        return _load_skops(path)
+    if model_format == "onnx":
+        return OnnxModel(path)
     import joblib
 
-    check_versions(args.submission)  # before unpickling: a mismatch is named, not a crash
-    model = joblib.load(args.submission)
+    check_versions(path)  # before unpickling: a mismatch is named, not a crash
+    return joblib.load(path)
+
+
+def _model_predictions(args: argparse.Namespace, features: pd.DataFrame) -> np.ndarray:
+    model = _load_model(args.submission, args.model_format)
     if args.output != "probability":
-        return np.asarray(model.predict(features))
-    proba = np.asarray(model.predict_proba(features), dtype=float)
+        return np.asarray(model.predict(features))  # type: ignore[attr-defined]
+    proba = np.asarray(model.predict_proba(features), dtype=float)  # type: ignore[attr-defined]
     classes = args.classes.split(",")
-    fitted = [str(c) for c in getattr(model, "classes_", classes)]
+    fitted = getattr(model, "classes_", None)
+    fitted = classes if fitted is None else [str(c) for c in fitted]
     missing = [c for c in classes if c not in fitted]
     if missing:
         raise SystemExit(f"the model was fitted without the classes {missing}; expected classes {classes}")
+    if proba.ndim != 2 or proba.shape[1] != len(fitted):
+        raise SystemExit(
+            f"the model's probabilities have shape {proba.shape}; expected {len(fitted)} columns"
+        )
     return proba[:, [fitted.index(c) for c in classes]]
 
 
@@ -169,6 +257,7 @@ def main() -> int:
     parser.add_argument("--target-column", required=True)
     parser.add_argument("--output", choices=["label", "probability", "value"], required=True)
     parser.add_argument("--classes", default="")
+    parser.add_argument("--model-format", choices=["pickle", "skops", "onnx"], default="pickle")
     args = parser.parse_args()
 
     table = pd.read_csv(args.features, dtype={args.id_column: str})

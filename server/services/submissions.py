@@ -46,8 +46,10 @@ _KIND_BY_SUFFIX = {
     ".joblib": Kind.MODEL,
     ".pkl": Kind.MODEL,
     ".pickle": Kind.MODEL,
+    ".skops": Kind.MODEL,
+    ".onnx": Kind.MODEL,
 }
-_FILE_FORMAT = {Kind.CODE: FileFormat.ZIP, Kind.MODEL: FileFormat.PICKLE}
+_MODEL_FORMATS = {".skops": FileFormat.SKOPS, ".onnx": FileFormat.ONNX}  # else a pickle
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
     if kind is None:
         raise BadRequest(
             f"file: cannot tell the kind of {upload.filename!r}; expected .csv or .parquet (predictions), "
-            ".joblib or .pkl (model) or .zip (code), or a 'kind' field"
+            ".joblib, .pkl, .skops or .onnx (model) or .zip (code), or a 'kind' field"
         )
     if kind not in spec.kinds:
         accepted = ", ".join(k.value for k in spec.kinds)
@@ -104,7 +106,9 @@ def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
                 f"file: a prediction file must end in .csv or .parquet (got {upload.filename!r})"
             )
         return kind, _FORMATS[suffix]
-    return kind, _FILE_FORMAT[kind]
+    if kind is Kind.CODE:
+        return kind, FileFormat.ZIP
+    return kind, _MODEL_FORMATS.get(suffix, FileFormat.PICKLE)
 
 
 def _day_start(now: datetime) -> datetime:
