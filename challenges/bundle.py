@@ -18,13 +18,14 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from challenges.spec import ChallengeSpec
+from challenges.spec import ChallengeSpec, check_requirement
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
 from scoring.truth import GroundTruth, LabelsFileError, load_truth
 from scoring.validate import FileFormat, read_predictions
 
 MANIFEST = "challenge.yaml"
+REQUIREMENTS = "requirements.txt"  # the challenge's environment, if it has its own
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
@@ -114,10 +115,36 @@ def _read_manifest(root: Path) -> tuple[ChallengeSpec | None, dict[str, Any], li
     if not isinstance(raw, dict):
         message = f"expected a mapping of fields (slug, title, metric, ...), got {type(raw).__name__}"
         return None, {}, [Problem(MANIFEST, message)]
+    problems = _read_requirements(root, raw)
     try:
-        return ChallengeSpec.model_validate(raw), raw, []
+        return ChallengeSpec.model_validate(raw), raw, problems
     except ValidationError as exc:
-        return None, raw, validation_problems(exc)
+        return None, raw, problems + validation_problems(exc)
+
+
+def _read_requirements(root: Path, raw: dict[str, Any]) -> list[Problem]:
+    """A bundle's `requirements.txt` becomes `runtime.packages`, each line checked where it stands."""
+    path = root / REQUIREMENTS
+    if not path.is_file():
+        return []
+    runtime = raw.get("runtime")
+    if isinstance(runtime, dict) and runtime.get("packages"):
+        return [Problem(REQUIREMENTS, "declare the environment once: runtime.packages or requirements.txt")]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        return [Problem(REQUIREMENTS, "not UTF-8 text")]
+    packages, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            packages.append(check_requirement(line))
+        except ValueError as exc:
+            problems.append(Problem(REQUIREMENTS, f"line {number}: {exc}"))
+    raw["runtime"] = {**(runtime if isinstance(runtime, dict) else {}), "packages": packages}
+    return problems
 
 
 def _read_file(root: Path, field: str, relative: str, problems: list[Problem]) -> bytes | None:

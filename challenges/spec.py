@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
+from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from scoring.errors import UnknownMetricError
@@ -78,6 +79,35 @@ class Limits(_Strict):
         return int(self.upload_mb * 1024 * 1024)
 
 
+MAX_PACKAGES = 100
+
+
+def check_requirement(text: str) -> str:
+    """One package a challenge's environment needs: a name with optional extras and versions. URLs,
+    paths and pip options are refused: the platform's pip reads these, on the platform's hosts."""
+    expected = "expected a requirement such as 'tabulate==0.9.0' (no URLs, paths or pip options)"
+    if not text or len(text) > 200 or text.lstrip().startswith("-"):
+        raise ValueError(f"{text[:200]!r}: {expected}")
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        raise ValueError(f"{text!r}: {expected}") from None
+    if requirement.url:
+        raise ValueError(f"{text!r}: {expected}")
+    return str(requirement)
+
+
+class Runtime(_Strict):
+    """The challenge's own environment: packages beside the default runtime's (none: the default)."""
+
+    packages: Annotated[list[str], Field(max_length=MAX_PACKAGES)] = []
+
+    @field_validator("packages")
+    @classmethod
+    def _requirements(cls, packages: list[str]) -> list[str]:
+        return [check_requirement(p) for p in packages]
+
+
 class DataFiles(_Strict):
     test_features: str
     test_labels: str
@@ -104,6 +134,7 @@ class ChallengeSpec(_Strict):
     schedule: Schedule = Schedule()
     limits: Limits = Limits()
     runtime_image: str = "riality/runtime-python:latest"
+    runtime: Runtime = Runtime()
     data: DataFiles
 
     @field_validator("title", "description", "id_column", "target_column", "split_seed", "runtime_image")

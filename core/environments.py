@@ -90,3 +90,17 @@ def requirements_txt(pins: list[Pin], title: str) -> str:
 
 def default_pins() -> list[Pin]:
     return parse_lock(DEFAULT_LOCK.read_text())
+
+
+def image_tag(pins: list[Pin]) -> str:
+    """A challenge environment's image, named by its content: equal locks share it."""
+    return f"riality/env:{lock_digest(pins)}"
+
+
+def requirements_for(packages: list[str]) -> tuple[list[str], list[Pin]]:
+    """What to resolve for a challenge's packages: the default runtime's packages beside them, held at
+    the default lock's versions (the constraints) unless the challenge names them itself."""
+    named = {normalise(re.split(r"[\[<>=!~;\s]", p, maxsplit=1)[0]) for p in packages}
+    extra = [name for name in DEFAULT_PACKAGES if normalise(name) not in named]
+    constraints = [pin for pin in default_pins() if pin.name not in named]
+    return [*packages, *extra], constraints

@@ -59,6 +59,14 @@ class ChallengeState(StrEnum):
     REVEALED = "revealed"  # the private board is public
 
 
+class EnvironmentState(StrEnum):
+    QUEUED = "queued"  # declared; a worker will resolve and build it
+    RESOLVING = "resolving"  # pip is pinning the packages
+    BUILDING = "building"  # the image is being built
+    READY = "ready"  # model and code submissions run in its image
+    FAILED = "failed"  # the log says why; staff may rebuild it
+
+
 class Status(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -119,6 +127,20 @@ class Challenge(SQLModel, table=True):
     revealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChallengeEnvironment(SQLModel, table=True):
+    """A challenge's own environment (no row: the default runtime). Built by a worker in the background;
+    model and code uploads wait for `ready`."""
+
+    __tablename__ = "challenge_environment"
+    challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
+    requested: str = Field(sa_type=Text)  # the bundle's packages, one per line, as declared
+    state: str = Field(default=EnvironmentState.QUEUED, sa_type=String(20))
+    lock: str | None = Field(default=None, sa_type=Text)  # the resolved pins (core.environments)
+    image: str | None = Field(default=None, sa_type=String(200))  # tag of the built image
+    log: str = Field(default="", sa_type=Text)  # resolution and build, for staff (bounded)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -10,6 +10,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 EVALUATE = "evaluate"
 RESCORE = "rescore"
+BUILD_ENVIRONMENT = "build_environment"
 
 
 def board_channel(slug: str) -> str:
@@ -60,6 +61,12 @@ class ArqQueue:
     async def enqueue_rescore(self, rescore_id: int, submission_id: int) -> None:
         await self.redis.enqueue_job(
             RESCORE, rescore_id, submission_id, _job_id=f"rescore:{rescore_id}:{submission_id}"
+        )
+
+    async def enqueue_environment(self, challenge_id: int, version: str) -> None:
+        """Build a challenge's environment; `version` (its row's updated_at) tells one request from the next."""
+        await self.redis.enqueue_job(
+            BUILD_ENVIRONMENT, challenge_id, _job_id=f"environment:{challenge_id}:{version}"
         )
 
     async def publish_board_changed(self, slug: str, team_id: int | None = None) -> None:

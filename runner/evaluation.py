@@ -26,10 +26,19 @@ from challenges.spec import ChallengeSpec, Kind
 from core.best import is_disqualified
 from core.challenges import ChallengeFiles, spec_of
 from core.db import SessionMaker
-from core.models import Challenge, FailureKind, Status, Submission, utcnow
+from core.models import (
+    Challenge,
+    ChallengeEnvironment,
+    EnvironmentState,
+    FailureKind,
+    Status,
+    Submission,
+    utcnow,
+)
 from core.queue import board_message
 from core.storage import BlobStore, TooLargeError
 from runner.custom_scoring import ScorerError, score_with_scorer
+from runner.environments import EnvironmentNotReady, ensure_image
 from runner.execution import prepare_and_run
 from runner.reconcile import stale_after as stale_after_for
 from runner.results import record_best, write_failure, write_result
@@ -158,6 +167,10 @@ class Job:
     sha256: str
     created_at: datetime
     files: ChallengeFiles
+    # The challenge's own environment: its lock once ready (spec.runtime_image is then its image);
+    # `environment_ready` is False while it is being built.
+    environment_lock: str | None = None
+    environment_ready: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,18 +190,33 @@ async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
         return None
     challenge = await session.get(Challenge, submission.challenge_id)
     assert challenge is not None
+    spec = spec_of(challenge)
+    environment = await session.get(ChallengeEnvironment, submission.challenge_id)
+    ready = environment is None or environment.state == EnvironmentState.READY
+    if environment is not None and ready:
+        spec = spec.model_copy(update={"runtime_image": environment.image})
     return Job(
         submission_id=submission_id,
         challenge_id=submission.challenge_id,
         team_id=submission.team_id,
         slug=challenge.slug,
-        spec=spec_of(challenge),
+        spec=spec,
+        environment_lock=environment.lock if environment is not None and ready else None,
+        environment_ready=ready,
         kind=Kind(submission.kind),
         file_format=FileFormat(submission.file_format),
         sha256=submission.sha256,
         created_at=submission.created_at,
         files=await ChallengeFiles.load(session, submission.challenge_id),
     )
+
+
+async def _environment_image(sandbox: Sandbox, job: Job) -> None:
+    """The challenge's own image is on this host before a container of it starts."""
+    if not job.environment_ready:
+        raise EnvironmentNotReady(f"the environment of {job.slug!r} is not ready")
+    if job.environment_lock is not None:
+        await asyncio.to_thread(ensure_image, sandbox, job.spec.runtime_image, job.environment_lock)
 
 
 async def _produce(runtime: Runtime, job: Job, truth: GroundTruth, still_ours: StillOurs) -> _Produced:
@@ -202,6 +230,7 @@ async def _produce(runtime: Runtime, job: Job, truth: GroundTruth, still_ours: S
         return _Produced(data, job.file_format)
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; model and code submissions need one")
+    await _environment_image(runtime.sandbox, job)
     cancel = threading.Event()
     async with runtime.sandbox_slots, _kill_on_cancel(cancel, still_ours):
         execution = await asyncio.to_thread(
@@ -231,6 +260,7 @@ async def _scores(runtime: Runtime, job: Job, truth: GroundTruth, values: Any) -
         return score(truth, values, spec.primary_metric, spec.extras)
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; the challenge's scorer needs one")
+    await _environment_image(runtime.sandbox, job)
     labels_csv = runtime.truths.labels_csv(job.files[FileRole.TEST_LABELS].sha256)
     async with runtime.sandbox_slots:
         return await asyncio.to_thread(

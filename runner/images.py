@@ -42,6 +42,7 @@ class BuildResult:
     tag: str
     built: bool  # False when the image was already current
     recipe: str
+    log: str = ""  # what the build printed
 
 
 def wheelhouse_dir() -> Path:
@@ -136,7 +137,7 @@ def build_runtime_image(
         _build_base(client, mirror)
     with tempfile.TemporaryDirectory(prefix="riality-image-") as tmp:
         _context(Path(tmp), offline=offline, lock_text=lock_text, wheelhouse=wheelhouse or wheelhouse_dir())
-        client.images.build(
+        _, output = client.images.build(
             path=tmp,
             dockerfile=_dockerfile(offline),
             tag=tag,
@@ -146,4 +147,12 @@ def build_runtime_image(
             rm=True,
             forcerm=True,
         )
-    return BuildResult(tag=tag, built=True, recipe=recipe)
+    printed = "".join(str(chunk.get("stream", "")) for chunk in output if isinstance(chunk, dict))
+    return BuildResult(tag=tag, built=True, recipe=recipe, log=printed)
+
+
+def build_environment_image(client: docker.DockerClient, tag: str, lock_text: str) -> BuildResult:
+    """A challenge environment's image: offline (Debian's interpreter, wheels from the host) wherever
+    the offline base is or can be made, else from the registry."""
+    offline = has_image(client, BASE_IMAGE) or shutil.which("debootstrap") is not None
+    return build_runtime_image(client, offline=offline, tag=tag, lock_text=lock_text)

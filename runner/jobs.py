@@ -11,12 +11,16 @@ from arq import Retry
 
 from core.blobs import sweep_orphans
 from core.queue import ArqQueue, board_channel, board_message
-from runner.budgets import JOB_TRIES, RECONCILER_ATTEMPTS
+from runner import environments
+from runner.budgets import ARQ_MAX_TRIES, JOB_TRIES, RECONCILER_ATTEMPTS
+from runner.environments import EnvironmentNotReady
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
 from runner.reconcile import find_stuck, reenqueue
 from runner.rescoring import give_up, lost_parts, rescore_submission
 
 log = logging.getLogger(__name__)
+
+ENVIRONMENT_WAIT_S = 60  # between looks at an environment being built, for a submission that needs it
 
 
 async def _publish(ctx: dict[str, Any], outcome: Outcome | None) -> None:
@@ -33,6 +37,17 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
             ctx["runtime"],
             submission_id,
             stale_after=timedelta(seconds=settings.reconcile_after_s),
+        )
+    except EnvironmentNotReady as exc:
+        # Only after the bundle's packages changed under queued submissions: wait for the new build.
+        tries = ctx.get("job_try", 1)
+        await release(ctx["sessions"], submission_id)
+        if tries < ARQ_MAX_TRIES - 1:
+            raise Retry(defer=ENVIRONMENT_WAIT_S) from exc
+        outcome = await fail_internal(
+            ctx["sessions"],
+            submission_id,
+            "the challenge's environment was not ready in time; the organisers can rescore it",
         )
     except Exception as exc:
         tries = ctx.get("job_try", 1)
@@ -51,6 +66,11 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
         )
     await _publish(ctx, outcome)
     return outcome.status.value if outcome else "skipped"
+
+
+async def build_environment(ctx: dict[str, Any], challenge_id: int) -> str:
+    """Resolve and build a challenge's own environment (runner.environments)."""
+    return await environments.build_environment(ctx["sessions"], ctx["runtime"].sandbox, challenge_id)
 
 
 async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> str:
@@ -100,6 +120,8 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     lost = await lost_parts(ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s))
     for rescore_id, submission_id in lost:
         await queue.enqueue_rescore(rescore_id, submission_id)  # refused by arq unless Redis lost it
+    for challenge_id, version in await environments.waiting(ctx["sessions"]):
+        await queue.enqueue_environment(challenge_id, version)  # likewise: one job per request
     return len(await reenqueue(queue, retry, round_id=round_id))
 
 

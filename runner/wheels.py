@@ -8,11 +8,12 @@ network (`--no-index --require-hashes`).
 
 from __future__ import annotations
 
-import hashlib
+import json
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from core.environments import PYTHON_VERSION, Pin, normalise, parse_lock, render_lock
@@ -41,8 +42,8 @@ class WheelError(RuntimeError):
     """pip could not resolve or download; the message is pip's own last lines."""
 
 
-def _pip(args: list[str]) -> None:
-    command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", *TARGET, *args]
+def _pip(command_name: str, args: list[str]) -> None:
+    command = [sys.executable, "-m", "pip", command_name, "--disable-pip-version-check", "-q", *TARGET, *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
@@ -52,31 +53,31 @@ def _pip(args: list[str]) -> None:
         raise WheelError("\n".join(lines[-12:]) or f"pip exited with code {done.returncode}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _pins_of(folder: Path) -> list[Pin]:
-    pins = []
-    for wheel in sorted(folder.glob("*.whl")):
-        match = _WHEEL.match(wheel.name)
-        if match is None:
-            raise WheelError(f"{wheel.name} is not a wheel's file name")
-        pins.append(Pin(normalise(match.group(1)), match.group(2), (_sha256(wheel),)))
-    return pins
-
-
-def resolve(requirements: list[str], header: str) -> str:
-    """The lock text for these requirements: the newest versions that fit, with every dependency."""
+def resolve(requirements: list[str], header: str, constraints: Sequence[Pin] = ()) -> str:
+    """The lock text for these requirements: the newest versions that fit (and fit `constraints`),
+    every dependency included, each with its wheel's sha256 as the index gives it. pip resolves
+    without installing anything (`--dry-run --report`), reading only the wheels' metadata."""
     with tempfile.TemporaryDirectory(prefix="riality-resolve-") as tmp:
-        listing = Path(tmp) / "requirements.txt"
-        listing.write_text("\n".join(requirements) + "\n")
-        _pip(["-d", str(Path(tmp) / "wheels"), "-r", str(listing)])
-        return render_lock(_pins_of(Path(tmp) / "wheels"), header)
+        folder = Path(tmp)
+        (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
+        (folder / "constraints.txt").write_text("".join(f"{pin.line()}\n" for pin in constraints))
+        _pip(
+            "install",
+            [
+                "--dry-run", "--ignore-installed", "--target", str(folder / "target"),
+                "--report", str(folder / "report.json"),
+                "-r", str(folder / "requirements.txt"), "-c", str(folder / "constraints.txt"),
+            ],
+        )  # fmt: skip
+        report = json.loads((folder / "report.json").read_text())
+    pins = []
+    for item in report["install"]:
+        name, version = normalise(item["metadata"]["name"]), item["metadata"]["version"]
+        sha256 = item["download_info"].get("archive_info", {}).get("hashes", {}).get("sha256")
+        if not sha256:
+            raise WheelError(f"the index gave no sha256 for {name}=={version}")
+        pins.append(Pin(name, version, (sha256,)))
+    return render_lock(pins, header)
 
 
 def fill_wheelhouse(lock_text: str, wheelhouse: Path) -> list[Path]:
@@ -86,7 +87,7 @@ def fill_wheelhouse(lock_text: str, wheelhouse: Path) -> list[Path]:
     with tempfile.NamedTemporaryFile("w", suffix=".lock", prefix="riality-") as lock:
         lock.write(lock_text)
         lock.flush()
-        _pip(["--no-deps", "--require-hashes", "-d", str(wheelhouse), "-r", lock.name])
+        _pip("download", ["--no-deps", "--require-hashes", "-d", str(wheelhouse), "-r", lock.name])
     wanted = {(pin.name, pin.version) for pin in pins}
     wheels = [w for w in wheelhouse.glob("*.whl") if _key(w) in wanted]
     have = {_key(w) for w in wheels}

@@ -18,7 +18,7 @@ from core.storage import BlobStore
 from runner import heartbeat
 from runner.budgets import ARQ_MAX_TRIES
 from runner.evaluation import Runtime
-from runner.jobs import evaluate, reconcile, rescore, sweep_blobs
+from runner.jobs import build_environment, evaluate, reconcile, rescore, sweep_blobs
 from runner.sandbox import Sandbox, SandboxError
 from runner.truths import TruthCache
 
@@ -62,7 +62,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
             await ctx["engine"].dispose()
 
     return Worker(
-        functions=[evaluate, rescore],
+        functions=[evaluate, rescore, build_environment],
         cron_jobs=[
             cron(reconcile, second={0, 30}, run_at_startup=True, unique=True),
             cron(sweep_blobs, minute=set(range(0, 60, 10)), second=15, unique=True),

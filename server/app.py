@@ -23,6 +23,7 @@ from server.api.accounts import AccountController
 from server.api.boards import BoardController
 from server.api.challenges import ChallengeController
 from server.api.deps import provide_current_user, provide_db_session, provide_viewer
+from server.api.environments import EnvironmentController
 from server.api.errors import (
     app_error_handler,
     http_error_handler,
@@ -96,6 +97,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             AccountController,
             ChallengeController,
+            EnvironmentController,
             TeamController,
             SubmissionController,
             BoardController,

@@ -30,7 +30,7 @@ from server.api.schemas import (
     RescoreOut,
 )
 from server.api.staff import staff_challenge
-from server.services import audit, bundles, lifecycle, rescoring, staff
+from server.services import audit, bundles, environments, lifecycle, rescoring, staff
 from server.services import challenges as service
 from server.services.accounts import Viewer
 from server.services.lifecycle import Edit
@@ -121,6 +121,8 @@ class ChallengeController(Controller):
         finally:
             await data.bundle.close()
         challenge = await lifecycle.create_challenge(db_session, state.store, current_user, bundle)
+        assert challenge.id is not None
+        await environments.start_build(db_session, state.queue, challenge.id)
         return ChallengeCreated(
             slug=challenge.slug, state=challenge.state, title=challenge.title, url=f"/c/{challenge.slug}"
         )
@@ -225,6 +227,8 @@ class ChallengeController(Controller):
         finally:
             await data.bundle.close()
         changed = await lifecycle.replace_bundle(db_session, state.store, current_user, challenge, bundle)
+        assert challenge.id is not None
+        await environments.start_build(db_session, state.queue, challenge.id)
         rescore = None
         if changed:
             reason = "bundle replaced: " + ", ".join(changed)

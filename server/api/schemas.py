@@ -318,3 +318,19 @@ class BundleReplaced(msgspec.Struct):
     slug: str
     rescore: RescoreOut | None  # started when the labels, split or scorer changed
     changed: list[str]  # what changed that the scores depend on
+
+
+class PackageOut(msgspec.Struct):
+    name: str
+    version: str
+
+
+class EnvironmentOut(msgspec.Struct):
+    """What model and code submissions run with: train with the same (`requirements_url`)."""
+
+    python: str
+    packages: list[PackageOut]  # every package, pinned; empty until resolved
+    state: str  # queued, resolving, building, ready or failed
+    requested: list[str]  # the challenge's own packages, as declared (empty: the default runtime)
+    requirements_url: str
+    log: str | None  # the resolution and build log, for the challenge's staff only

@@ -14,6 +14,7 @@ from challenges.spec import SLUG_PATTERN
 from core.models import Challenge, ChallengeFile, ChallengeStaff, ChallengeState, Role, StaffRole, utcnow
 from core.storage import BlobStore
 from server.errors import NotFound
+from server.services import environments
 from server.services.accounts import Viewer
 from server.services.staff import access_to
 
@@ -53,6 +54,7 @@ async def write_bundle(
         challenge.columns = columns
         challenge.updated_at = utcnow()
     assert challenge.id is not None
+    await environments.declare(session, challenge.id, spec)
     existing = {
         f.role: f
         for f in (await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id)))

@@ -33,6 +33,7 @@ from server.errors import (
     QuotaExceeded,
     ServiceUnavailable,
 )
+from server.services import environments
 from server.services.accounts import Viewer
 from server.services.staff import Access, access_to, require_staff
 from server.services.teams import lock_team, membership, team_for_submission
@@ -239,11 +240,13 @@ async def submit(
             return _replay(previous, challenge_id, incoming.sha256)
         access = await access_to(session, viewer, challenge_id)
         check_open(challenge, spec, access, utcnow())
-        if kind is not Kind.PREDICTIONS and (refusal := await sandbox(spec.runtime_image)) is not None:
-            raise ServiceUnavailable(
-                f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a live "
-                f"worker ({refusal}); prediction files are still accepted"
-            )
+        if kind is not Kind.PREDICTIONS:
+            image = await environments.runtime_image(session, challenge_id, spec)
+            if (refusal := await sandbox(image)) is not None:
+                raise ServiceUnavailable(
+                    f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a "
+                    f"live worker ({refusal}); prediction files are still accepted"
+                )
         submission = await _insert(
             session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key, access
         )

@@ -84,6 +84,12 @@ INVALID = [
     ),
     ({"data__train": "data/nope.csv"}, r"data.train: file 'data/nope.csv' not found in the bundle"),
     ({"target_column": "label"}, r"data.test_labels: labels file has no column 'label'"),
+    (
+        {"runtime__packages": ["tabulate @ https://example.org/tabulate.whl"]},
+        r"runtime.packages: .*expected a requirement such as 'tabulate==0.9.0' \(no URLs, paths or pip options\)",
+    ),
+    ({"runtime__packages": ["--index-url=https://evil.example"]}, r"runtime.packages: '--index-url"),
+    ({"runtime__python": "3.13"}, r"runtime.python: unknown field"),
 ]
 
 
@@ -188,4 +194,27 @@ def test_builtin_metrics_refuse_custom_only_fields(bundle_dir: Path) -> None:
 def test_a_nul_in_a_title_is_refused_with_its_field(bundle_dir: Path) -> None:
     edit(bundle_dir, title="Tumours\x00", description="fine")
     with pytest.raises(BundleError, match=r"title: a NUL character is not allowed"):
+        load_bundle(bundle_dir)
+
+
+def test_a_requirements_file_declares_the_environment(bundle_dir: Path) -> None:
+    (bundle_dir / "requirements.txt").write_text(
+        "# what the scorer needs\ntabulate==0.10.0\n\nrich>=13  # colours\n"
+    )
+    assert load_bundle(bundle_dir).spec.runtime.packages == ["tabulate==0.10.0", "rich>=13"]
+
+
+def test_a_requirements_file_line_is_refused_where_it_stands(bundle_dir: Path) -> None:
+    (bundle_dir / "requirements.txt").write_text("tabulate\n-e git+https://example.org/x.git\n./local.whl\n")
+    with pytest.raises(BundleError) as raised:
+        load_bundle(bundle_dir)
+    problems = [str(p) for p in raised.value.problems]
+    assert problems[0].startswith("requirements.txt: line 2: '-e git+https://example.org/x.git': expected")
+    assert problems[1].startswith("requirements.txt: line 3: './local.whl': expected")
+
+
+def test_the_environment_is_declared_once(bundle_dir: Path) -> None:
+    edit(bundle_dir, runtime__packages=["rich"])
+    (bundle_dir / "requirements.txt").write_text("tabulate\n")
+    with pytest.raises(BundleError, match=r"requirements.txt: declare the environment once"):
         load_bundle(bundle_dir)

@@ -5,6 +5,7 @@
   if (!root) return;
   const { token, headers, messages, cell, button, showError, download } = window.riality;
   const t = messages(root), state = messages(root, "states"), status = messages(root, "statuses");
+  const environmentState = messages(root, "environments");
   const slug = root.dataset.slug, api = `/api/challenges/${encodeURIComponent(slug)}`;
   const message = root.querySelector("[data-message]");
   const json = { ...headers, "content-type": "application/json" };
@@ -115,8 +116,16 @@
       ? t(latest.finished_at ? "admin.rescore_finished" : "admin.rescore_running", { done: latest.done, total: latest.total, failed: latest.failed })
       : "";
   }
+  async function loadEnvironment() {
+    const e = await call("GET", `${api}/environment`);
+    if (!e) return;
+    root.querySelector("[data-environment-state]").textContent = environmentState("environment." + e.state);
+    root.querySelector("[data-environment-requested]").textContent = e.requested.length ? "(" + e.requested.join(", ") + ")" : t("admin.environment_default");
+    root.querySelector("[data-environment-log]").textContent = e.log || "";
+    root.querySelector("[data-environment-rebuild]").disabled = !e.requested.length || ["resolving", "building"].includes(e.state);
+  }
   async function refresh() {
-    await Promise.all([loadDetail(), loadStaff(), loadSubmissions(), loadDisqualifications(), loadAudit(), loadRescore()]);
+    await Promise.all([loadDetail(), loadStaff(), loadSubmissions(), loadDisqualifications(), loadAudit(), loadRescore(), loadEnvironment()]);
   }
 
   root.querySelectorAll("[data-move]").forEach((b) => b.addEventListener("click", async () => {
@@ -155,6 +164,9 @@
     if (!confirm(t("admin.confirm_disqualify"))) return;
     const body = { reason: form.reason.value, [form.kind.value]: parseInt(form.id.value, 10) };
     if (await call("POST", `${api}/disqualifications`, body)) { say(t("admin.done")); form.reset(); refresh(); }
+  });
+  root.querySelector("[data-environment-rebuild]").addEventListener("click", async () => {
+    if (await call("POST", `${api}/environment/rebuild`)) { say(t("admin.environment_queued")); refresh(); }
   });
   root.querySelector("[data-bundle-download]").addEventListener("click", async () => {
     const response = await download(`${api}/bundle`, `${slug}.zip`);
