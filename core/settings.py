@@ -32,6 +32,7 @@ class Settings:
     worker_max_jobs: int = 8
     worker_poll_delay_s: float = 0.02
     sandbox_concurrency: int = 2  # containers at once per worker, never more than the host's cores
+    sandbox_runtime: str = ""  # "runsc": every participant container under gVisor; "": dockerd's default
     # Sign-in protection: failed sign-ins per account and per client address in a window, then 429.
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
@@ -65,6 +66,7 @@ class Settings:
             "blob_grace_s": int(env.get("RIALITY_BLOB_GRACE_S", base.blob_grace_s)),
             "worker_max_jobs": int(env.get("RIALITY_WORKER_MAX_JOBS", base.worker_max_jobs)),
             "sandbox_concurrency": int(env.get("RIALITY_SANDBOX_CONCURRENCY", base.sandbox_concurrency)),
+            "sandbox_runtime": env.get("RIALITY_SANDBOX_RUNTIME", base.sandbox_runtime),
             **{
                 name: int(env[f"RIALITY_{name.upper()}"])
                 for name in _THROTTLE_SETTINGS
@@ -90,5 +92,6 @@ class Settings:
             "RIALITY_BLOB_GRACE_S": str(self.blob_grace_s),
             "RIALITY_WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "RIALITY_SANDBOX_CONCURRENCY": str(self.sandbox_concurrency),
+            "RIALITY_SANDBOX_RUNTIME": self.sandbox_runtime,
             **{f"RIALITY_{name.upper()}": str(getattr(self, name)) for name in _THROTTLE_SETTINGS},
         }

@@ -25,10 +25,10 @@ from runner.truths import TruthCache
 log = logging.getLogger(__name__)
 
 
-def _sandbox_or_none() -> tuple[Sandbox | None, str]:
+def _sandbox_or_none(runtime: str = "") -> tuple[Sandbox | None, str]:
     """The sandbox if a Docker daemon answers (leftovers of a dead worker removed first), else why not."""
     try:
-        sandbox = Sandbox()
+        sandbox = Sandbox(runtime=runtime)
     except SandboxError as exc:
         log.warning("model and code submissions cannot run on this worker: %s", exc)
         return None, str(exc).splitlines()[0][:200]
@@ -42,7 +42,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
         ctx["settings"] = settings
-        sandbox, reason = await asyncio.to_thread(_sandbox_or_none)
+        sandbox, reason = await asyncio.to_thread(_sandbox_or_none, settings.sandbox_runtime)
         slots = max(1, min(settings.sandbox_concurrency, os.cpu_count() or 1))
         ctx["runtime"] = runtime = Runtime(
             truths=TruthCache(BlobStore(settings.blobs_dir)),

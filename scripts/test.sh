@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/docker.sh
+bash scripts/docker.sh --gvisor  # the hostile-code tests run under runc and under gVisor
 .venv/bin/riality image build --offline   # no registry here; a no-op when the image is current
 RIALITY_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
 export RIALITY_TEST_POSTGRES_URL
