@@ -78,14 +78,13 @@ def _resolve(packages: list[str], notes: list[str]) -> str:
 
 
 async def build_environment(sessions: SessionMaker, sandbox: Sandbox | None, challenge_id: int) -> str:
-    """Resolve and build a challenge's environment; the state it ended in ('skipped' if not ours)."""
-    requested = await _claim(sessions, challenge_id)
-    if requested is None:
+    """Resolve and build a challenge's environment; the state it ended in ('skipped' if not ours: a
+    worker without Docker leaves it queued for one with, which the reconciler hands it to)."""
+    requested = None if sandbox is None else await _claim(sessions, challenge_id)
+    if sandbox is None or requested is None:
         return "skipped"
     notes = [f"requested: {', '.join(requested.splitlines())}"]
     try:
-        if sandbox is None:
-            raise SandboxError("this worker has no Docker daemon to build the image with")
         lock = await asyncio.to_thread(_resolve, requested.splitlines(), notes)
         pins = parse_lock(lock)
         tag = image_tag(pins)

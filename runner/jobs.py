@@ -23,6 +23,22 @@ log = logging.getLogger(__name__)
 ENVIRONMENT_WAIT_S = 60  # between looks at an environment being built, for a submission that needs it
 
 
+def _retry_delay(exc: Exception, tries: int) -> int | None:
+    """Seconds before the next try of a job that failed on our side, or None: give up. A challenge's
+    environment being (re)built after its bundle changed is waited for, longer than other failures."""
+    if isinstance(exc, EnvironmentNotReady):
+        return ENVIRONMENT_WAIT_S if tries < ARQ_MAX_TRIES - 1 else None
+    return tries * 2 if tries < JOB_TRIES else None
+
+
+def _gave_up(exc: Exception, what: str) -> str:
+    if isinstance(exc, EnvironmentNotReady):
+        return (
+            f"the challenge's environment was not ready in time to {what} this; the organisers can rescore it"
+        )
+    return f"the platform could not {what} this submission; the organisers can rescore it"
+
+
 async def _publish(ctx: dict[str, Any], outcome: Outcome | None) -> None:
     if outcome is not None:
         await ctx["redis"].publish(board_channel(outcome.challenge), board_event(outcome))
@@ -38,32 +54,17 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
             submission_id,
             stale_after=timedelta(seconds=settings.reconcile_after_s),
         )
-    except EnvironmentNotReady as exc:
-        # Only after the bundle's packages changed under queued submissions: wait for the new build.
-        tries = ctx.get("job_try", 1)
-        await release(ctx["sessions"], submission_id)
-        if tries < ARQ_MAX_TRIES - 1:
-            raise Retry(defer=ENVIRONMENT_WAIT_S) from exc
-        outcome = await fail_internal(
-            ctx["sessions"],
-            submission_id,
-            "the challenge's environment was not ready in time; the organisers can rescore it",
-        )
     except Exception as exc:
         tries = ctx.get("job_try", 1)
-        if tries < JOB_TRIES:
+        if (delay := _retry_delay(exc, tries)) is not None:
             log.warning("submission %s: try %d failed (%r); retrying", submission_id, tries, exc)
             try:
                 await release(ctx["sessions"], submission_id)
             except Exception:  # the database may be what failed; the reconciler covers this case
                 log.warning("submission %s: could not release it for the retry", submission_id)
-            raise Retry(defer=tries * 2) from exc
+            raise Retry(defer=delay) from exc
         log.exception("submission %s: giving up after %d tries", submission_id, tries)
-        outcome = await fail_internal(
-            ctx["sessions"],
-            submission_id,
-            "the platform could not score this submission; the organisers can rescore it",
-        )
+        outcome = await fail_internal(ctx["sessions"], submission_id, _gave_up(exc, "score"))
     await _publish(ctx, outcome)
     return outcome.status.value if outcome else "skipped"
 
@@ -79,7 +80,7 @@ async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> s
         finished = await rescore_submission(ctx["sessions"], ctx["runtime"], rescore_id, submission_id)
     except Exception as exc:
         tries = ctx.get("job_try", 1)
-        if tries < JOB_TRIES:
+        if (delay := _retry_delay(exc, tries)) is not None:
             log.warning(
                 "rescore %s, submission %s: try %d failed (%r); retrying",
                 rescore_id,
@@ -87,10 +88,9 @@ async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> s
                 tries,
                 exc,
             )
-            raise Retry(defer=tries * 2) from exc
+            raise Retry(defer=delay) from exc
         log.exception("rescore %s, submission %s: giving up after %d tries", rescore_id, submission_id, tries)
-        reason = "the platform could not rescore this submission; the organisers can rescore it again"
-        finished = await give_up(ctx["sessions"], rescore_id, submission_id, reason)
+        finished = await give_up(ctx["sessions"], rescore_id, submission_id, _gave_up(exc, "rescore"))
     if finished is not None:
         message = board_message(finished.challenge, None, rescore=rescore_id)
         await ctx["redis"].publish(board_channel(finished.challenge), message)
