@@ -107,12 +107,24 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class TokenScope(StrEnum):
+    """What a bearer token may do. A sign-in gives `full`; personal API tokens are `read` (safe
+    requests only) or `submit` (read, plus uploads, teams, cancelling and final selections)."""
+
+    FULL = "full"
+    SUBMIT = "submit"
+    READ = "read"
+
+
 class Token(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(sa_type=String(64), unique=True, index=True)  # sha256 of the bearer token
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: until revoked
+    name: str | None = Field(default=None, sa_type=String(80))  # a personal API token's; None: a sign-in
+    scope: str = Field(default=TokenScope.FULL, sa_type=String(10))
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Challenge(SQLModel, table=True):

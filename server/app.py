@@ -36,6 +36,7 @@ from server.api.review import ReviewController
 from server.api.staff import StaffController
 from server.api.submissions import SubmissionController
 from server.api.teams import TeamController
+from server.api.tokens import TokenController
 from server.errors import AppError
 from server.live import BoardHub
 from server.services.accounts import SignInGuard
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             AccountController,
             ChallengeController,
+            TokenController,
             EnvironmentController,
             TeamController,
             SubmissionController,

@@ -10,7 +10,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.errors import Unauthenticated
+from core.models import TokenScope
+from server.errors import Forbidden, Unauthenticated
 from server.services.accounts import Viewer, viewer_for_token
 
 
@@ -52,8 +53,32 @@ async def viewer_of(connection: ASGIConnection, session: AsyncSession) -> Viewer
         return None
     viewer = await viewer_for_token(session, token)
     if viewer is None:
-        raise Unauthenticated("the bearer token is unknown or expired; sign in again at /api/auth/token")
+        raise Unauthenticated(
+            "the bearer token is unknown, expired or revoked; sign in again at /api/auth/token"
+        )
+    check_scope(connection, viewer)
     return viewer
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SUBMIT = {"token_scope": TokenScope.SUBMIT}  # the `opt` of the handlers a `submit` token may call
+
+
+def check_scope(connection: ASGIConnection, viewer: Viewer) -> None:
+    """A `read` token makes safe requests only; a `submit` token also the handlers marked SUBMIT
+    (uploads, teams, cancelling, final selections); a sign-in's token anything its user may."""
+    if viewer.scope is TokenScope.FULL or connection.method in SAFE_METHODS:
+        return
+    if (
+        viewer.scope is TokenScope.SUBMIT
+        and connection.route_handler.opt.get("token_scope") == TokenScope.SUBMIT
+    ):
+        return
+    raise Forbidden(
+        f"this API token's scope is {viewer.scope.value!r}: it may not {connection.method} "
+        f"{connection.url.path} (read: safe requests; submit: also uploads, teams, cancelling and "
+        "final selections; anything else: sign in)"
+    )
 
 
 async def provide_current_user(viewer: NamedDependency[Viewer | None]) -> Viewer:

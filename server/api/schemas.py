@@ -334,3 +334,29 @@ class EnvironmentOut(msgspec.Struct):
     requested: list[str]  # the challenge's own packages, as declared (empty: the default runtime)
     requirements_url: str
     log: str | None  # the resolution and build log, for the challenge's staff only
+
+
+class ApiTokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    scope: Literal["read", "submit"] = "read"  # submit includes read
+    expires_at: datetime | None = None  # none: until revoked (at most a year ahead)
+
+
+class ApiTokenOut(msgspec.Struct):
+    id: int
+    name: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None  # to the minute
+
+
+class ApiTokenCreated(msgspec.Struct):
+    """The token's secret is here this once: it is stored only as a hash."""
+
+    id: int
+    name: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime | None
+    token: str

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.spec import Kind
 from core.models import Challenge, Status, Submission, Team, utcnow
 from core.workers import sandbox_check
-from server.api.deps import announce_board_change, provide_current_user, viewer_of
+from server.api.deps import SUBMIT, announce_board_change, provide_current_user, viewer_of
 from server.api.openapi import errors
 from server.api.schemas import FinalIn, SubmissionOut, UploadForm
 from server.services import cancellation, challenges, disqualifications, rescoring, staff, submissions
@@ -107,6 +107,7 @@ class SubmissionController(Controller):
 
     @post(
         "/challenges/{slug:str}/submissions",
+        opt=SUBMIT,
         status_code=202,
         guards=[admit_upload],
         responses=errors(400, 401, 403, 404, 409, 411, 413, 429, 503),
@@ -155,7 +156,12 @@ class SubmissionController(Controller):
         sub = await submissions.get_submission(db_session, current_user, submission_id)
         return await submission_out(db_session, current_user, sub)
 
-    @put("/submissions/{submission_id:int}/final", status_code=200, responses=errors(400, 401, 403, 404, 409))
+    @put(
+        "/submissions/{submission_id:int}/final",
+        opt=SUBMIT,
+        status_code=200,
+        responses=errors(400, 401, 403, 404, 409),
+    )
     async def set_final(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -192,7 +198,12 @@ class SubmissionController(Controller):
         )
         return await submission_outs(db_session, current_user, rows)
 
-    @post("/submissions/{submission_id:int}/cancel", status_code=200, responses=errors(400, 401, 404, 409))
+    @post(
+        "/submissions/{submission_id:int}/cancel",
+        opt=SUBMIT,
+        status_code=200,
+        responses=errors(400, 401, 404, 409),
+    )
     async def cancel(
         self,
         db_session: NamedDependency[AsyncSession],

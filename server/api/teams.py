@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.api.deps import announce_board_change
+from server.api.deps import SUBMIT, announce_board_change
 from server.api.openapi import errors
 from server.api.schemas import JoinIn, StaffTeamOut, TeamIn, TeamOut
 from server.api.staff import staff_challenge
@@ -28,7 +28,7 @@ class TeamController(Controller):
     path = "/api/challenges/{slug:str}"
     tags = ["teams"]
 
-    @post("/teams", status_code=201, responses=errors(400, 401, 404, 409))
+    @post("/teams", opt=SUBMIT, status_code=201, responses=errors(400, 401, 404, 409))
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -39,7 +39,7 @@ class TeamController(Controller):
         challenge = await challenges.get_challenge(db_session, slug, current_user)
         return _team_out(await teams.create_team(db_session, current_user, challenge, data.name))
 
-    @post("/teams/join", status_code=200, responses=errors(400, 401, 404, 409))
+    @post("/teams/join", opt=SUBMIT, status_code=200, responses=errors(400, 401, 404, 409))
     async def join(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -64,7 +64,7 @@ class TeamController(Controller):
         out.disqualified = (await disqualifications.reasons(db_session, challenge.id)).of_team(view.team.id)
         return out
 
-    @delete("/team/members/me", status_code=204, responses=errors(401, 404))
+    @delete("/team/members/me", opt=SUBMIT, status_code=204, responses=errors(401, 404))
     async def leave(
         self,
         db_session: NamedDependency[AsyncSession],

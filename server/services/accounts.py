@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Role, Token, User, utcnow
+from core.models import Role, Token, TokenScope, User, utcnow
 from server.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated
 from server.services.passwords import Passwords
 from server.services.throttle import Rule, Throttle
@@ -42,11 +42,12 @@ class Viewer:
     id: int
     username: str
     role: Role
+    scope: TokenScope = TokenScope.FULL  # what the token it came with may do
 
 
-def _viewer(user: User) -> Viewer:
+def _viewer(user: User, scope: TokenScope = TokenScope.FULL) -> Viewer:
     assert user.id is not None
-    return Viewer(id=user.id, username=user.username, role=Role(user.role))
+    return Viewer(id=user.id, username=user.username, role=Role(user.role), scope=scope)
 
 
 def username_key(username: str) -> str:
@@ -171,7 +172,7 @@ async def change_password(
     await session.commit()
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -201,23 +202,38 @@ async def issue_token(
         raise Unauthenticated("wrong username or password")
     await guard.throttle.clear(guard.per_account, account)
     token = secrets.token_urlsafe(32)
-    session.add(Token(user_id=user_id, token_hash=_digest(token), expires_at=utcnow() + ttl))
+    session.add(Token(user_id=user_id, token_hash=token_digest(token), expires_at=utcnow() + ttl))
     await session.commit()
     return token
 
 
 async def revoke_token(session: AsyncSession, token: str) -> None:
     """Sign out: the token stops working at once."""
-    await session.exec(delete(Token).where(col(Token.token_hash) == _digest(token)))  # type: ignore[call-overload]
+    await session.exec(delete(Token).where(col(Token.token_hash) == token_digest(token)))  # type: ignore[call-overload]
     await session.commit()
 
 
+LAST_USE_RESOLUTION = timedelta(minutes=1)  # a token's last use is written at most this often
+
+
 async def viewer_for_token(session: AsyncSession, token: str) -> Viewer | None:
+    """Who the token is, if it is known and not expired; its last use is recorded (to the minute)."""
+    now = utcnow()
     row = (
         await session.exec(
-            select(User)
+            select(User, Token)
             .join(Token, Token.user_id == User.id)  # type: ignore[arg-type]
-            .where(Token.token_hash == _digest(token), Token.expires_at > utcnow())
+            .where(
+                Token.token_hash == token_digest(token),
+                or_(col(Token.expires_at).is_(None), col(Token.expires_at) > now),
+            )
         )
     ).first()
-    return _viewer(row) if row else None
+    if row is None:
+        return None
+    user, stored = row
+    viewer = _viewer(user, TokenScope(stored.scope))
+    if stored.last_used_at is None or stored.last_used_at < now - LAST_USE_RESOLUTION:
+        await session.exec(update(Token).where(col(Token.id) == stored.id).values(last_used_at=now))  # type: ignore[call-overload]
+        await session.commit()
+    return viewer

@@ -249,6 +249,10 @@ class PageController(Controller):
             **context,
         )
 
+    @get("/account")
+    async def account(self, request: Request) -> Response[str]:
+        return _page(request, "account.html")
+
     @get("/organise")
     async def organise(self, request: Request) -> Response[str]:
         return _page(request, "organise.html")

@@ -2,7 +2,7 @@
 (function () {
   const root = document.querySelector("[data-organise-page]");
   if (!root) return;
-  const { token, headers, messages, cell, showError } = window.riality;
+  const { token, headers, messages, cell, showError, fillTable } = window.riality;
   const t = messages(root), state = messages(root, "states");
   if (!token) { root.querySelector("[data-signin]").hidden = false; return; }
   root.querySelectorAll("[data-signed]").forEach((el) => { el.hidden = false; });
@@ -10,14 +10,7 @@
   async function loadMine() {
     const response = await fetch("/api/me/challenges", { headers });
     if (!response.ok) return;
-    const rows = await response.json();
-    root.querySelector("[data-none]").hidden = rows.length > 0;
-    const table = root.querySelector("[data-mine]");
-    table.hidden = rows.length === 0;
-    const body = table.querySelector("tbody");
-    body.replaceChildren();
-    for (const c of rows) {
-      const row = document.createElement("tr");
+    fillTable(root, "[data-mine]", await response.json(), (row, c) => {
       row.dataset.slug = c.slug;
       cell(row, c.title, true);
       cell(row, state("state." + c.state));
@@ -26,8 +19,7 @@
       link.href = c.staff_role === "organiser" ? `/c/${c.slug}/admin` : `/c/${c.slug}/judge`;
       link.textContent = t(c.staff_role === "organiser" ? "organise.manage" : "organise.judge", { title: c.title });
       cell(row, link);
-      body.append(row);
-    }
+    });
   }
   const form = root.querySelector("[data-new-challenge]");
   form.addEventListener("submit", async (event) => {

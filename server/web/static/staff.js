@@ -44,5 +44,18 @@ window.riality = (function () {
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
     return response;
   }
-  return { token, headers, messages, cell, button, showError, download };
+  function fillTable(root, selector, rows, fill) {
+    // A list shown as a table, or the page's [data-none] line when it is empty; fill(row, item) per item.
+    root.querySelector("[data-none]").hidden = rows.length > 0;
+    const table = root.querySelector(selector);
+    table.hidden = rows.length === 0;
+    const body = table.querySelector("tbody");
+    body.replaceChildren();
+    for (const item of rows) {
+      const row = document.createElement("tr");
+      fill(row, item);
+      body.append(row);
+    }
+  }
+  return { token, headers, messages, cell, button, showError, download, fillTable };
 })();
