@@ -156,6 +156,15 @@ class ChallengeEnvironment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ChallengeChain(SQLModel, table=True):
+    """The head of a challenge's submission record; its row is the lock every append takes."""
+
+    __tablename__ = "challenge_chain"
+    challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
+    length: int = 0
+    head: str = Field(default="0" * 64, sa_type=String(64))
+
+
 class ChallengeStaff(SQLModel, table=True):
     __tablename__ = "challenge_staff"
     __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
@@ -234,6 +243,7 @@ class Submission(SQLModel, table=True):
         Index("ix_submission_team_created", "team_id", "created_at"),
         # A client retrying an upload with the same key gets the first one back (NULLs never clash).
         Index("ux_submission_idempotency", "user_id", "idempotency_key", unique=True),
+        Index("ux_submission_chain", "challenge_id", "chain_seq", unique=True),
         # Final selections are few among many submissions: the board finds them without a scan.
         Index(
             "ix_submission_final",
@@ -272,6 +282,10 @@ class Submission(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Its link in the challenge's submission record (core.chain), written with the row.
+    chain_seq: int | None = None
+    chain_prev: str | None = Field(default=None, sa_type=String(64))
+    chain_hash: str | None = Field(default=None, sa_type=String(64))
 
 
 class Disqualification(SQLModel, table=True):

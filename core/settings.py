@@ -33,6 +33,7 @@ class Settings:
     worker_poll_delay_s: float = 0.02
     sandbox_concurrency: int = 2  # containers at once per worker, never more than the host's cores
     sandbox_runtime: str = ""  # "runsc": every participant container under gVisor; "": dockerd's default
+    receipt_key_file: str = ""  # the Ed25519 key that signs receipts (PEM); "": receipts.key in data_dir
     # Sign-in protection: failed sign-ins per account and per client address in a window, then 429.
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
@@ -46,6 +47,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'riality.db').resolve()}"
+
+    @property
+    def receipt_key_path(self) -> Path:
+        return Path(self.receipt_key_file) if self.receipt_key_file else self.data_dir / "receipts.key"
 
     @property
     def blobs_dir(self) -> Path:
@@ -67,6 +72,7 @@ class Settings:
             "worker_max_jobs": int(env.get("RIALITY_WORKER_MAX_JOBS", base.worker_max_jobs)),
             "sandbox_concurrency": int(env.get("RIALITY_SANDBOX_CONCURRENCY", base.sandbox_concurrency)),
             "sandbox_runtime": env.get("RIALITY_SANDBOX_RUNTIME", base.sandbox_runtime),
+            "receipt_key_file": env.get("RIALITY_RECEIPT_KEY", base.receipt_key_file),
             **{
                 name: int(env[f"RIALITY_{name.upper()}"])
                 for name in _THROTTLE_SETTINGS
@@ -93,5 +99,6 @@ class Settings:
             "RIALITY_WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "RIALITY_SANDBOX_CONCURRENCY": str(self.sandbox_concurrency),
             "RIALITY_SANDBOX_RUNTIME": self.sandbox_runtime,
+            "RIALITY_RECEIPT_KEY": self.receipt_key_file,
             **{f"RIALITY_{name.upper()}": str(getattr(self, name)) for name in _THROTTLE_SETTINGS},
         }

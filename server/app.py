@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from core.db import create_engine, create_sessionmaker
 from core.errors import KernelError
 from core.queue import ArqQueue
+from core.receipts import load_or_create_key
 from core.settings import Settings
 from core.storage import BlobStore
 from server.api.accounts import AccountController
@@ -32,6 +33,7 @@ from server.api.errors import (
 )
 from server.api.health import health
 from server.api.openapi import finish_schema
+from server.api.records import RecordController
 from server.api.review import ReviewController
 from server.api.staff import StaffController
 from server.api.submissions import SubmissionController
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
             AccountController,
             ChallengeController,
             TokenController,
+            RecordController,
             EnvironmentController,
             TeamController,
             SubmissionController,
@@ -123,7 +126,13 @@ def create_app(settings: Settings) -> Litestar:
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        state=State({"settings": settings, "store": BlobStore(settings.blobs_dir)}),
+        state=State(
+            {
+                "settings": settings,
+                "store": BlobStore(settings.blobs_dir),
+                "receipt_key": load_or_create_key(settings.receipt_key_path),
+            }
+        ),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
             title="riality", version="0.1.0", path="/schema", render_plugins=[LocalSwaggerUI()]

@@ -33,6 +33,8 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
         metric=result.metric,
         higher_is_better=result.higher_is_better,
         teams=len(result),
+        record_length=result.record[0],
+        record_head=result.record[1],
         entries=[
             EntryOut(
                 rank=e.rank,

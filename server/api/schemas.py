@@ -251,6 +251,9 @@ class LeaderboardOut(msgspec.Struct):
     higher_is_better: bool
     entries: list[EntryOut]  # the page asked for (limit, offset)
     teams: int  # teams on the whole board
+    # The submission record (GET …/chain): keep a copy of the head to pin the history up to it.
+    record_length: int
+    record_head: str
 
 
 class UploadForm(msgspec.Struct):
@@ -360,3 +363,43 @@ class ApiTokenCreated(msgspec.Struct):
     created_at: datetime
     expires_at: datetime | None
     token: str
+
+
+class ReceiptOut(msgspec.Struct):
+    """A submission's record in its challenge's chain, signed: keep it. `signature` is Ed25519 over
+    the canonical JSON (sorted keys, no spaces) of every field before `algorithm`."""
+
+    challenge: str
+    seq: int
+    submission_id: int
+    team_id: int
+    sha256: str
+    size: int
+    created_at: str  # the exact spelling that was hashed
+    prev_hash: str
+    hash: str
+    team: str
+    algorithm: str
+    key_id: str
+    signature: str
+
+
+class UploadOut(SubmissionOut):
+    receipt: ReceiptOut
+
+
+class ReceiptKeyOut(msgspec.Struct):
+    algorithm: str
+    key_id: str
+    public_key: str  # the raw 32-byte key, base64
+    pem: str
+
+
+class ChainOut(msgspec.Struct):
+    """A challenge's submission record, in order; each entry's fields as its row says now and the hash
+    stored when it was linked (re-walk it with core.chain.walk, or `riality verify`)."""
+
+    challenge: str
+    length: int
+    head: str
+    records: list[dict[str, Any]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -21,8 +22,16 @@ from core.models import Challenge, Status, Submission, Team, utcnow
 from core.workers import sandbox_check
 from server.api.deps import SUBMIT, announce_board_change, provide_current_user, viewer_of
 from server.api.openapi import errors
-from server.api.schemas import FinalIn, SubmissionOut, UploadForm
-from server.services import cancellation, challenges, disqualifications, rescoring, staff, submissions
+from server.api.schemas import FinalIn, ReceiptOut, SubmissionOut, UploadForm, UploadOut
+from server.services import (
+    cancellation,
+    challenges,
+    disqualifications,
+    receipts,
+    rescoring,
+    staff,
+    submissions,
+)
 from server.services.accounts import Viewer
 from server.services.submissions import Upload, private_visible
 
@@ -120,7 +129,7 @@ class SubmissionController(Controller):
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
         data: MultipartBody[UploadForm],
-    ) -> Response[SubmissionOut]:
+    ) -> Response[UploadOut]:
         """Upload predictions, a model or code. Send an `Idempotency-Key` header to retry safely: the
         same key and file give back the first submission (header `Idempotent-Replayed: true`)."""
         challenge = await challenges.get_challenge(db_session, slug, current_user)
@@ -142,8 +151,11 @@ class SubmissionController(Controller):
         finally:
             await data.file.close()
         out = await submission_out(db_session, current_user, accepted.submission)
+        signed = await receipts.receipt_of(db_session, state.receipt_key, accepted.submission)
         return Response(
-            out, status_code=202, headers={"Idempotent-Replayed": "true"} if accepted.replayed else {}
+            UploadOut(**msgspec.structs.asdict(out), receipt=ReceiptOut(**signed)),
+            status_code=202,
+            headers={"Idempotent-Replayed": "true"} if accepted.replayed else {},
         )
 
     @get("/submissions/{submission_id:int}", responses=errors(400, 401, 404))

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.best import disqualified_submissions
+from core.chain import GENESIS
 from core.challenges import spec_of
 from core.models import (
     Challenge,
@@ -24,6 +25,7 @@ from core.models import (
 )
 from scoring.ranking import Board, BoardEntry, Ranking, ScoredSubmission, TeamActivity
 from server.errors import NotFound
+from server.services.chain import chain_head
 from server.services.staff import Access
 from server.services.submissions import private_visible
 
@@ -37,6 +39,7 @@ class Leaderboard:
     higher_is_better: bool
     ranking: Ranking
     teams: dict[int, TeamActivity]
+    record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head (core.chain)
 
     def __len__(self) -> int:
         return len(self.ranking)
@@ -67,6 +70,7 @@ class BoardData:
     candidates: dict[int, list[ScoredSubmission]]
     teams: dict[int, TeamActivity]
     rankings: dict[tuple[Board, bool], Ranking] = field(default_factory=dict)
+    record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head when last read
 
     def ranking(self, board: Board, *, higher_is_better: bool) -> Ranking:
         key = (board, higher_is_better)
@@ -141,7 +145,7 @@ async def board_data(
                 submission_id=i, team_id=t, created_at=c, public_score=p, private_score=q, metrics=m, final=f
             )
         )
-    return BoardData(candidates, teams)
+    return BoardData(candidates, teams, record=await chain_head(session, challenge_id))
 
 
 async def refresh_teams(
@@ -154,6 +158,7 @@ async def refresh_teams(
         data.teams.pop(team_id, None)
     data.candidates.update(fresh.candidates)
     data.teams.update(fresh.teams)
+    data.record = fresh.record
     for ranking in data.rankings.values():
         for team_id in team_ids:
             ranking.set_team(team_id, data.candidates.get(team_id, []))
@@ -163,7 +168,7 @@ async def refresh_teams(
 def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
     metric = spec_of(challenge).primary_metric
     ranking = data.ranking(board, higher_is_better=metric.higher_is_better)
-    return Leaderboard(board, metric.name, metric.higher_is_better, ranking, data.teams)
+    return Leaderboard(board, metric.name, metric.higher_is_better, ranking, data.teams, data.record)
 
 
 async def score_history(

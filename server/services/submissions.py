@@ -33,7 +33,7 @@ from server.errors import (
     QuotaExceeded,
     ServiceUnavailable,
 )
-from server.services import environments
+from server.services import chain, environments
 from server.services.accounts import Viewer
 from server.services.staff import Access, access_to, require_staff
 from server.services.teams import lock_team, membership, team_for_submission
@@ -318,6 +318,7 @@ async def _insert(
     )
     session.add(submission)
     await session.flush()
+    await chain.append(session, spec.slug, submission)
     await asyncio.to_thread(incoming.commit)
     await session.commit()
     return submission

@@ -24,6 +24,7 @@ from server.api.boards import current_board
 from server.api.challenges import challenge_status
 from server.live import keys
 from server.services import boards, challenges, environments
+from server.services.chain import chain_head
 from server.services.staff import NOBODY
 from server.web.chart import progression_svg
 from server.web.i18n import Translator, negotiate
@@ -172,6 +173,7 @@ class PageController(Controller):
             kinds=[k.value for k in spec.kinds],
             probability_columns=[c for c in context["challenge"].columns if c.startswith("proba_")],
             environment=await environments.environment_of(db_session, context["challenge"], NOBODY),
+            record=await chain_head(db_session, context["challenge"].id),
             top=top,
             teams_ranked=len(board),
             entries=board.page(0, top or None),
