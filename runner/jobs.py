@@ -10,8 +10,9 @@ from typing import Any
 from arq import Retry
 
 from core.blobs import sweep_orphans
+from core.models import EnvironmentState
 from core.queue import ArqQueue, board_channel, board_message
-from runner import environments
+from runner import environments, heartbeat
 from runner.budgets import ARQ_MAX_TRIES, JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.environments import EnvironmentNotReady
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
@@ -71,7 +72,10 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
 
 async def build_environment(ctx: dict[str, Any], challenge_id: int) -> str:
     """Resolve and build a challenge's own environment (runner.environments)."""
-    return await environments.build_environment(ctx["sessions"], ctx["runtime"].sandbox, challenge_id)
+    state = await environments.build_environment(ctx["sessions"], ctx["runtime"].sandbox, challenge_id)
+    if state == EnvironmentState.READY:  # the API accepts uploads once a live worker lists the image
+        await heartbeat.beat_now(ctx["redis"], ctx["runtime"], ctx.get("slots", 1))
+    return state
 
 
 async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> str:

@@ -51,6 +51,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
             sandbox_reason=reason,
             sandbox_slots=asyncio.Semaphore(slots),
         )
+        ctx["slots"] = slots
         ctx["heartbeat"] = asyncio.create_task(heartbeat.run(ctx["redis"], runtime, slots))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
