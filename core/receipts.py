@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from riality_client.record import ALGORITHM, Record, canonical, signed_part, verify_receipt
 
-from core.chain import Record, canonical
-
-ALGORITHM = "Ed25519"
+__all__ = ["ALGORITHM", "ReceiptKey", "load_or_create_key", "make_receipt", "verify_receipt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +66,6 @@ def load_or_create_key(path: Path) -> ReceiptKey:
     return ReceiptKey(loaded)
 
 
-def signed_part(record: Record, team: str) -> dict[str, Any]:
-    """What the signature covers: the record, its hash and the team's name."""
-    return {**record.fields(), "hash": record.hash(), "team": team}
-
-
 def make_receipt(key: ReceiptKey, record: Record, team: str) -> dict[str, Any]:
     body = signed_part(record, team)
     signature = key.private.sign(canonical(body))
@@ -82,19 +75,3 @@ def make_receipt(key: ReceiptKey, record: Record, team: str) -> dict[str, Any]:
         "key_id": key.key_id,
         "signature": base64.b64encode(signature).decode(),
     }
-
-
-def verify_receipt(receipt: dict[str, Any], public_key_b64: str) -> str | None:
-    """None if the receipt is whole and signed by that key; else what is wrong with it."""
-    try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
-        record = Record.from_fields(receipt)
-        body = signed_part(record, str(receipt["team"]))
-        if body["hash"] != receipt.get("hash"):
-            return "its hash is not the hash of its fields: the receipt was edited"
-        public.verify(base64.b64decode(str(receipt["signature"])), canonical(body))
-    except InvalidSignature:
-        return "the signature does not verify with the server's published key"
-    except (KeyError, ValueError, TypeError) as exc:
-        return f"not a riality receipt ({exc})"
-    return None

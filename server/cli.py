@@ -138,21 +138,6 @@ def cmd_image_lock(output: Path) -> int:
     return 0
 
 
-def cmd_verify(slug: str | None, receipt: Path | None, server: str | None, token: str | None) -> int:
-    from server.verify import verify_chain, verify_receipt_file
-
-    if (slug is None) == (receipt is None):
-        print("riality: verify takes a challenge SLUG or --receipt FILE", file=sys.stderr)
-        return 2
-    whole, said = (
-        verify_chain(slug, server=server, token=token)
-        if slug is not None
-        else verify_receipt_file(receipt, server=server, token=token)  # type: ignore[arg-type]
-    )
-    print(said if whole else f"riality: {said}", file=sys.stdout if whole else sys.stderr)
-    return 0 if whole else 1
-
-
 def cmd_api(settings: Settings) -> None:
     import uvicorn
 
@@ -227,7 +212,12 @@ def cmd_up(settings: Settings, *, examples: bool) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="riality", description="Contest and hackathon evaluation platform.")
+    parser = argparse.ArgumentParser(
+        prog="riality",
+        description="Contest and hackathon evaluation platform: the operator's commands.",
+        epilog="Teams' commands (riality_client; `riality COMMAND --help`): login, challenges, download, team, "
+        "submit, submissions, leaderboard, select, receipt, verify.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -271,12 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
     load = with_common(challenge.add_parser("load", help="validate and import challenge bundle folders"))
     load.add_argument("paths", nargs="+", type=Path)
 
-    verify = sub.add_parser("verify", help="check a challenge's submission record, or a receipt, on a server")
-    verify.add_argument("slug", nargs="?", help="re-walk this challenge's whole record")
-    verify.add_argument("--receipt", type=Path, help="check this receipt's signature and place in the record")
-    verify.add_argument("--server", help="default $RIALITY_SERVER, else http://127.0.0.1:8000")
-    verify.add_argument("--token", help="default $RIALITY_TOKEN (the record is the staff's until the reveal)")
-
     staff = sub.add_parser("staff", help="a challenge's organisers and judges").add_subparsers(
         dest="action", required=True
     )
@@ -291,8 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from riality_client import cli as participants
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in participants.COMMANDS:  # the teams' commands (riality_client)
+        return participants.main(arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(arguments)
     settings = _settings(args)
     if args.command == "up":
         return cmd_up(settings, examples=not args.no_examples)
@@ -311,8 +300,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return cmd_image_lock(args.output or DEFAULT_LOCK)
         return cmd_image_build(offline=args.offline, tag=args.tag, mirror=args.mirror)
-    elif args.command == "verify":
-        return cmd_verify(args.slug, args.receipt, args.server, args.token)
     elif args.command == "staff":
         cmd_migrate(settings)
         return asyncio.run(_staff(settings, args.action, args.slug, args.name, getattr(args, "role", None)))
