@@ -113,3 +113,32 @@ async def test_errors_are_one_line_and_a_read_token_cannot_submit(
     ):
         shown = await riality(home, api, command, "--help")
         assert shown.returncode == 0 and "--json" in shown.stdout, command
+
+
+async def test_teams_final_selections_and_receipts_from_the_terminal(
+    settings: Settings, api: str, tmp_path: Path
+) -> None:
+    await load_challenge(settings, bundle(tmp_path))
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        for name in ("ada", "bob"):
+            await login(http, name)
+    ada, bob = tmp_path / "ada", tmp_path / "bob"
+    for home, name in ((ada, "ada"), (bob, "bob")):
+        home.mkdir()
+        assert (await riality(home, api, "login", "--username", name, "--password", PASSWORD)).returncode == 0
+    made = await riality(ada, api, "team", "create", SLUG, "Gaze Lab", "--json")
+    assert made.returncode == 0, made.stderr
+    code = json.loads(made.stdout)["invite_code"]
+    joined = await riality(bob, api, "team", "join", SLUG, code)
+    assert joined.returncode == 0 and "Gaze Lab (ada, bob)" in joined.stdout, joined.stderr
+    (bob / "rule.csv").write_bytes(rule_predictions())
+    with worker_process(settings, tmp_path / "worker.log"):
+        sent = json.loads((await riality(bob, api, "submit", SLUG, "rule.csv", "--json")).stdout)
+    assert sent["status"] == "scored" and sent["rank"] == 1
+    chosen = await riality(ada, api, "select", str(sent["id"]))
+    assert chosen.returncode == 0 and f"submission {sent['id']} is a final selection" in chosen.stdout
+    shown = await riality(ada, api, "receipt", str(sent["id"]), "--out", "r.json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads((ada / "r.json").read_text()) == json.loads((bob / sent["receipt_path"]).read_text())
+    dropped = await riality(ada, api, "select", str(sent["id"]), "--unselect")
+    assert "is no longer a final selection" in dropped.stdout
