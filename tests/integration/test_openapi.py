@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from core.settings import Settings
 from tests.conftest import EXAMPLES, ROOT, worker_process
@@ -34,6 +35,7 @@ def schemathesis(api: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.timeout(900)  # two schemathesis runs over every operation: minutes, not the default 120 s
 async def test_the_api_matches_its_published_schema(settings: Settings, api: str, tmp_path: Path) -> None:
     for bundle in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
         await load_challenge(settings, bundle)
