@@ -31,6 +31,7 @@ READS = [
     ("GET", f"{A}/export/submissions.csv", None),
     ("GET", f"{A}/leaderboard?board=private", None),
     ("GET", f"{A}/leaderboard/stream?board=private", None),
+    ("GET", f"{A}/chain", None),  # the submission record: the staff's until the reveal
     ("GET", f"{A}/teams/{{team}}/notes", None),
     ("GET", "/api/submissions/{submission}/notes", None),
     ("POST", f"{A}/teams/{{team}}/notes", {"text": "a note"}),
@@ -49,6 +50,7 @@ WRITES = [  # organisers only; a judge is told 403
     ("POST", f"{A}/disqualifications", {"team_id": "{team}", "reason": "no"}),
     ("DELETE", f"{A}/disqualifications/1", None),
     ("PUT", f"{A}/bundle", "bundle"),
+    ("POST", f"{A}/environment/rebuild", None),
 ]
 
 
@@ -87,8 +89,8 @@ async def test_outsiders_get_404_and_anonymous_401_on_every_staff_route(
 ) -> None:
     people, ids = cast
     for method, path, body in READS + WRITES:
-        # The boards are open to visitors: to them, this one is not there.
-        anonymous = 404 if f"{A}/leaderboard" in path else 401
+        # The boards and the record are open to visitors at times: to them, these are not there now.
+        anonymous = 404 if f"{A}/leaderboard" in path or path.endswith("/chain") else 401
         for who, expected in (("otto", 404), ("ada", 404), ("anonymous", anonymous)):
             response = await _call(client, method, path, body, people[who], ids)
             assert response.status_code == expected, (who, method, path, response.status_code, response.text)
