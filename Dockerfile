@@ -7,6 +7,7 @@ COPY server server
 COPY runner runner
 COPY scoring scoring
 COPY challenges challenges
+COPY client client
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 1000 riality \
     && mkdir -p /data && chown riality /data
