@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from docker.errors import BuildError, DockerException
 from sqlalchemy import or_, update
-from sqlmodel import select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
 
 from core.db import SessionMaker
 from core.environments import image_tag, parse_lock, requirements_for
 from core.models import ChallengeEnvironment, EnvironmentState, utcnow
-from runner.images import build_environment_image
+from runner.images import build_environment_image, build_output
 from runner.sandbox import Sandbox, SandboxError
 from runner.wheels import WheelError, resolve
 
@@ -30,20 +31,23 @@ class EnvironmentNotReady(Exception):
     """The challenge's environment is still being built (or failed): its image cannot run yet."""
 
 
+def _to_build(now: datetime) -> ColumnElement[bool]:
+    """An environment a worker should build: queued, or abandoned mid-build by a worker that died."""
+    return or_(
+        col(ChallengeEnvironment.state) == EnvironmentState.QUEUED,
+        col(ChallengeEnvironment.state).in_(BUSY)
+        & (col(ChallengeEnvironment.updated_at) < now - STALE_AFTER),
+    )
+
+
 async def _claim(sessions: SessionMaker, challenge_id: int) -> str | None:
-    """Take the build (queued, or abandoned by a dead worker); the requested packages, or None."""
+    """Take the build; the requested packages, or None if it is not (or no longer) to be built."""
     now = utcnow()
     table = ChallengeEnvironment.__table__  # type: ignore[attr-defined]
     async with sessions() as session:
         claimed = await session.exec(
             update(table)
-            .where(
-                table.c.challenge_id == challenge_id,
-                or_(
-                    table.c.state == EnvironmentState.QUEUED,
-                    table.c.state.in_(BUSY) & (table.c.updated_at < now - STALE_AFTER),
-                ),
-            )
+            .where(table.c.challenge_id == challenge_id, _to_build(now))
             .values(state=EnvironmentState.RESOLVING, updated_at=now, log="", lock=None, image=None)
         )
         await session.commit()
@@ -105,8 +109,7 @@ async def build_environment(sessions: SessionMaker, sandbox: Sandbox | None, cha
         )
         return EnvironmentState.READY.value
     except (WheelError, BuildError, DockerException, SandboxError, RuntimeError, OSError) as exc:
-        build_log = "".join(str(c.get("stream", "")) for c in getattr(exc, "build_log", ()) or ())
-        notes += [build_log.strip(), f"failed: {exc}"]
+        notes += [build_output(getattr(exc, "build_log", None) or ()).strip(), f"failed: {exc}"]
         log.warning("environment of challenge %s failed: %s", challenge_id, exc)
         await _record(
             sessions,
@@ -123,13 +126,7 @@ async def waiting(sessions: SessionMaker) -> list[tuple[int, str]]:
     now = utcnow()
     async with sessions() as session:
         rows = await session.exec(
-            select(ChallengeEnvironment.challenge_id, ChallengeEnvironment.updated_at).where(
-                or_(
-                    ChallengeEnvironment.state == EnvironmentState.QUEUED,
-                    ChallengeEnvironment.state.in_(BUSY)  # type: ignore[attr-defined]
-                    & (ChallengeEnvironment.updated_at < now - STALE_AFTER),
-                )
-            )
+            select(ChallengeEnvironment.challenge_id, ChallengeEnvironment.updated_at).where(_to_build(now))
         )
         return [(challenge_id, f"{updated_at.timestamp():.0f}") for challenge_id, updated_at in rows.all()]
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +148,12 @@ def build_runtime_image(
             rm=True,
             forcerm=True,
         )
-    printed = "".join(str(chunk.get("stream", "")) for chunk in output if isinstance(chunk, dict))
-    return BuildResult(tag=tag, built=True, recipe=recipe, log=printed)
+    return BuildResult(tag=tag, built=True, recipe=recipe, log=build_output(output))
+
+
+def build_output(chunks: Iterable[object]) -> str:
+    """What a Docker build printed, from its stream of JSON chunks (a build's, or a BuildError's log)."""
+    return "".join(str(chunk.get("stream", "")) for chunk in chunks if isinstance(chunk, dict))
 
 
 def build_environment_image(client: docker.DockerClient, tag: str, lock_text: str) -> BuildResult:
