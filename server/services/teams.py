@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -62,7 +63,14 @@ _SPACES = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u2
 
 
 CONTROL = re.compile("[\x00-\x1f\x7f]")
-INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # what secrets.token_urlsafe makes
+INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # what secrets.token_urlsafe made before, too
+# Letters and digits only: a code that starts with "-" reads as an option on a command line.
+INVITE_ALPHABET = string.ascii_letters + string.digits
+INVITE_LENGTH = 16  # 95 bits
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
 
 
 def _clean_name(name: str) -> str:
@@ -79,7 +87,7 @@ async def _insert_team(
 ) -> Team:
     """Insert a team with the viewer as its first member; ids and slug come as values, since the
     rollback on a clash expires every loaded object (reading one then raises MissingGreenlet)."""
-    team = Team(challenge_id=challenge_id, name=name, invite_code=secrets.token_urlsafe(12))
+    team = Team(challenge_id=challenge_id, name=name, invite_code=new_invite_code())
     session.add(team)
     try:
         await session.flush()
