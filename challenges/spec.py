@@ -73,6 +73,8 @@ class Limits(_Strict):
     memory_mb: Annotated[int, Field(ge=64)] = 1024
     cpus: Annotated[float, Field(gt=0, le=64)] = 1.0
     upload_mb: Annotated[float, Field(gt=0, le=2048)] = 50.0
+    # GPUs each model/code run needs: such runs go only to workers that advertise as many.
+    gpus: Annotated[int, Field(ge=0, le=16)] = 0
 
     @property
     def upload_bytes(self) -> int:

@@ -4,9 +4,14 @@ message (one writer, one parser) and its channel, and putting evaluation jobs on
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Protocol
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.constants import in_progress_key_prefix
+
+from core.models import utcnow
+from core.scheduling import JOB_EXPIRES, LANES, SANDBOX_LANE, Placement
 
 EVALUATE = "evaluate"
 RESCORE = "rescore"
@@ -38,13 +43,22 @@ def board_team(data: bytes | str) -> int | None:
     return team if isinstance(team, int) else None
 
 
-def job_id(submission_id: int, attempt: int) -> str:
+def job_id(submission_id: int, attempt: int | str) -> str:
     # arq refuses a job id it already holds, so the upload and each reconciler pass use their own.
     return f"evaluate:{submission_id}:{attempt}"
 
 
+def job_submission(job: bytes | str) -> int | None:
+    """The submission an evaluation job id names (None: another kind of job)."""
+    text = job.decode() if isinstance(job, bytes) else job
+    parts = text.split(":")
+    return int(parts[1]) if len(parts) == 3 and parts[0] == "evaluate" and parts[1].isdigit() else None
+
+
 class EvaluationQueue(Protocol):
-    async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None: ...
+    async def enqueue_evaluation(
+        self, submission_id: int, placement: Placement, *, attempt: int | str = 0, defer_s: float = 0
+    ) -> None: ...
 
 
 class ArqQueue:
@@ -55,18 +69,37 @@ class ArqQueue:
     async def connect(cls, redis_url: str) -> ArqQueue:
         return cls(await create_pool(RedisSettings.from_dsn(redis_url)))
 
-    async def enqueue_evaluation(self, submission_id: int, *, attempt: int = 0) -> None:
-        await self.redis.enqueue_job(EVALUATE, submission_id, _job_id=job_id(submission_id, attempt))
-
-    async def enqueue_rescore(self, rescore_id: int, submission_id: int) -> None:
+    async def enqueue_evaluation(
+        self, submission_id: int, placement: Placement, *, attempt: int | str = 0, defer_s: float = 0
+    ) -> None:
+        """Queue a submission in its lane at its fair place, or `defer_s` seconds from now."""
+        due = placement.due if not defer_s else utcnow() + timedelta(seconds=defer_s)
         await self.redis.enqueue_job(
-            RESCORE, rescore_id, submission_id, _job_id=f"rescore:{rescore_id}:{submission_id}"
+            EVALUATE,
+            submission_id,
+            _job_id=job_id(submission_id, attempt),
+            _queue_name=placement.lane,
+            _defer_until=due,
+            _expires=JOB_EXPIRES,
+        )
+
+    async def enqueue_rescore(self, rescore_id: int, submission_id: int, lane: str) -> None:
+        await self.redis.enqueue_job(
+            RESCORE,
+            rescore_id,
+            submission_id,
+            _job_id=f"rescore:{rescore_id}:{submission_id}",
+            _queue_name=lane,
         )
 
     async def enqueue_environment(self, challenge_id: int, version: str) -> None:
-        """Build a challenge's environment; `version` (its row's updated_at) tells one request from the next."""
+        """Build a challenge's environment; `version` (its row's updated_at) tells one request from the next.
+        Only workers with Docker take it: it goes to the sandbox lane."""
         await self.redis.enqueue_job(
-            BUILD_ENVIRONMENT, challenge_id, _job_id=f"environment:{challenge_id}:{version}"
+            BUILD_ENVIRONMENT,
+            challenge_id,
+            _job_id=f"environment:{challenge_id}:{version}",
+            _queue_name=SANDBOX_LANE,
         )
 
     async def publish_board_changed(self, slug: str, team_id: int | None = None) -> None:
@@ -78,3 +111,22 @@ class ArqQueue:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+async def lane_jobs(redis: ArqRedis) -> dict[str, list[tuple[str, bool]]]:
+    """Each lane's jobs, each with whether a worker has started it (arq keeps a job in its queue
+    while it runs, marked by an in-progress key)."""
+    jobs = {name: [job.decode() for job in await redis.zrange(name, 0, -1)] for name in LANES}
+    every = [job for name in LANES for job in jobs[name]]
+    started = iter(await redis.mget([in_progress_key_prefix + job for job in every]) if every else [])
+    return {name: [(job, next(started) is not None) for job in jobs[name]] for name in LANES}
+
+
+async def waiting_submissions(redis: ArqRedis) -> set[int]:
+    """Submissions whose evaluation job waits in a lane and no worker has started."""
+    return {
+        sid
+        for jobs in (await lane_jobs(redis)).values()
+        for job, started in jobs
+        if not started and (sid := job_submission(job)) is not None
+    }

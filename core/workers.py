@@ -27,9 +27,11 @@ class Heartbeat:
     slots: int  # sandbox runs at once
     free_slots: int
     seen: float  # epoch seconds
+    gpus: int = 0  # GPUs it offers to challenges that need them
+    lanes: tuple[str, ...] = ()  # the queues it takes jobs from (core.scheduling)
 
-    def can_run(self, image: str) -> bool:
-        return self.docker and image in self.images
+    def can_run(self, image: str, gpus: int = 0) -> bool:
+        return self.docker and image in self.images and self.gpus >= gpus
 
 
 async def beat(redis: Redis, heartbeat: Heartbeat) -> None:
@@ -48,29 +50,32 @@ async def live_workers(redis: Redis) -> list[Heartbeat]:
             continue
         fields = json.loads(raw)
         fields["images"] = tuple(fields.get("images", ()))
+        fields["lanes"] = tuple(fields.get("lanes", ()))
         beats.append(Heartbeat(**fields))
     return sorted(beats, key=lambda b: b.worker)
 
 
-def sandbox_refusal(beats: list[Heartbeat], image: str) -> str | None:
-    """Why no live worker can run a container of `image` (None: one can)."""
-    if any(b.can_run(image) for b in beats):
+def sandbox_refusal(beats: list[Heartbeat], image: str, gpus: int = 0) -> str | None:
+    """Why no live worker can run a container of `image` with `gpus` GPUs (None: one can)."""
+    if any(b.can_run(image, gpus) for b in beats):
         return None
     if not beats:
         return "no worker is running"
     if not any(b.docker for b in beats):
         return "; ".join(sorted({f"{b.host}: {b.reason}" for b in beats}))[:300]
+    if gpus and not any(b.docker and b.gpus >= gpus for b in beats):
+        return f"no live worker offers {gpus} GPU(s)"
     return f"no live worker has the runtime image {image!r}"
 
 
 class SandboxCheck(Protocol):
-    async def __call__(self, image: str) -> str | None:
-        """Why no live worker can run a container of `image` now (None: one can)."""
+    async def __call__(self, image: str, gpus: int = 0) -> str | None:
+        """Why no live worker can run a container of `image` with `gpus` GPUs now (None: one can)."""
         ...
 
 
 def sandbox_check(redis: Redis) -> SandboxCheck:
-    async def check(image: str) -> str | None:
-        return sandbox_refusal(await live_workers(redis), image)
+    async def check(image: str, gpus: int = 0) -> str | None:
+        return sandbox_refusal(await live_workers(redis), image, gpus)
 
     return check

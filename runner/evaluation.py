@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,10 +36,13 @@ from core.models import (
     utcnow,
 )
 from core.queue import board_message
+from core.scheduling import lane
 from core.storage import BlobStore, TooLargeError
+from runner.claims import claim
 from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.environments import EnvironmentNotReady, ensure_image
 from runner.execution import prepare_and_run
+from runner.fairness import claim_under_cap
 from runner.reconcile import stale_after as stale_after_for
 from runner.results import record_best, write_failure, write_result
 from runner.sandbox import Sandbox, SandboxError
@@ -85,23 +88,6 @@ async def _running(sessions: SessionMaker, submission_id: int) -> bool:
     return status == Status.RUNNING
 
 
-async def _claim(session: AsyncSession, submission_id: int, stale_after: timedelta) -> bool:
-    now = utcnow()
-    result = await session.exec(
-        update(Submission)
-        .where(
-            col(Submission.id) == submission_id,
-            or_(
-                col(Submission.status) == Status.QUEUED,
-                (col(Submission.status) == Status.RUNNING) & (col(Submission.started_at) < now - stale_after),
-            ),
-        )
-        .values(status=Status.RUNNING, started_at=now, attempts=col(Submission.attempts) + 1)
-    )
-    await session.commit()
-    return result.rowcount == 1
-
-
 @dataclass(slots=True)
 class Runtime:
     """What a worker process holds for evaluating: the hidden test sets, and the sandbox if Docker answers."""
@@ -111,6 +97,7 @@ class Runtime:
     sandbox: Sandbox | None = None
     sandbox_reason: str = ""  # why there is no sandbox
     sandbox_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    team_sandbox_runs: int = 0  # a team's model/code runs at once over all workers (0: no cap)
 
     @property
     def store(self) -> BlobStore:
@@ -339,7 +326,13 @@ async def evaluate_submission(
         if job is None:
             log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
             return None
-        if not await _claim(session, submission_id, stale_after_for(job.spec, job.kind, stale_after)):
+        stale = stale_after_for(job.spec, job.kind, stale_after)
+        if job.kind is not Kind.PREDICTIONS and runtime.team_sandbox_runs:
+            cap, where = runtime.team_sandbox_runs, lane(job.spec, job.kind)
+            claimed = await claim_under_cap(session, submission_id, job.team_id, cap, stale, where)
+        else:
+            claimed = await claim(session, submission_id, stale)
+        if not claimed:
             log.info("submission %s: already finished or claimed, nothing to do", submission_id)
             return None
         result = await compute(runtime, job, partial(_running, sessions, submission_id))

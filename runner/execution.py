@@ -128,6 +128,7 @@ def prepare_and_run(
             memory_mb=spec.limits.memory_mb,
             cpus=spec.limits.cpus,
             output_mb=max(1, predictions_limit // 2**20 + 1),
+            gpus=spec.limits.gpus,
         )
         result = sandbox.run(
             spec.runtime_image,

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,7 +23,16 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def current(runtime: Runtime, worker: str, slots: int) -> workers.Heartbeat:
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What this worker offers, fixed at its start: sandbox slots, GPUs, and the lanes it takes from."""
+
+    slots: int
+    gpus: int = 0
+    lanes: tuple[str, ...] = ()
+
+
+def current(runtime: Runtime, worker: str, offer: Offer) -> workers.Heartbeat:
     """Blocking (asks the Docker daemon): what this worker can do now."""
     if runtime.sandbox is None:
         docker, reason, images = False, runtime.sandbox_reason, ()
@@ -34,25 +44,27 @@ def current(runtime: Runtime, worker: str, slots: int) -> workers.Heartbeat:
         docker=docker,
         reason=reason,
         images=images,
-        slots=slots,
+        slots=offer.slots,
         free_slots=runtime.sandbox_slots._value if docker else 0,
         seen=time.time(),
+        gpus=offer.gpus if docker else 0,
+        lanes=offer.lanes,
     )
 
 
-async def beat_now(redis: Redis, runtime: Runtime, slots: int) -> None:
+async def beat_now(redis: Redis, runtime: Runtime, offer: Offer) -> None:
     """One beat out of turn: after an image was built here, the API learns of it at once."""
     with contextlib.suppress(RedisError):
-        await workers.beat(redis, await asyncio.to_thread(current, runtime, worker_id(), slots))
+        await workers.beat(redis, await asyncio.to_thread(current, runtime, worker_id(), offer))
 
 
-async def run(redis: Redis, runtime: Runtime, slots: int) -> None:
+async def run(redis: Redis, runtime: Runtime, offer: Offer) -> None:
     """Beat until cancelled; then the key goes at once, so the API stops counting this worker."""
     worker = worker_id()
     try:
         while True:
             try:
-                await workers.beat(redis, await asyncio.to_thread(current, runtime, worker, slots))
+                await workers.beat(redis, await asyncio.to_thread(current, runtime, worker, offer))
             except RedisError as exc:
                 log.warning("heartbeat not sent: %s", exc)
             await asyncio.sleep(workers.EVERY_S)

@@ -11,11 +11,13 @@ from arq import Retry
 
 from core.blobs import sweep_orphans
 from core.models import EnvironmentState
-from core.queue import ArqQueue, board_channel, board_message
-from runner import environments, heartbeat
+from core.queue import ArqQueue, board_channel, board_message, waiting_submissions
+from core.scheduling import Placement
+from runner import environments, fairness, heartbeat
 from runner.budgets import ARQ_MAX_TRIES, JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.environments import EnvironmentNotReady
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
+from runner.fairness import TeamAtCapacity
 from runner.reconcile import find_stuck, reenqueue
 from runner.rescoring import give_up, lost_parts, rescore_submission
 
@@ -55,6 +57,13 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
             submission_id,
             stale_after=timedelta(seconds=settings.reconcile_after_s),
         )
+    except TeamAtCapacity as capped:
+        # A fresh job a little later (not arq's Retry: waiting for a slot is not a failed try).
+        place = Placement(capped.lane, 0)
+        await ArqQueue(ctx["redis"]).enqueue_evaluation(
+            submission_id, place, attempt=f"w{time.time_ns()}", defer_s=fairness.WAIT_S
+        )
+        return "waiting: its team is at its cap of sandbox runs"
     except Exception as exc:
         tries = ctx.get("job_try", 1)
         if (delay := _retry_delay(exc, tries)) is not None:
@@ -74,7 +83,7 @@ async def build_environment(ctx: dict[str, Any], challenge_id: int) -> str:
     """Resolve and build a challenge's own environment (runner.environments)."""
     state = await environments.build_environment(ctx["sessions"], ctx["runtime"].sandbox, challenge_id)
     if state == EnvironmentState.READY:  # the API accepts uploads once a live worker lists the image
-        await heartbeat.beat_now(ctx["redis"], ctx["runtime"], ctx.get("slots", 1))
+        await heartbeat.beat_now(ctx["redis"], ctx["runtime"], ctx["offer"])
     return state
 
 
@@ -122,11 +131,12 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     round_id = int(time.time() // max(1, settings.reconcile_after_s))
     queue = ArqQueue(ctx["redis"])
     lost = await lost_parts(ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s))
-    for rescore_id, submission_id in lost:
-        await queue.enqueue_rescore(rescore_id, submission_id)  # refused by arq unless Redis lost it
+    for rescore_id, submission_id, lane in lost:
+        await queue.enqueue_rescore(rescore_id, submission_id, lane)  # refused by arq unless Redis lost it
     for challenge_id, version in await environments.waiting(ctx["sessions"]):
         await queue.enqueue_environment(challenge_id, version)  # likewise: one job per request
-    return len(await reenqueue(queue, retry, round_id=round_id))
+    waiting = await waiting_submissions(ctx["redis"])
+    return len(await reenqueue(queue, retry, round_id=round_id, waiting=waiting))
 
 
 async def sweep_blobs(ctx: dict[str, Any]) -> int:

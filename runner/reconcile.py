@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +15,7 @@ from core.challenges import spec_of
 from core.db import SessionMaker
 from core.models import Challenge, Status, Submission, utcnow
 from core.queue import EvaluationQueue
+from core.scheduling import Placement, fair_score, lane
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,8 @@ log = logging.getLogger(__name__)
 class Stuck:
     submission_id: int
     attempts: int
+    placement: Placement
+    queued: bool  # still `queued` (else `running`, past its time)
 
 
 def stale_after(spec: ChallengeSpec, kind: Kind, base: timedelta) -> timedelta:
@@ -44,21 +49,38 @@ async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: in
             .limit(limit)
         )
         stuck = []
+        ahead: Counter[tuple[int, str]] = Counter()  # a team's stuck ones before this one, per lane
         for submission, challenge in rows:
+            spec = spec_of(challenge)
             if submission.status == Status.RUNNING:
-                allowed = stale_after(spec_of(challenge), Kind(submission.kind), older_than)
+                allowed = stale_after(spec, Kind(submission.kind), older_than)
                 if submission.started_at is None or submission.started_at >= now - allowed:
                     continue  # still within its own time limit: a container may be running it
             assert submission.id is not None
-            stuck.append(Stuck(submission_id=submission.id, attempts=submission.attempts))
+            where = lane(spec, submission.kind)
+            score = fair_score(submission.created_at, ahead[submission.team_id, where])
+            ahead[submission.team_id, where] += 1
+            stuck.append(
+                Stuck(
+                    submission_id=submission.id,
+                    attempts=submission.attempts,
+                    placement=Placement(where, score),
+                    queued=submission.status == Status.QUEUED,
+                )
+            )
         return stuck
 
 
-async def reenqueue(queue: EvaluationQueue, stuck: list[Stuck], *, round_id: int) -> list[int]:
-    """Enqueue each stuck submission under a job id unique to this round; returns the ids enqueued."""
+async def reenqueue(
+    queue: EvaluationQueue, stuck: list[Stuck], *, round_id: int, waiting: AbstractSet[int] = frozenset()
+) -> list[int]:
+    """Enqueue each stuck submission under a job id unique to this round, unless it is `queued` and
+    its job still waits in Redis (a long queue, not a lost job); returns the ids enqueued."""
     enqueued = []
     for item in stuck:
-        await queue.enqueue_evaluation(item.submission_id, attempt=round_id)
+        if item.queued and item.submission_id in waiting:
+            continue
+        await queue.enqueue_evaluation(item.submission_id, item.placement, attempt=round_id)
         enqueued.append(item.submission_id)
     if enqueued:
         log.warning("re-enqueued %d stuck submission(s): %s", len(enqueued), enqueued[:20])

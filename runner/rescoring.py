@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.best import recompute_best
 from core.db import SessionMaker
 from core.models import Challenge, FailureKind, Rescore, Status, Submission, utcnow
+from core.scheduling import lanes_of
 from runner.evaluation import Runtime, compute, load_job, score_values
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,8 @@ async def give_up(
 
 async def lost_parts(
     sessions: SessionMaker, *, older_than: timedelta, limit: int = 1000
-) -> list[tuple[int, int]]:
-    """(rescore, submission) pairs of rescores unfinished after `older_than` whose submission is not
+) -> list[tuple[int, int, str]]:
+    """(rescore, submission, lane) triples of rescores unfinished after `older_than` whose submission is not
     counted yet. Enqueueing them again is safe: arq refuses a job id it still holds (queued, running
     or just done), so only jobs Redis has lost run again."""
     cutoff = utcnow() - older_than
@@ -158,4 +159,6 @@ async def lost_parts(
             .order_by(col(Rescore.id), col(Submission.id))
             .limit(limit)
         )
-        return [(r, s) for r, s in rows if r is not None and s is not None]
+        pairs = [(r, s) for r, s in rows if r is not None and s is not None]
+        lanes = await lanes_of(session, sorted({s for _, s in pairs}))
+        return [(r, s, lanes[s]) for r, s in pairs]

@@ -28,7 +28,7 @@ from typing import Any
 
 import docker
 from docker.errors import DockerException, NotFound
-from docker.types import LogConfig, Ulimit
+from docker.types import DeviceRequest, LogConfig, Ulimit
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Limits:
     pids: int = 128
     tmp_mb: int = 64
     output_mb: int = 64
+    gpus: int = 0
     log_bytes: int = 64 * 1024
     # The container's own deadline, after the runner's: it ends even if no worker is left to kill it.
     own_deadline_grace_s: float = 15.0
@@ -168,9 +169,12 @@ def _folder_bytes(folder: Path) -> int:
 
 
 class Sandbox:
-    def __init__(self, client: docker.DockerClient | None = None, *, runtime: str = "") -> None:
+    def __init__(
+        self, client: docker.DockerClient | None = None, *, runtime: str = "", fake_gpus: bool = False
+    ) -> None:
         """`runtime`: the OCI runtime every container runs under, as registered with dockerd (`runsc`
-        for gVisor: a second wall around the participant's code); empty for dockerd's default."""
+        for gVisor: a second wall around the participant's code); empty for dockerd's default.
+        `fake_gpus`: runs that ask for GPUs get none (a test worker on a machine without any)."""
         try:
             self.client = client or docker.from_env(timeout=30)
             self.client.ping()
@@ -183,6 +187,13 @@ class Sandbox:
                 f"{', '.join(sorted(registered))}); see scripts/docker.sh --gvisor"
             )
         self.runtime = runtime
+        self.fake_gpus = fake_gpus
+
+    def _device_requests(self, limits: Limits) -> list[DeviceRequest] | None:
+        """Docker's request for the run's GPUs, which NVIDIA's container toolkit serves."""
+        if not limits.gpus or self.fake_gpus:
+            return None
+        return [DeviceRequest(count=limits.gpus, capabilities=[["gpu"]])]
 
     def status(self) -> tuple[bool, str, tuple[str, ...]]:
         """Blocking: (the daemon answers, why not, the image tags present) for the worker's heartbeat."""
@@ -223,6 +234,9 @@ class Sandbox:
         by itself at `limits.own_deadline_s` even if the worker supervising it has died.
         """
         file_limit = limits.output_mb * 2**20
+        environment = {"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
+        if limits.gpus and self.fake_gpus:
+            environment["RIALITY_FAKE_GPUS"] = str(limits.gpus)  # what a test's code can check
         try:
             return self.client.containers.create(
                 image,
@@ -243,11 +257,12 @@ class Sandbox:
                 # No single file past the output bound, and the log driver keeps only the newest bytes.
                 ulimits=[Ulimit(name="fsize", soft=file_limit, hard=file_limit)],
                 log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "1m", "max-file": "1"}),
-                environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                environment=environment,
                 working_dir="/tmp",
                 labels=labels,
                 runtime=self.runtime or None,
                 detach=True,
+                device_requests=self._device_requests(limits),
             )
         except DockerException as exc:
             raise SandboxError(f"could not create a container from {image!r}: {exc}") from exc

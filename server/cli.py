@@ -158,6 +158,29 @@ def cmd_worker(settings: Settings) -> None:
     run_worker(settings)
 
 
+async def _status(settings: Settings, *, as_json: bool) -> int:
+    from arq.connections import RedisSettings, create_pool
+    from rich.console import Console
+
+    from core.db import create_engine, create_sessionmaker
+    from server import status_report
+    from server.services.status import gather
+
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            status = await gather(redis, session)
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+    if as_json:
+        print(status_report.as_json(status))
+    else:
+        status_report.render(status, Console(soft_wrap=True))
+    return 0
+
+
 def cmd_up(settings: Settings, *, examples: bool) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     children: list[Child] = []
@@ -233,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int)
     with_common(sub.add_parser("worker", help="run one arq worker"))
     with_common(sub.add_parser("migrate", help="bring the database schema up to date"))
+    status = with_common(
+        sub.add_parser("status", help="queues per lane, live workers, the oldest waiting submission")
+    )
+    status.add_argument("--json", action="store_true", help="as JSON, for scripts")
 
     user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
     create = with_common(user.add_parser("create", help="create a user, or reset its password and role"))
@@ -291,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd_worker(settings)
     elif args.command == "migrate":
         cmd_migrate(settings)
+    elif args.command == "status":
+        return asyncio.run(_status(settings, as_json=args.json))
     elif args.command == "user":
         cmd_migrate(settings)
         asyncio.run(_create_user(settings, args.name, args.role, args.password, args.email))

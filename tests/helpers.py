@@ -113,7 +113,7 @@ async def announce_sandbox_worker(settings: Settings) -> None:
 
     from core import workers
     from runner.evaluation import Runtime
-    from runner.heartbeat import current, worker_id
+    from runner.heartbeat import Offer, current, worker_id
     from runner.sandbox import Sandbox
     from runner.truths import TruthCache
 
@@ -122,7 +122,7 @@ async def announce_sandbox_worker(settings: Settings) -> None:
     )
     client = aioredis.Redis.from_url(settings.redis_url)
     try:
-        await workers.beat(client, await asyncio.to_thread(current, runtime, worker_id(), 2))
+        await workers.beat(client, await asyncio.to_thread(current, runtime, worker_id(), Offer(2)))
     finally:
         await client.aclose()
 
@@ -142,3 +142,13 @@ async def wait_for_status(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"submission {submission_id} still {body['status']} after {wait_s} s")
         await asyncio.sleep(0.05)
+
+
+async def until_workers(http: httpx.AsyncClient, wanted: int) -> list[dict[str, Any]]:
+    """The live workers /api/health lists, once there are `wanted` of them (30 s at most)."""
+    for _ in range(300):
+        workers = (await http.get("/api/health")).json()["workers"]
+        if len(workers) == wanted:
+            return workers
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"expected {wanted} live worker(s), /api/health lists {workers}")

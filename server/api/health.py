@@ -52,6 +52,8 @@ async def health(db_session: NamedDependency[AsyncSession], state: State) -> Res
                     slots=b.slots,
                     free_slots=b.free_slots,
                     seen=datetime.fromtimestamp(b.seen, UTC),
+                    gpus=b.gpus,
+                    lanes=list(b.lanes),
                 )
                 for b in beats
             ],

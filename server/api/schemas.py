@@ -73,6 +73,8 @@ class WorkerOut(msgspec.Struct):
     slots: int
     free_slots: int
     seen: datetime
+    gpus: int  # offered to challenges whose runs need GPUs
+    lanes: list[str]  # the queues it takes jobs from
 
 
 class HealthOut(msgspec.Struct):

@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.challenges import spec_of
 from core.models import Challenge, Rescore, Status, Submission, utcnow
 from core.queue import ArqQueue
+from core.scheduling import lanes_of, placement
 from server.errors import Conflict
 from server.services import audit
 from server.services.accounts import Viewer
@@ -50,8 +52,9 @@ async def start_rescore(
     )
     await session.commit()
     assert rescore.id is not None
+    lanes = await lanes_of(session, submission_ids)
     for submission_id in submission_ids:  # if Redis drops some, the rescore stays unfinished: visible
-        await queue.enqueue_rescore(rescore.id, submission_id)
+        await queue.enqueue_rescore(rescore.id, submission_id, lanes[submission_id])
     return rescore
 
 
@@ -75,7 +78,8 @@ async def rescore_one(
         session, viewer, challenge, "rescore", f"submission {submission_id}", before, {"status": "queued"}
     )
     await session.commit()
-    await queue.enqueue_evaluation(submission_id, attempt=int(utcnow().timestamp()))
+    where = await placement(session, submission, spec_of(challenge))
+    await queue.enqueue_evaluation(submission_id, where, attempt=int(utcnow().timestamp()))
     return submission
 
 

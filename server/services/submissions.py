@@ -20,6 +20,7 @@ from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
 from core.queue import EvaluationQueue
+from core.scheduling import placement
 from core.storage import BlobStore, Incoming, TooLargeError
 from core.workers import SandboxCheck
 from scoring.validate import FileFormat
@@ -242,7 +243,7 @@ async def submit(
         check_open(challenge, spec, access, utcnow())
         if kind is not Kind.PREDICTIONS:
             image = await environments.runtime_image(session, challenge_id, spec)
-            if (refusal := await sandbox(image)) is not None:
+            if (refusal := await sandbox(image, spec.limits.gpus)) is not None:
                 raise ServiceUnavailable(
                     f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a "
                     f"live worker ({refusal}); prediction files are still accepted"
@@ -260,7 +261,7 @@ async def submit(
         incoming.discard()  # no-op once committed
     assert submission.id is not None
     try:
-        await queue.enqueue_evaluation(submission.id)
+        await queue.enqueue_evaluation(submission.id, await placement(session, submission, spec))
     except Exception:  # the reconciler re-enqueues it; the upload itself has succeeded
         log.exception("could not enqueue submission %s; the reconciler will pick it up", submission.id)
     return Accepted(submission, replayed=False)

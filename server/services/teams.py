@@ -8,12 +8,13 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.challenges import spec_of
+from core.locks import lock_team
 from core.models import MAX_ROW_ID, Challenge, Member, Team, User
 from server.errors import BadRequest, Conflict, NotFound
 from server.services.accounts import Viewer
@@ -29,15 +30,6 @@ class NameTaken(Conflict):
 class TeamView:
     team: Team
     members: list[str]
-
-
-async def lock_team(session: AsyncSession, team_id: int) -> None:
-    """Take the team's row lock for the rest of the transaction (a write lock on SQLite).
-
-    Every change that must see a consistent team (joining, the quota check) starts with this, so
-    concurrent requests for one team run one after the other.
-    """
-    await session.exec(update(Team).where(Team.id == team_id).values(submission_seq=Team.submission_seq + 1))  # type: ignore[call-overload, arg-type]
 
 
 async def membership(session: AsyncSession, viewer: Viewer, challenge_id: int | None) -> Member | None:

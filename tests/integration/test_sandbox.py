@@ -267,3 +267,17 @@ async def test_the_worker_setting_puts_submissions_under_gvisor(
     host = os.uname().release  # what /proc/version names outside gVisor
     assert "Linux version" in run["logs"] and host not in run["logs"]
     assert run["cpu_s"] is not None and run["peak_memory_mb"] is not None
+
+
+def test_a_run_that_needs_a_gpu_asks_docker_for_one() -> None:
+    """No GPU here: Docker refusing the device request proves the request is made; a fake-GPU
+    worker (tests, routing) runs it without devices and says so in the run's environment."""
+    real = Sandbox()
+    gpu = dataclasses.replace(LIMITS, gpus=1)
+    with pytest.raises(SandboxError, match=r"could not (create|start)") as refused:
+        real.run(RUNTIME_IMAGE, ["true"], limits=gpu)
+    assert "gpu" in str(refused.value).lower()
+    mine = f"{OWNER_LABEL}={socket.gethostname()}:{os.getpid()}"
+    assert real.client.containers.list(all=True, filters={"label": mine}) == []  # none left behind
+    fake = run(Sandbox(fake_gpus=True), "import os; print(os.environ['RIALITY_FAKE_GPUS'])", limits=gpu)
+    assert (fake.outcome, fake.logs.strip()) == (Outcome.OK, "1")

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 
 from core.settings import Settings
 from tests.conftest import api_process, worker_process
-from tests.helpers import load_challenge, login, upload, wait_for_status
+from tests.helpers import load_challenge, login, until_workers, upload, wait_for_status
 from tests.integration.test_model_and_code import PREDICT_RULE, SLUG, bundle, zip_bytes
 
 NOWHERE = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # no Docker daemon answers there
-
-
-async def _health(http: httpx.AsyncClient, wanted: int) -> list[dict]:
-    for _ in range(200):
-        workers = (await http.get("/api/health")).json()["workers"]
-        if len(workers) == wanted:
-            return workers
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"expected {wanted} live worker(s), /api/health lists {workers}")
 
 
 async def test_an_api_without_docker_accepts_code_that_a_worker_with_docker_runs(
@@ -35,13 +25,13 @@ async def test_an_api_without_docker_accepts_code_that_a_worker_with_docker_runs
             alone = await upload(http, headers, SLUG, code, filename="code.zip")
             assert alone.status_code == 503 and "no worker is running" in alone.json()["detail"]
             with worker_process(settings, tmp_path / "blind-worker.log", **NOWHERE):
-                (blind,) = await _health(http, 1)
+                (blind,) = await until_workers(http, 1)
                 assert blind["docker"] is False and blind["reason"]
                 refused = await upload(http, headers, SLUG, code, filename="code.zip")
                 assert refused.status_code == 503 and blind["host"] in refused.json()["detail"]
-            await _health(http, 0)  # a stopped worker leaves the list at once
+            await until_workers(http, 0)  # a stopped worker leaves the list at once
             with worker_process(settings, tmp_path / "worker.log"):
-                (able,) = await _health(http, 1)
+                (able,) = await until_workers(http, 1)
                 assert able["docker"] is True and able["free_slots"] >= 1
                 accepted = await upload(http, headers, SLUG, code, filename="code.zip")
                 assert accepted.status_code == 202, accepted.text

@@ -1,0 +1,65 @@
+"""`riality status` on a terminal (rich tables) or as JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+
+from rich.console import Console
+from rich.table import Table
+
+from server.services.status import PlatformStatus
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def as_json(status: PlatformStatus) -> str:
+    data = asdict(status)
+    if status.oldest is not None:
+        data["oldest"]["queued_at"] = status.oldest.queued_at.isoformat()
+    return json.dumps(data, indent=2)
+
+
+def render(status: PlatformStatus, console: Console) -> None:
+    lanes = Table(title="Queues", title_justify="left")
+    for column in ("lane", "waiting", "running", "workers", "arq queue"):
+        lanes.add_column(column, justify="right" if column in ("waiting", "running", "workers") else "left")
+    for lane in status.lanes:
+        lanes.add_row(lane.name, str(lane.waiting), str(lane.running), str(lane.workers), lane.queue)
+    console.print(lanes)
+    console.print(f"In the database: {status.queued} submission(s) queued, {status.running} running.")
+    live = Table(title="Live workers (heartbeat)", title_justify="left")
+    for column in ("worker", "host", "docker", "slots", "free", "gpus", "lanes", "seen"):
+        live.add_column(column)
+    now = time.time()
+    for beat in status.workers:
+        live.add_row(
+            beat.worker,
+            beat.host,
+            "yes" if beat.docker else f"no: {beat.reason}",
+            str(beat.slots),
+            str(beat.free_slots),
+            str(beat.gpus),
+            ", ".join(lane.rsplit(":", 1)[-1] for lane in beat.lanes),
+            f"{_age(now - beat.seen)} ago",
+        )
+    if status.workers:
+        console.print(live)
+    else:
+        console.print("No live worker: nothing will be scored until one starts (riality worker).")
+    oldest = status.oldest
+    if oldest is None:
+        console.print("No submission is waiting.")
+    else:
+        console.print(
+            f"Oldest waiting: submission {oldest.submission_id} ({oldest.kind}, {oldest.challenge}), "
+            f"queued {_age(oldest.age_s)} ago in the {oldest.lane} lane: {oldest.why}."
+        )
