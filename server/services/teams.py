@@ -26,6 +26,10 @@ class NameTaken(Conflict):
     """Another team of the challenge has this name."""
 
 
+class AlreadyInTeam(Conflict):
+    """The user is in a team of the challenge already (perhaps made by a concurrent request)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TeamView:
     team: Team
@@ -89,7 +93,7 @@ async def _insert_team(
     except IntegrityError:
         await session.rollback()
         if await membership(session, viewer, challenge_id):
-            raise Conflict(f"you are already in a team for {slug!r}; leave it first") from None
+            raise AlreadyInTeam(f"you are already in a team for {slug!r}; leave it first") from None
         raise NameTaken(f"a team named {name!r} already exists in {slug!r}") from None
     return team
 
@@ -177,7 +181,7 @@ async def team_for_submission(session: AsyncSession, viewer: Viewer, challenge: 
             break
         try:
             return await _insert_team(session, viewer, challenge_id, slug, name)
-        except NameTaken:
+        except (NameTaken, AlreadyInTeam):  # the latter: a concurrent upload made it; found above
             continue
     raise Conflict(f"could not find a free team name in {slug!r}; create a team first")
 

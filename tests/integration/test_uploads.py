@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -173,3 +174,19 @@ async def test_a_malformed_content_length_is_not_a_server_error(
         api, f"/api/challenges/{SLUG}/submissions", {"Content-Length": length}
     )
     assert 400 <= status < 500
+
+
+async def test_a_new_participants_concurrent_first_uploads_all_land_in_one_team(
+    settings: Settings, api: str, tmp_path: Path
+) -> None:
+    """The first upload makes the solo team; the ones racing it join that team instead of a 409."""
+    await load_challenge(settings, _with(tmp_path, limits={"per_day": 50}))
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        headers = await login(http, "ada")
+        data = csv_bytes(tumour_predictions()[0])
+        responses = await asyncio.gather(*(upload(http, headers, SLUG, data + b"\n" * n) for n in range(8)))
+        assert [r.status_code for r in responses] == [202] * 8, [
+            r.text for r in responses if r.status_code != 202
+        ]
+        mine = (await http.get(f"/api/challenges/{SLUG}/team", headers=headers)).json()
+    assert mine["members"] == ["ada"]
