@@ -39,6 +39,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import profiling  # noqa: E402
+
 from core.queue import board_channel  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from runner.evaluation import _score_file  # noqa: E402
@@ -230,6 +232,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1, help="arq worker processes")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument("--profile", action="store_true", help="sample the API and the workers with py-spy")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="riality-bench-") as tmp:
@@ -258,8 +261,17 @@ def main() -> None:
             time.sleep(1.5)  # let the worker connect
             base = f"http://127.0.0.1:{settings.port}"
             before = cpu_seconds(children, redis_process)
+            spies = {
+                name: (profiling.record(child.pid, args.seconds, root / f"{name}.spy"), root / f"{name}.spy")
+                for name, child in zip(
+                    ["api"] + [f"worker {n + 1}" for n in range(args.workers)], children, strict=True
+                )
+                if args.profile
+            }
             samples = asyncio.run(run_clients(base, redis_url, args.clients, args.seconds, payload))
             after = cpu_seconds(children, redis_process)
+            for spy, _ in spies.values():
+                spy.wait(30)
         finally:
             stop_processes(children)
             stop_processes([redis_process])
@@ -289,6 +301,9 @@ def main() -> None:
         shares = ", ".join(f"{name} {(after[name] - before[name]) / count * 1000:.1f} ms" for name in after)
         print(f"  CPU per scored submission: {shares}")
         print(profile_scoring(root / "bundle", payload))
+        for name, (_, output) in spies.items():  # sampled over the whole run: per scored submission
+            print(f"{name}, CPU per scored submission by function (py-spy):")
+            print(profiling.summarise(output, len(samples)))
 
 
 if __name__ == "__main__":

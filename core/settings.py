@@ -36,6 +36,8 @@ class Settings:
     team_sandbox_runs: int = 2  # model/code runs of one team at once, over all workers (0: no cap)
     worker_gpus: int = 0  # GPUs this worker offers to challenges with limits.gpus (NVIDIA toolkit)
     worker_fake_gpus: bool = False  # advertise worker_gpus without passing devices (tests, no GPU)
+    metrics_token: str = ""  # if set, GET /metrics wants "Authorization: Bearer <it>"
+    log_format: str = "text"  # "json": one JSON object a line, with the submission and challenge
     receipt_key_file: str = ""  # the Ed25519 key that signs receipts (PEM); "": receipts.key in data_dir
     # Sign-in protection: failed sign-ins per account and per client address in a window, then 429.
     login_failures_per_account: int = 10
@@ -76,6 +78,8 @@ class Settings:
             "sandbox_concurrency": int(env.get("RIALITY_SANDBOX_CONCURRENCY", base.sandbox_concurrency)),
             "sandbox_runtime": env.get("RIALITY_SANDBOX_RUNTIME", base.sandbox_runtime),
             "receipt_key_file": env.get("RIALITY_RECEIPT_KEY", base.receipt_key_file),
+            "metrics_token": env.get("RIALITY_METRICS_TOKEN", base.metrics_token),
+            "log_format": env.get("RIALITY_LOG_FORMAT", base.log_format),
             "team_sandbox_runs": int(env.get("RIALITY_TEAM_SANDBOX_RUNS", base.team_sandbox_runs)),
             "worker_gpus": int(env.get("RIALITY_WORKER_GPUS", base.worker_gpus)),
             "worker_fake_gpus": env.get("RIALITY_WORKER_FAKE_GPUS", "") in ("1", "true", "yes"),
@@ -106,6 +110,8 @@ class Settings:
             "RIALITY_SANDBOX_CONCURRENCY": str(self.sandbox_concurrency),
             "RIALITY_SANDBOX_RUNTIME": self.sandbox_runtime,
             "RIALITY_RECEIPT_KEY": self.receipt_key_file,
+            "RIALITY_METRICS_TOKEN": self.metrics_token,
+            "RIALITY_LOG_FORMAT": self.log_format,
             "RIALITY_TEAM_SANDBOX_RUNS": str(self.team_sandbox_runs),
             "RIALITY_WORKER_GPUS": str(self.worker_gpus),
             "RIALITY_WORKER_FAKE_GPUS": "1" if self.worker_fake_gpus else "",

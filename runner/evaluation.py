@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec, Kind
+from core import logs
 from core.best import is_disqualified
 from core.challenges import ChallengeFiles, spec_of
 from core.db import SessionMaker
@@ -60,6 +61,9 @@ class Outcome:
     challenge: str
     team_id: int  # the team whose board entry may have changed
     status: Status
+    kind: str = ""  # for the metrics: the submission's kind, its failure, and upload → result
+    failure: str | None = None
+    latency_s: float | None = None
 
 
 def _validate(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Predictions:
@@ -326,6 +330,7 @@ async def evaluate_submission(
         if job is None:
             log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
             return None
+        logs.bind(challenge=job.slug, kind=job.kind.value)
         stale = stale_after_for(job.spec, job.kind, stale_after)
         if job.kind is not Kind.PREDICTIONS and runtime.team_sandbox_runs:
             cap, where = runtime.team_sandbox_runs, lane(job.spec, job.kind)
@@ -339,7 +344,7 @@ async def evaluate_submission(
         if result.scores is None:
             assert result.failure is not None
             await write_failure(session, submission_id, result.failure, result.message, result.record)
-            return Outcome(submission_id, job.slug, job.team_id, Status.FAILED)
+            return _finished(job, Status.FAILED, result.failure)
         values = score_values(result.scores)
         written = await write_result(session, submission_id, **values, **result.record)
         # In the same transaction: the board reads each team's best from here. A submission disqualified
@@ -350,7 +355,12 @@ async def evaluate_submission(
             )
             await record_best(session, entry, higher_is_better=job.spec.primary_metric.higher_is_better)
         await session.commit()
-        return Outcome(submission_id, job.slug, job.team_id, Status.SCORED) if written else None
+        return _finished(job, Status.SCORED) if written else None
+
+
+def _finished(job: Job, status: Status, failure: FailureKind | None = None) -> Outcome:
+    latency = (utcnow() - job.created_at).total_seconds()
+    return Outcome(job.submission_id, job.slug, job.team_id, status, job.kind.value, failure, latency)
 
 
 async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str) -> Outcome | None:

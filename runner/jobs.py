@@ -8,9 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from redis.exceptions import RedisError
 
+from core import logs
 from core.blobs import sweep_orphans
-from core.models import EnvironmentState
+from core.metrics import record_evaluation
+from core.models import EnvironmentState, FailureKind
 from core.queue import ArqQueue, board_channel, board_message, waiting_submissions
 from core.scheduling import Placement
 from runner import environments, fairness, heartbeat
@@ -44,11 +47,36 @@ def _gave_up(exc: Exception, what: str) -> str:
 
 async def _publish(ctx: dict[str, Any], outcome: Outcome | None) -> None:
     if outcome is not None:
+        log.info(
+            "submission %s %s%s",
+            outcome.submission_id,
+            outcome.status.value,
+            f" ({outcome.failure})" * bool(outcome.failure),
+        )
         await ctx["redis"].publish(board_channel(outcome.challenge), board_event(outcome))
+        if outcome.latency_s is not None:
+            await _count(ctx, outcome)
+
+
+async def _count(ctx: dict[str, Any], outcome: Outcome) -> None:
+    """The metrics of a finished submission; they never fail the job."""
+    sandboxed = outcome.kind not in ("", "predictions")
+    ran = sandboxed and outcome.failure not in (FailureKind.VERSION_MISMATCH, FailureKind.REJECTED_ARCHIVE)
+    try:
+        await record_evaluation(
+            ctx["redis"],
+            kind=outcome.kind,
+            status=outcome.status.value,
+            latency_s=outcome.latency_s or 0.0,
+            sandbox_outcome=(outcome.failure or "ok") if ran else None,
+        )
+    except RedisError as exc:
+        log.warning("metrics of submission %s not recorded: %s", outcome.submission_id, exc)
 
 
 async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
     """Score a submission. Our own failures (database, files) are retried; the participant's are a result."""
+    logs.bind(submission=submission_id)
     settings = ctx["settings"]
     try:
         outcome = await evaluate_submission(

@@ -11,6 +11,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v debootstrap >/dev/null || missing+=(debootstrap)  # the offline runtime image
 command -v chromium >/dev/null || missing+=(chromium)  # browser tests (Playwright drives it)
+command -v docker-compose >/dev/null || missing+=(docker-compose)  # validates compose.yaml
+command -v ip >/dev/null || missing+=(iproute2)  # network namespaces: a second worker "host"
 command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"

@@ -32,6 +32,7 @@ from server.api.errors import (
     kernel_error_handler,
 )
 from server.api.health import health
+from server.api.metrics import metrics
 from server.api.openapi import finish_schema
 from server.api.records import RecordController
 from server.api.review import ReviewController
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             health,
+            metrics,
             AccountController,
             ChallengeController,
             TokenController,

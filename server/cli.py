@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.logs import configure as configure_logging
 from core.settings import Settings
 from server.processes import free_port, start_redis, stop_processes, wait_for_port
 from server.supervisor import Child, processes, supervise
@@ -158,30 +159,7 @@ def cmd_worker(settings: Settings) -> None:
     run_worker(settings)
 
 
-async def _status(settings: Settings, *, as_json: bool) -> int:
-    from arq.connections import RedisSettings, create_pool
-    from rich.console import Console
-
-    from core.db import create_engine, create_sessionmaker
-    from server import status_report
-    from server.services.status import gather
-
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    engine = create_engine(settings.database)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            status = await gather(redis, session)
-    finally:
-        await redis.aclose()
-        await engine.dispose()
-    if as_json:
-        print(status_report.as_json(status))
-    else:
-        status_report.render(status, Console(soft_wrap=True))
-    return 0
-
-
-def cmd_up(settings: Settings, *, examples: bool) -> int:
+def cmd_up(settings: Settings, *, examples: bool, workers: int = 1) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     children: list[Child] = []
     if "REDIS_URL" not in os.environ:
@@ -207,7 +185,10 @@ def cmd_up(settings: Settings, *, examples: bool) -> int:
         if examples:
             asyncio.run(_load_challenges(settings, sorted(p for p in EXAMPLES.iterdir() if p.is_dir())))
         env = {**os.environ, **settings.to_env()}
-        for role in ("api", "worker"):
+        roles = [("api", "api")] + [
+            ("worker", "worker" if workers == 1 else f"worker {n + 1}") for n in range(workers)
+        ]
+        for role, name in roles:
 
             def start(role: str = role) -> subprocess.Popen[bytes]:
                 # New process group: Ctrl-C reaches us only, and we stop the children in order.
@@ -215,7 +196,7 @@ def cmd_up(settings: Settings, *, examples: bool) -> int:
                     [sys.executable, "-m", "server.cli", role], env=env, start_new_session=True
                 )
 
-            child = Child(role, start)
+            child = Child(name, start)
             child.launch(time.monotonic())
             children.append(child)
         api = next(c for c in children if c.name == "api")
@@ -251,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host")
     up.add_argument("--port", type=int)
     up.add_argument("--no-examples", action="store_true", help="do not load the example challenges")
+    up.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     api = with_common(sub.add_parser("api", help="run the API server only"))
     api.add_argument("--host")
     api.add_argument("--port", type=int)
@@ -260,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("status", help="queues per lane, live workers, the oldest waiting submission")
     )
     status.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    check = sub.add_parser("check", help="a container health check: exit 0 when healthy")
+    check.add_argument("what", choices=["api", "worker"])
 
     user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
     create = with_common(user.add_parser("create", help="create a user, or reset its password and role"))
@@ -307,11 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in participants.COMMANDS:  # the teams' commands (riality_client)
         return participants.main(arguments)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(arguments)
     settings = _settings(args)
+    try:
+        configure_logging(settings.log_format)
+    except ValueError as exc:
+        raise SystemExit(f"riality: {exc}") from None
     if args.command == "up":
-        return cmd_up(settings, examples=not args.no_examples)
+        if args.workers < 1:
+            raise SystemExit("riality up: --workers: expected 1 or more")
+        return cmd_up(settings, examples=not args.no_examples, workers=args.workers)
     if args.command == "api":
         cmd_api(settings)
     elif args.command == "worker":
@@ -319,7 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "migrate":
         cmd_migrate(settings)
     elif args.command == "status":
-        return asyncio.run(_status(settings, as_json=args.json))
+        from server.status_report import show_status
+
+        return asyncio.run(show_status(settings, as_json=args.json))
+    elif args.command == "check":
+        from server.status_report import check
+
+        return asyncio.run(check(settings, args.what))
     elif args.command == "user":
         cmd_migrate(settings)
         asyncio.run(_create_user(settings, args.name, args.role, args.password, args.email))

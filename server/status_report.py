@@ -1,15 +1,23 @@
-"""`riality status` on a terminal (rich tables) or as JSON for scripts."""
+"""`riality status` on a terminal (rich tables) or as JSON for scripts, and `riality check`, the
+containers' health checks."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
 from dataclasses import asdict
 
+import httpx
+import redis.asyncio as aioredis
+from arq.connections import RedisSettings, create_pool
 from rich.console import Console
 from rich.table import Table
 
-from server.services.status import PlatformStatus
+from core import workers
+from core.db import create_engine, create_sessionmaker
+from core.settings import Settings
+from server.services.status import PlatformStatus, gather
 
 
 def _age(seconds: float) -> str:
@@ -21,7 +29,7 @@ def _age(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def as_json(status: PlatformStatus) -> str:
+def as_json_text(status: PlatformStatus) -> str:
     data = asdict(status)
     if status.oldest is not None:
         data["oldest"]["queued_at"] = status.oldest.queued_at.isoformat()
@@ -63,3 +71,40 @@ def render(status: PlatformStatus, console: Console) -> None:
             f"Oldest waiting: submission {oldest.submission_id} ({oldest.kind}, {oldest.challenge}), "
             f"queued {_age(oldest.age_s)} ago in the {oldest.lane} lane: {oldest.why}."
         )
+
+
+async def show_status(settings: Settings, *, as_json: bool) -> int:
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            status = await gather(redis, session)
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+    if as_json:
+        print(as_json_text(status))
+    else:
+        render(status, Console(soft_wrap=True))
+    return 0
+
+
+async def check(settings: Settings, what: str) -> int:
+    """A container health check: this host's API answers healthy, or a worker on this host beats."""
+    if what == "api":
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                answer = await http.get(f"http://127.0.0.1:{settings.port}/api/health")
+        except httpx.HTTPError as exc:
+            print(f"api: no answer on port {settings.port}: {exc}")
+            return 1
+        print(f"api: {answer.status_code} {answer.json().get('status')}")
+        return 0 if answer.status_code == 200 else 1
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        host = socket.gethostname()
+        mine = [b for b in await workers.live_workers(client) if b.host == host]
+    finally:
+        await client.aclose()
+    print(f"worker: {len(mine)} live on {host}" + "".join(f"; {b.worker} docker={b.docker}" for b in mine))
+    return 0 if mine else 1

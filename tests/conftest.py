@@ -138,6 +138,15 @@ def second_api(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def api_process(settings: Settings, log_path: Path, **extra_env: str) -> Iterator[str]:
+    with api_server(settings, log_path, **extra_env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def api_server(
+    settings: Settings, log_path: Path, **extra_env: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`riality api` in its own process: its URL and the process (for tests that kill it)."""
     port = free_port()
     env = {**os.environ, **settings.with_(port=port).to_env(), **extra_env}
     with log_path.open("wb") as log:
@@ -146,7 +155,7 @@ def api_process(settings: Settings, log_path: Path, **extra_env: str) -> Iterato
         )
         try:
             wait_for_port(port, timeout=30, process=process)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", process
         finally:
             stop_processes([process])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ class BoardHub:
         self.pages = PageCache(self.changes, self.flight)
         self.rows = RecentCache(self.flight)
         self.relay = RedisRelay(redis_url, self.changed, self._missed_everything)
+        self.rebuilds: Counter[str] = Counter()  # for /metrics: what was rebuilt after a change
 
     @property
     def subscribed(self) -> asyncio.Event:
@@ -61,7 +63,16 @@ class BoardHub:
     ) -> T:
         if not self.subscribed.is_set():
             return await load()
-        return await self.boards.get(slug, load, refresh)
+
+        async def counted_load() -> T:
+            self.rebuilds["board"] += 1
+            return await load()
+
+        async def counted_refresh(board: T, teams: set[int]) -> T:
+            self.rebuilds["entries"] += 1
+            return await refresh(board, teams)
+
+        return await self.boards.get(slug, counted_load, counted_refresh)
 
     def listen(self, slug: str) -> contextlib.AbstractContextManager[asyncio.Event]:
         return self.changes.listen(slug)
@@ -69,7 +80,12 @@ class BoardHub:
     async def render(self, slug: str, audience: str, build: Callable[[], Awaitable[T]]) -> T:
         if not self.subscribed.is_set():
             return await build()  # no news from Redis: a cached board could be stale
-        return await self.pages.get(slug, audience, build)
+
+        async def counted() -> T:
+            self.rebuilds["page"] += 1
+            return await build()
+
+        return await self.pages.get(slug, audience, counted)
 
     async def recent(self, key: str, ttl_s: float, build: Callable[[], Awaitable[T]]) -> T:
         return await self.rows.get(key, ttl_s, build)

@@ -4,13 +4,19 @@ GPU routing and `riality status`, with real worker processes and real containers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from core.db import create_engine, create_sessionmaker
@@ -19,8 +25,17 @@ from core.queue import ArqQueue
 from core.scheduling import PREDICTIONS_LANE, Placement
 from core.settings import Settings
 from tests.conftest import api_process, run_cli, worker_process
-from tests.helpers import announce_sandbox_worker, drain_queue, load_challenge, login, until_workers, upload
+from tests.helpers import (
+    announce_sandbox_worker,
+    drain_queue,
+    load_challenge,
+    login,
+    until_workers,
+    upload,
+    wait_for_status,
+)
 from tests.integration.test_model_and_code import PREDICT_RULE, SLUG, bundle, rule_predictions, zip_bytes
+from tests.netns import HOST_SIDE, forward, namespace
 
 CODE = zip_bytes({"predict.py": PREDICT_RULE})
 # Writes predictions only where the worker gave the run a GPU (a fake one here: the variable).
@@ -195,3 +210,65 @@ async def test_status_shows_lanes_live_workers_and_the_oldest_waiting_submission
     assert worker["lanes"] == [PREDICTIONS_LANE, "riality:queue:sandbox"]
     assert status["oldest"] is None
     assert "Live workers" in shown and worker["worker"] in shown and "No submission is waiting." in shown
+
+
+@contextlib.asynccontextmanager
+async def _database_from_outside(settings: Settings) -> AsyncIterator[str]:
+    """The database URL as a worker on the other host sees it: PostgreSQL through a forwarder;
+    SQLite is a file in the shared data dir's tree, reached through the filesystem."""
+    url = make_url(settings.database)
+    if not url.drivername.startswith("postgresql"):
+        yield settings.database
+        return
+    async with forward(url.port or 5432, target_host=url.host or "127.0.0.1") as port:
+        yield url.set(host=HOST_SIDE, port=port).render_as_string(hide_password=False)
+
+
+@pytest.mark.timeout(300)
+async def test_a_worker_on_a_second_host_needs_only_redis_the_database_and_the_data_dir(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root (CI runs as root)")
+    ada = await _challenge_and_ada(settings, client, tmp_path)
+    redis_port = make_url(settings.redis_url.replace("redis://", "postgresql://")).port or 6379
+    log = tmp_path / "far-worker.log"
+    with namespace() as far:
+        reach = f"import socket; socket.create_connection(('127.0.0.1', {redis_port}), 2)"
+        probe = await asyncio.create_subprocess_exec(
+            *far.command(sys.executable, "-c", reach), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert await probe.wait() != 0, "this host's loopback Redis is reachable from the namespace"
+        async with forward(redis_port) as redis_from_far, _database_from_outside(settings) as database:
+            remote = settings.with_(
+                redis_url=f"redis://{HOST_SIDE}:{redis_from_far}/0", database_url=database
+            )
+            with log.open("wb") as out:
+                worker = await asyncio.create_subprocess_exec(
+                    *far.command(sys.executable, "-m", "server.cli", "worker"),
+                    env={**os.environ, **remote.to_env()},
+                    stdout=out,
+                    stderr=out,
+                )
+            try:
+                beats = []
+                for _ in range(300):  # its heartbeat crosses the veth pair to our Redis
+                    if beats := (await client.get("/api/health")).json()["workers"]:
+                        break
+                    await asyncio.sleep(0.1)
+                assert beats and beats[0]["docker"], (beats, log.read_text()[-2000:])
+                sent = [
+                    (await upload(client, ada, SLUG, rule_predictions())).json()["id"],
+                    (await upload(client, ada, SLUG, CODE, filename="code.zip")).json()["id"],
+                ]
+                for sid in sent:
+                    done = await wait_for_status(client, ada, sid, {"scored", "failed"}, 120)
+                    assert done["status"] == "scored", (done, log.read_text()[-2000:])
+            finally:
+                worker.terminate()
+                try:
+                    await asyncio.wait_for(worker.wait(), 15)
+                except TimeoutError:
+                    worker.kill()
+                    await worker.wait()
+    assert all(f"evaluate({sid})" in log.read_text() for sid in sent)

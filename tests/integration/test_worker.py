@@ -79,7 +79,7 @@ async def test_upload_succeeds_when_redis_is_down_and_the_reconciler_catches_up(
     queue = client.app.state.queue
     real = queue.enqueue_evaluation
 
-    async def broken(submission_id: int, *, attempt: int = 0) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
         raise ConnectionError("redis is down")
 
     queue.enqueue_evaluation = broken
