@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from server.live.hub import BoardHub
 
 KEEPALIVE = b": keep-alive\r\n\r\n"
+MIN_INTERVAL_S = 0.5  # between two boards on one stream
 
 
 def sse_frame(event: str, data: bytes) -> bytes:
@@ -22,15 +23,23 @@ async def board_events(
     build: Callable[[], Awaitable[bytes]],
     *,
     keepalive_s: float = 15.0,
+    min_interval_s: float = MIN_INTERVAL_S,
 ) -> AsyncIterator[tuple[str, bytes | None]]:
-    """('snapshot', board) first, then ('board', board) after each change, and ('ping', None) when idle."""
+    """('snapshot', board) first, then ('board', board) after changes, and ('ping', None) when idle.
+
+    At most one board every `min_interval_s`: the changes of a busy minute (a deadline rush: dozens
+    a second) reach each stream together, in its next board, instead of one frame each.
+    """
     with hub.listen(slug) as changed:
         yield "snapshot", await hub.render(slug, audience, build)
+        sent = asyncio.get_running_loop().time()
         while True:
             try:
                 await asyncio.wait_for(changed.wait(), timeout=keepalive_s)
             except TimeoutError:
                 yield "ping", None
                 continue
+            await asyncio.sleep(max(0.0, sent + min_interval_s - asyncio.get_running_loop().time()))
             changed.clear()
             yield "board", await hub.render(slug, audience, build)
+            sent = asyncio.get_running_loop().time()

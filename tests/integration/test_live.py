@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -199,3 +200,22 @@ async def test_disqualified_and_memberless_teams_leave_the_stream_at_once(
             assert left.status_code == 204
             board = await until(stream, lambda b: b["entries"] == [])
             assert board["teams"] == 0
+
+
+async def test_open_streams_hold_no_database_connection(settings: Settings, api: str) -> None:
+    """More streams than the connection pool holds (30 on PostgreSQL, 15 on SQLite): other requests
+    still answer at once, since a stream hands its request's connection back before streaming."""
+    await load_challenge(settings, EXAMPLES / SLUG)
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(40):
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=api, timeout=30))
+            stream = await stack.enter_async_context(
+                http.stream("GET", f"/api/challenges/{SLUG}/leaderboard/stream")
+            )
+            lines = stream.aiter_lines()
+            stack.push_async_callback(lines.aclose)
+            assert await anext(lines) == "event: snapshot"
+        async with httpx.AsyncClient(base_url=api, timeout=5) as http:
+            headers = await login(http, "ada")  # reads and writes the database
+            answer = await http.get(f"/api/challenges/{SLUG}", headers=headers)
+    assert answer.status_code == 200

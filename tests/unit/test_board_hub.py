@@ -161,3 +161,27 @@ async def test_concurrent_lookups_share_one_read_kept_for_its_time() -> None:
     assert await asyncio.gather(*(hub.recent("challenge:c", 60, read) for _ in range(50))) == [1] * 50
     assert await hub.recent("challenge:c", 60, read) == 1
     assert await hub.recent("challenge:c", 0, read) == 2  # expired
+
+
+async def test_a_burst_of_changes_reaches_a_stream_as_one_board() -> None:
+    from server.live import board_events
+
+    hub = listening_hub()
+    board = {"version": 0}
+
+    async def build() -> bytes:
+        return str(board["version"]).encode()
+
+    frames = board_events(hub, "gaze-lab", "public", build, min_interval_s=0.3)
+    assert await anext(frames) == ("snapshot", b"0")
+    for version in range(1, 21):  # twenty scores within a few milliseconds
+        board["version"] = version
+        hub.changed("gaze-lab")
+        await asyncio.sleep(0.001)
+    started = asyncio.get_running_loop().time()
+    assert await anext(frames) == ("board", b"20")  # one board, the newest
+    board["version"] = 21
+    hub.changed("gaze-lab")
+    assert await anext(frames) == ("board", b"21")
+    assert asyncio.get_running_loop().time() - started >= 0.25  # not before the interval
+    await frames.aclose()
