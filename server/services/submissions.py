@@ -286,7 +286,8 @@ async def _insert(
     access: Access,
 ) -> Submission:
     """The quota check and the insert in one transaction under the team's lock; the file is put in
-    the store just before the commit (an orphan, if the commit then fails, is swept later)."""
+    the store just before the chain link and the commit (an orphan, if the commit then fails, is
+    swept later)."""
     challenge_id = challenge.id
     team = await team_for_submission(session, viewer, challenge)
     assert team.id is not None and challenge_id is not None
@@ -319,8 +320,9 @@ async def _insert(
     )
     session.add(submission)
     await session.flush()
-    await chain.append(session, spec.slug, submission)
     await asyncio.to_thread(incoming.commit)
+    # Last, and without a thread hop inside: every upload of the challenge waits for this lock.
+    await chain.append(session, spec.slug, submission)
     await session.commit()
     return submission
 
