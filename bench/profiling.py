@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 RATE = 250  # samples per second
+OURS = ("core/", "server/", "runner/", "scoring/", "challenges/")
+ENTRY = ("server/cli.py", "runner/worker.py:run_worker")  # in every sample: says nothing
 
 
 def record(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
@@ -53,6 +55,10 @@ def summarise(output: Path, units: int, *, top: int = 12) -> str:
             inclusive[frame] += n
     per = 1000 / RATE / max(1, units)
     lines = [f"  busy samples: {total} = {total * per:.2f} ms per unit"]
-    lines += ["  inclusive:"] + [f"    {n * per:6.2f} ms  {name}" for name, n in inclusive.most_common(top)]
+    ours = Counter(
+        {name: n for name, n in inclusive.items() if name.startswith(OURS) and not name.startswith(ENTRY)}
+    )
+    lines += ["  inclusive, riality's own functions:"]
+    lines += [f"    {n * per:6.2f} ms  {name}" for name, n in ours.most_common(top)]
     lines += ["  own time:"] + [f"    {n * per:6.2f} ms  {name}" for name, n in own.most_common(top)]
     return "\n".join(lines)

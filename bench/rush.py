@@ -38,6 +38,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import profiling  # noqa: E402
+
 from core.db import create_engine, create_sessionmaker  # noqa: E402
 from core.models import Token, TokenScope, User  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -124,13 +126,17 @@ async def upload(http: httpx.AsyncClient, token: str, payload: bytes, at: float,
     figures.last_upload = max(figures.last_upload, time.monotonic())
 
 
-async def spectator(http: httpx.AsyncClient, stop: asyncio.Event, figures: Figures) -> None:
+async def spectator(base: str, stop: asyncio.Event, figures: Figures) -> None:
+    # A client each, as browsers are: one shared pool of hundreds of connections costs the
+    # benchmark's own loop more than the server (httpcore scans its waiting requests).
     try:
-        async with http.stream("GET", f"/api/challenges/{SLUG}/leaderboard/stream?limit=20") as stream:
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60, read=None)) as http,
+            http.stream("GET", f"/api/challenges/{SLUG}/leaderboard/stream?limit=20") as stream,
+        ):
             figures.streams_open += 1
-            async for line in stream.aiter_lines():
-                if line.startswith("event:"):
-                    figures.events += 1
+            async for chunk in stream.aiter_raw():  # counted, not parsed: the clients share the 2 cores
+                figures.events += chunk.count(b"event: ")
                 if stop.is_set():
                     break
     except httpx.HTTPError as exc:
@@ -138,7 +144,12 @@ async def spectator(http: httpx.AsyncClient, stop: asyncio.Event, figures: Figur
             figures.read_errors.append(f"stream: {type(exc).__name__}")
 
 
-async def poller(http: httpx.AsyncClient, stop: asyncio.Event, figures: Figures) -> None:
+async def poller(base: str, stop: asyncio.Event, figures: Figures) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        await _poll(http, stop, figures)
+
+
+async def _poll(http: httpx.AsyncClient, stop: asyncio.Event, figures: Figures) -> None:
     await asyncio.sleep(random.random())
     while not stop.is_set():
         sent = time.monotonic()
@@ -193,29 +204,28 @@ async def rush(
 ) -> None:
     figures = Figures()
     stop = asyncio.Event()
-    limits = httpx.Limits(
-        max_connections=args.spectators + 50, max_keepalive_connections=args.spectators + 50
-    )
-    timeout = httpx.Timeout(60, read=None)
     async with (
-        httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as watchers,
-        httpx.AsyncClient(
-            base_url=base, limits=httpx.Limits(max_connections=args.pollers + 10), timeout=60
-        ) as polls,
+        httpx.AsyncClient(base_url=base, timeout=60) as polls,
         httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=200), timeout=60) as uploads,
     ):
         streams = []
         for i in range(args.spectators):  # opened over a few seconds, as a crowd arrives
-            streams.append(asyncio.create_task(spectator(watchers, stop, figures)))
+            streams.append(asyncio.create_task(spectator(base, stop, figures)))
             if i % 50 == 49:
                 await asyncio.sleep(0.2)
         for _ in range(100):
             if figures.streams_open >= args.spectators:
                 break
             await asyncio.sleep(0.1)
-        pollers = [asyncio.create_task(poller(polls, stop, figures)) for _ in range(args.pollers)]
+        pollers = [asyncio.create_task(poller(base, stop, figures)) for _ in range(args.pollers)]
         processes = groups(up)
         before = cpu(processes)
+        spies = {}
+        if args.profile:  # sampled over the upload window
+            for name in ("api", "workers"):
+                for n, process in enumerate(processes[name]):
+                    output = Path(tempfile.gettempdir()) / f"rush-{name}-{n}.spy"
+                    spies[f"{name} {n + 1}"] = (profiling.record(process.pid, args.window, output), output)
         start = time.monotonic()
         moments = sorted(start + random.uniform(0, args.window) for _ in tokens)
         await asyncio.gather(
@@ -263,6 +273,10 @@ async def rush(
     )
     busiest = max((n for n in used if n != "bench clients"), key=lambda n: used[n])
     print(f"  busiest server process group: {busiest} ({used[busiest] / span * 100:.0f} % of one core)")
+    for name, (spy, output) in spies.items():
+        spy.wait(60)
+        print(f"{name}, CPU per upload by function (py-spy, over the upload window):")
+        print(profiling.summarise(output, len(figures.uploads)))
 
 
 def main() -> None:
@@ -277,6 +291,7 @@ def main() -> None:
     parser.add_argument("--spectators", type=int, default=500)
     parser.add_argument("--pollers", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="sample the API and the workers with py-spy")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 700 open streams, and the API's side
