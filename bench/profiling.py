@@ -60,5 +60,10 @@ def summarise(output: Path, units: int, *, top: int = 12) -> str:
     )
     lines += ["  inclusive, riality's own functions:"]
     lines += [f"    {n * per:6.2f} ms  {name}" for name, n in ours.most_common(top)]
+    broad = Counter(
+        {name: n for name, n in inclusive.items() if n < 0.6 * total and not name.startswith(OURS)}
+    )
+    lines += ["  inclusive, libraries (frames in under 60 % of samples):"]
+    lines += [f"    {n * per:6.2f} ms  {name}" for name, n in broad.most_common(top)]
     lines += ["  own time:"] + [f"    {n * per:6.2f} ms  {name}" for name, n in own.most_common(top)]
     return "\n".join(lines)
