@@ -23,13 +23,21 @@ log = logging.getLogger("riality")
 EXAMPLES = Path(__file__).resolve().parent.parent / "challenges" / "examples"
 
 
+REDIS_URL_FILE = "redis.url"  # where `riality up` says which Redis it started, for the other commands
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+    overrides: dict[str, object] = {}
     for name in ("data_dir", "host", "port"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = Path(value) if name == "data_dir" else value
-    return Settings.from_env(**overrides)
+    settings = Settings.from_env(**overrides)
+    started = settings.data_dir / REDIS_URL_FILE
+    if "REDIS_URL" not in os.environ and args.command != "up" and started.is_file():
+        # The Redis a running `riality up` started on a port of its own (status, challenge load …).
+        settings = settings.with_(redis_url=started.read_text().strip())
+    return settings
 
 
 def cmd_migrate(settings: Settings) -> None:
@@ -172,6 +180,7 @@ def cmd_up(settings: Settings, *, examples: bool, workers: int = 1) -> int:
         children.append(Child("redis", redis))
         children[0].launch(time.monotonic())
         settings = settings.with_(redis_url=f"redis://127.0.0.1:{redis_port}/0")
+        (settings.data_dir / REDIS_URL_FILE).write_text(settings.redis_url + "\n")
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -211,6 +220,8 @@ def cmd_up(settings: Settings, *, examples: bool, workers: int = 1) -> int:
         # The API and the worker first, Redis last: they may still be talking to it.
         stop_processes(processes([c for c in children if c.name != "redis"]))
         stop_processes(processes([c for c in children if c.name == "redis"]))
+        if children and children[0].name == "redis":
+            (settings.data_dir / REDIS_URL_FILE).unlink(missing_ok=True)
         print("riality stopped", flush=True)
     return 0
 

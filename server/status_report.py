@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import socket
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import httpx
 import redis.asyncio as aioredis
 from arq.connections import RedisSettings, create_pool
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
@@ -74,7 +75,11 @@ def render(status: PlatformStatus, console: Console) -> None:
 
 
 async def show_status(settings: Settings, *, as_json: bool) -> int:
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
+        redis = await create_pool(replace(RedisSettings.from_dsn(settings.redis_url), conn_retries=0))
+    except (OSError, RedisError) as exc:
+        print(f"riality status: cannot reach Redis at {settings.redis_url} ({exc}); set REDIS_URL")
+        return 1
     engine = create_engine(settings.database)
     try:
         async with create_sessionmaker(engine)() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,8 +85,21 @@ def test_a_killed_worker_is_restarted_and_the_site_stays_up(tmp_path: Path) -> N
     assert code == 0, log.read_text()[-3000:]
 
 
+def _status(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RIALITY_DATABASE_URL")}
+    command = [sys.executable, "-m", "server.cli", "status", "--json", "--data-dir", str(tmp_path / "data")]
+    for _ in range(50):  # the second worker's first heartbeat may still be coming
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        status = json.loads(done.stdout)
+        if len(status["workers"]) >= 2:
+            break
+        time.sleep(0.2)
+    return status
+
+
 def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -> None:
-    process, port, log = _up(tmp_path)
+    process, port, log = _up(tmp_path, "--workers", "2")
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process, log)
@@ -118,11 +132,15 @@ def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -
             time.sleep(0.1)
         assert body["status"] == "scored"
         assert f"riality is up at http://127.0.0.1:{port}/" in log.read_text()
+        status = _status(tmp_path)  # another shell, no REDIS_URL: it finds the Redis up started
+        assert status["queued"] == 0 and status["oldest"] is None
+        assert len({w["worker"] for w in status["workers"]}) == 2, status["workers"]
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
     assert code == 0, log.read_text()[-3000:]
     assert "riality stopped" in log.read_text()
+    assert not (tmp_path / "data" / "redis.url").exists()  # the next commands will not look for it
     for child in children:
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, child
     with socket.socket() as sock:
