@@ -122,6 +122,12 @@ async def lane_jobs(redis: ArqRedis) -> dict[str, list[tuple[str, bool]]]:
     return {name: [(job, next(started) is not None) for job in jobs[name]] for name in LANES}
 
 
+def depth(jobs: list[tuple[str, bool]]) -> tuple[int, int]:
+    """A lane's (waiting, running) job counts, from what lane_jobs read."""
+    running = sum(started for _, started in jobs)
+    return len(jobs) - running, running
+
+
 async def waiting_submissions(redis: ArqRedis) -> set[int]:
     """Submissions whose evaluation job waits in a lane and no worker has started."""
     return {

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import metrics, workers
 from core.models import Submission
-from core.queue import lane_jobs
+from core.queue import depth, lane_jobs
 from server.live.hub import BoardHub
 from server.services.status import LANE_NAMES
 
@@ -32,8 +32,7 @@ async def snapshot(session: AsyncSession, redis: ArqRedis, hub: BoardHub) -> Sna
     jobs = await lane_jobs(redis)
     queue = {}
     for lane, entries in jobs.items():
-        queue[LANE_NAMES[lane], "waiting"] = sum(not started for _, started in entries)
-        queue[LANE_NAMES[lane], "running"] = sum(started for _, started in entries)
+        queue[LANE_NAMES[lane], "waiting"], queue[LANE_NAMES[lane], "running"] = depth(entries)
     rows = await session.exec(
         select(Submission.status, Submission.kind, func.count()).group_by(
             col(Submission.status), col(Submission.kind)

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import workers
 from core.challenges import spec_of
 from core.models import Challenge, Status, Submission, utcnow
-from core.queue import lane_jobs
+from core.queue import depth, job_submission, lane_jobs
 from core.scheduling import GPU_LANE, LANES, PREDICTIONS_LANE, SANDBOX_LANE, lane
 
 LANE_NAMES = {PREDICTIONS_LANE: "predictions", SANDBOX_LANE: "sandbox", GPU_LANE: "gpu"}
@@ -61,13 +61,7 @@ async def gather(redis: ArqRedis, session: AsyncSession) -> PlatformStatus:
     jobs = await lane_jobs(redis)
     beats = await workers.live_workers(redis)
     lanes = [
-        LaneStatus(
-            name=LANE_NAMES[name],
-            queue=name,
-            waiting=sum(not started for _, started in jobs[name]),
-            running=sum(started for _, started in jobs[name]),
-            workers=sum(name in beat.lanes for beat in beats),
-        )
+        LaneStatus(LANE_NAMES[name], name, *depth(jobs[name]), workers=sum(name in b.lanes for b in beats))
         for name in LANES
     ]
     counts = dict(
@@ -87,7 +81,7 @@ async def gather(redis: ArqRedis, session: AsyncSession) -> PlatformStatus:
         submission, challenge = row
         assert submission.id is not None
         where = lane(spec_of(challenge), submission.kind)
-        in_redis = any(job.startswith(f"evaluate:{submission.id}:") for job, _ in jobs[where])
+        in_redis = any(job_submission(job) == submission.id for job, _ in jobs[where])
         oldest = Waiting(
             submission_id=submission.id,
             challenge=challenge.slug,
