@@ -47,7 +47,11 @@ async def provide_viewer(request: Request, db_session: NamedDependency[AsyncSess
 
 
 async def viewer_of(connection: ASGIConnection, session: AsyncSession) -> Viewer | None:
-    """The signed-in user, or None for an anonymous visitor; a bad token is an error, not anonymity."""
+    """The signed-in user, or None for an anonymous visitor; a bad token is an error, not anonymity.
+    Looked up once per request: a guard that needed it leaves it for the handler."""
+    state = connection.state
+    if VIEWER_KEY in state:
+        return state[VIEWER_KEY]
     token = bearer_token(connection)
     if token is None:
         return None
@@ -57,7 +61,11 @@ async def viewer_of(connection: ASGIConnection, session: AsyncSession) -> Viewer
             "the bearer token is unknown, expired or revoked; sign in again at /api/auth/token"
         )
     check_scope(connection, viewer)
+    state[VIEWER_KEY] = viewer
     return viewer
+
+
+VIEWER_KEY = "riality_viewer"
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

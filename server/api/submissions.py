@@ -37,23 +37,30 @@ from server.services.submissions import Upload, private_visible
 
 
 async def submission_outs(
-    session: AsyncSession, viewer: Viewer, subs: Sequence[Submission]
+    session: AsyncSession,
+    viewer: Viewer,
+    subs: Sequence[Submission],
+    *,
+    access: staff.Access | None = None,
+    team: Team | None = None,
 ) -> list[SubmissionOut]:
     """Submissions as their reader may see them; what they share (challenge, access, team names,
-    disqualifications) is read once per page, not once per submission."""
+    disqualifications) is read once per page, not once per submission. `access` (to their one
+    challenge) and `team` (their one team), if the caller has them already, are not read again."""
     now = utcnow()
-    team_names = dict(
-        (
-            await session.exec(select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs})))
-        ).all()
-    )
+    if team is not None:
+        team_names = {team.id: team.name}
+    else:
+        query = select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs}))
+        team_names = dict((await session.exec(query)).all())
     shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons]] = {}
     out = []
     for sub in subs:
         if sub.challenge_id not in shared:
             challenge = await session.get(Challenge, sub.challenge_id)
             assert challenge is not None
-            access = await staff.access_to(session, viewer, challenge.id)
+            if access is None:
+                access = await staff.access_to(session, viewer, challenge.id)
             reasons = await disqualifications.reasons(session, sub.challenge_id)
             shared[sub.challenge_id] = (challenge, private_visible(access, challenge, now), reasons)
         challenge, show_private, reasons = shared[sub.challenge_id]
@@ -88,8 +95,18 @@ async def submission_outs(
     return out
 
 
-async def submission_out(session: AsyncSession, viewer: Viewer, sub: Submission) -> SubmissionOut:
-    return (await submission_outs(session, viewer, [sub]))[0]
+async def submission_out(
+    session: AsyncSession,
+    viewer: Viewer,
+    sub: Submission,
+    *,
+    access: staff.Access | None = None,
+    team: Team | None = None,
+) -> SubmissionOut:
+    return (await submission_outs(session, viewer, [sub], access=access, team=team))[0]
+
+
+ACCESS_KEY = "riality_upload_access"  # what the upload's guard found, for its handler
 
 
 async def admit_upload(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
@@ -100,7 +117,7 @@ async def admit_upload(connection: ASGIConnection, _handler: BaseRouteHandler) -
         viewer = await provide_current_user(await viewer_of(connection, session))
         challenge = await challenges.get_challenge(session, connection.path_params["slug"], viewer)
         length = connection.headers.get("content-length")
-        await submissions.admit_upload(
+        connection.state[ACCESS_KEY] = await submissions.admit_upload(
             session,
             viewer,
             challenge,
@@ -147,10 +164,13 @@ class SubmissionController(Controller):
                 max_upload_bytes=state.settings.max_upload_bytes,
                 sandbox=sandbox_check(state.queue.redis),
                 idempotency_key=request.headers.get("idempotency-key"),
+                access=(access := request.state.get(ACCESS_KEY)),
             )
         finally:
             await data.file.close()
-        out = await submission_out(db_session, current_user, accepted.submission)
+        out = await submission_out(
+            db_session, current_user, accepted.submission, access=access, team=accepted.team
+        )
         signed = await receipts.receipt_of(db_session, state.receipt_key, accepted.submission)
         return Response(
             UploadOut(**msgspec.structs.asdict(out), receipt=ReceiptOut(**signed)),

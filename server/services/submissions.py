@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from pathlib import PurePath
 from typing import BinaryIO
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import ScalarSelect, and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -118,27 +118,32 @@ def _day_start(now: datetime) -> datetime:
 
 
 async def _check_quota(
-    session: AsyncSession, team_id: int, user_id: int, challenge_id: int, spec: ChallengeSpec, now: datetime
+    session: AsyncSession,
+    team: int | ScalarSelect[int | None],
+    user_id: int,
+    challenge_id: int,
+    spec: ChallengeSpec,
+    now: datetime,
 ) -> None:
     """The team's submissions and the user's own in this challenge count together: leaving a team
-    for a new one does not bring a fresh quota."""
+    for a new one does not bring a fresh quota. `team`: its id, or a query of the user's team (none
+    yet: their own submissions count). One statement gives both the total and today's count."""
     counted = (
-        select(func.count())
+        select(func.count(), func.count().filter(col(Submission.created_at) >= _day_start(now)))
         .select_from(Submission)
         .where(
             or_(
-                Submission.team_id == team_id,
+                col(Submission.team_id) == team,
                 and_(Submission.user_id == user_id, Submission.challenge_id == challenge_id),
             ),
             col(Submission.counts_toward_quota),
         )
     )
-    total = (await session.exec(counted)).one()
+    total, today = (await session.exec(counted)).one()
     if total >= spec.limits.total:
         raise QuotaExceeded(
             f"your team has used its total quota of {spec.limits.total} submissions", resets_at=None
         )
-    today = (await session.exec(counted.where(Submission.created_at >= _day_start(now)))).one()
     if today >= spec.limits.per_day:
         resets_at = _day_start(now) + timedelta(days=1)
         raise QuotaExceeded(
@@ -179,14 +184,18 @@ async def admit_upload(
     content_length: int | None,
     idempotency_key: str | None,
     max_upload_bytes: int,
-) -> None:
+) -> Access:
     """Refuse an upload from what its request line and headers already say, before its body is read:
-    the schedule, the size it announces, and the quota (checked again under the team's lock later)."""
+    the schedule, the size it announces, and the quota (checked again under the team's lock later).
+    The viewer's access to the challenge, for `submit`."""
     spec = spec_of(challenge)
     check_idempotency_key(idempotency_key)
+    access = await access_to(session, viewer, challenge.id)
     if await _replayed(session, viewer, idempotency_key) is not None:
-        return  # a retry of an accepted upload: answered with the first one, whatever the quota says now
-    check_open(challenge, spec, await access_to(session, viewer, challenge.id), utcnow())
+        return (
+            access  # a retry of an accepted upload: answered with the first one, whatever the quota says now
+        )
+    check_open(challenge, spec, access, utcnow())
     limit = upload_limit(spec, max_upload_bytes)
     if content_length is None:
         raise LengthRequired("Content-Length header: required for uploads (the request must say its size)")
@@ -194,15 +203,21 @@ async def admit_upload(
         raise PayloadTooLarge(
             f"file: the request is {content_length:,} bytes; the limit is {limit:,} bytes for {spec.slug!r}"
         )
-    member = await membership(session, viewer, challenge.id)
-    if member is not None:
-        await _check_quota(session, member.team_id, viewer.id, member.challenge_id, spec, utcnow())
+    assert challenge.id is not None
+    team = (
+        select(Member.team_id)
+        .where(Member.challenge_id == challenge.id, Member.user_id == viewer.id)
+        .scalar_subquery()
+    )
+    await _check_quota(session, team, viewer.id, challenge.id, spec, utcnow())
+    return access
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
     submission: Submission
     replayed: bool  # the same Idempotency-Key was accepted before: this is that submission
+    team: Team | None = None  # of a new submission (held here, it stays in the session's identity map)
 
 
 async def submit(
@@ -216,10 +231,12 @@ async def submit(
     max_upload_bytes: int,
     sandbox: SandboxCheck,
     idempotency_key: str | None = None,
+    access: Access | None = None,
 ) -> Accepted:
     """Receive the file, insert the submission under the quota in one transaction, then enqueue it.
 
-    The file enters the store only with its row: a refused upload leaves nothing behind.
+    The file enters the store only with its row: a refused upload leaves nothing behind. `access`:
+    the viewer's to the challenge if already read (by `admit_upload`).
     """
     challenge_id = challenge.id  # read once: a rollback below expires loaded objects
     assert challenge_id is not None
@@ -239,7 +256,7 @@ async def submit(
         previous = await _replayed(session, viewer, idempotency_key)
         if previous is not None:
             return _replay(previous, challenge_id, incoming.sha256)
-        access = await access_to(session, viewer, challenge_id)
+        access = access or await access_to(session, viewer, challenge_id)
         check_open(challenge, spec, access, utcnow())
         if kind is not Kind.PREDICTIONS:
             image = await environments.runtime_image(session, challenge_id, spec)
@@ -248,7 +265,7 @@ async def submit(
                     f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a "
                     f"live worker ({refusal}); prediction files are still accepted"
                 )
-        submission = await _insert(
+        submission, team = await _insert(
             session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key, access
         )
     except IntegrityError:  # the same Idempotency-Key in a concurrent request, which won
@@ -264,7 +281,7 @@ async def submit(
         await queue.enqueue_evaluation(submission.id, await placement(session, submission, spec))
     except Exception:  # the reconciler re-enqueues it; the upload itself has succeeded
         log.exception("could not enqueue submission %s; the reconciler will pick it up", submission.id)
-    return Accepted(submission, replayed=False)
+    return Accepted(submission, replayed=False, team=team)
 
 
 def _replay(previous: Submission, challenge_id: int, sha256: str) -> Accepted:
@@ -284,7 +301,7 @@ async def _insert(
     upload: Upload,
     idempotency_key: str | None,
     access: Access,
-) -> Submission:
+) -> tuple[Submission, Team]:
     """The quota check and the insert in one transaction under the team's lock; the file is put in
     the store just before the chain link and the commit (an orphan, if the commit then fails, is
     swept later)."""
@@ -293,17 +310,13 @@ async def _insert(
     assert team.id is not None and challenge_id is not None
     team_id = team.id
     now = utcnow()
-    await lock_team(session, team_id)
+    # The counters in the lock's statement: a refused upload rolls them back with everything else.
+    await lock_team(session, team_id, submissions=col(Team.submissions) + 1, last_submission_at=now)
     try:
         await _check_quota(session, team_id, viewer.id, challenge_id, spec, now)
     except QuotaExceeded:
         await session.rollback()
         raise
-    await session.exec(
-        update(Team)
-        .where(col(Team.id) == team_id)
-        .values(submissions=col(Team.submissions) + 1, last_submission_at=now)
-    )
     submission = Submission(
         challenge_id=challenge_id,
         team_id=team_id,
@@ -324,7 +337,7 @@ async def _insert(
     # Last, and without a thread hop inside: every upload of the challenge waits for this lock.
     await chain.append(session, spec.slug, submission)
     await session.commit()
-    return submission
+    return submission, team
 
 
 async def _visible(session: AsyncSession, viewer: Viewer, submission: Submission) -> bool:

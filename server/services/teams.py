@@ -172,10 +172,14 @@ async def team_for_submission(session: AsyncSession, viewer: Viewer, challenge: 
     challenge_id, slug = challenge.id, challenge.slug  # read once: a rollback expires loaded objects
     assert challenge_id is not None
     for attempt, name in enumerate(_solo_names(viewer.username)):
-        member = await membership(session, viewer, challenge_id)
-        if member is not None:  # already in a team, or a concurrent request created one
-            team = await session.get(Team, member.team_id)
-            assert team is not None
+        team = (
+            await session.exec(
+                select(Team)
+                .join(Member, col(Member.team_id) == Team.id)
+                .where(Member.challenge_id == challenge_id, Member.user_id == viewer.id)
+            )
+        ).first()
+        if team is not None:  # already in a team, or a concurrent request created one
             return team
         if attempt >= 20:
             break
