@@ -14,6 +14,7 @@ import sklearn
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
+from scoring import counting
 from scoring.errors import UnknownMetricError
 
 
@@ -64,10 +65,16 @@ class Metric:
         return a > b if self.higher_is_better else a < b
 
 
-def _binary_or_macro(score: Callable[..., float]) -> Compute:
+PerClass = Callable[[np.ndarray], np.ndarray]  # counts → one value per class
+
+
+def _binary_or_macro(score: Callable[..., float], per_class: PerClass) -> Compute:
     """Binary metrics score the positive class (the last class); with more classes they average (macro)."""
 
     def compute(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any]) -> float:
+        if (k := counting.classes_of(y_true, y_pred, classes)) is not None:
+            values = per_class(counting.confusion(y_true, y_pred, k))
+            return float(values[-1] if k == 2 else values.mean())
         if len(classes) == 2:
             return score(y_true, y_pred, pos_label=classes[-1], average="binary", zero_division=0)
         return score(y_true, y_pred, labels=list(classes), average="macro", zero_division=0)
@@ -75,9 +82,24 @@ def _binary_or_macro(score: Callable[..., float]) -> Compute:
     return compute
 
 
+def _f1_macro(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any]) -> float:
+    if (k := counting.classes_of(y_true, y_pred, classes)) is not None:
+        return float(counting.f1s(counting.confusion(y_true, y_pred, k)).mean())
+    return skm.f1_score(y_true, y_pred, labels=list(classes), average="macro", zero_division=0)
+
+
+def _accuracy(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[Any]) -> float:
+    if (k := counting.classes_of(y_true, y_pred, classes)) is not None:
+        return counting.accuracy(counting.confusion(y_true, y_pred, k))
+    return skm.accuracy_score(y_true, y_pred)
+
+
 def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> float:
     if len(classes) == 2:
-        return skm.roc_auc_score(y_true == classes[-1], proba[:, -1])
+        positive = y_true == classes[-1]
+        if counting.classes_of(y_true, positive.astype(np.intp), classes) is not None:
+            return counting.binary_auc(positive, proba[:, -1])
+        return skm.roc_auc_score(positive, proba[:, -1])
     return skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(classes))
 
 
@@ -108,7 +130,7 @@ _L, _P, _V = Output.LABEL, Output.PROBABILITY, Output.VALUE
 REGISTRY: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", True, _C, _L, _labels(skm.accuracy_score), "share of rows with the right class"),
+        Metric("accuracy", True, _C, _L, _accuracy, "share of rows with the right class"),
         Metric(
             "balanced_accuracy",
             True,
@@ -117,21 +139,21 @@ REGISTRY: dict[str, Metric] = {
             _labels(skm.balanced_accuracy_score),
             "mean recall over the classes",
         ),
-        Metric("f1", True, _C, _L, _binary_or_macro(skm.f1_score), "F1 of the positive class (macro if >2)"),
         Metric(
-            "f1_macro",
+            "f1",
             True,
             _C,
             _L,
-            lambda t, p, c: skm.f1_score(t, p, labels=list(c), average="macro", zero_division=0),
-            "F1 averaged over the classes",
+            _binary_or_macro(skm.f1_score, counting.f1s),
+            "F1 of the positive class (macro if >2)",
         ),
+        Metric("f1_macro", True, _C, _L, _f1_macro, "F1 averaged over the classes"),
         Metric(
             "precision",
             True,
             _C,
             _L,
-            _binary_or_macro(skm.precision_score),
+            _binary_or_macro(skm.precision_score, counting.precisions),
             "precision of the positive class (macro if >2)",
         ),
         Metric(
@@ -139,7 +161,7 @@ REGISTRY: dict[str, Metric] = {
             True,
             _C,
             _L,
-            _binary_or_macro(skm.recall_score),
+            _binary_or_macro(skm.recall_score, counting.recalls),
             "recall of the positive class (macro if >2)",
         ),
         Metric("roc_auc", True, _C, _P, _roc_auc, "area under the ROC curve (one-vs-rest if >2 classes)"),
