@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
@@ -32,13 +33,12 @@ import numpy as np
 import pandas as pd
 import psutil
 import yaml
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import profiling  # noqa: E402
+from databases import fresh_database  # noqa: E402
 
 from core.db import create_engine, create_sessionmaker  # noqa: E402
 from core.models import Token, TokenScope, User  # noqa: E402
@@ -296,12 +296,10 @@ def main() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 700 open streams, and the API's side
     random.seed(7)
-    with tempfile.TemporaryDirectory(prefix="riality-rush-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="riality-rush-") as tmp, contextlib.ExitStack() as stack:
         root = Path(tmp)
         ids = make_bundle(root / "bundle")
-        database = f"riality_rush_{os.getpid()}"
-        asyncio.run(_database(args.database_url, f"CREATE DATABASE {database}"))
-        url = args.database_url.rsplit("/", 1)[0] + "/" + database
+        url = stack.enter_context(fresh_database(args.database_url, "riality_rush"))
         settings = Settings(data_dir=root / "data", database_url=url, port=free_port())
         env = {**os.environ, **{k: v for k, v in settings.to_env().items() if k != "REDIS_URL"}}
         env.pop("REDIS_URL", None)  # riality up starts its own Redis
@@ -329,16 +327,6 @@ def main() -> None:
         finally:
             up.terminate()
             up.wait(60)
-            asyncio.run(_database(args.database_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-
-
-async def _database(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 if __name__ == "__main__":

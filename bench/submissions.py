@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import profiling  # noqa: E402
+from databases import fresh_database  # noqa: E402
 
 from core.queue import board_channel  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -170,8 +172,18 @@ def cpu_seconds(
         "api": used(children[0].pid),
         "workers": sum(used(c.pid) for c in children[1:]),
         "redis": used(redis_process.pid),
+        "postgres": _postgres_cpu(),
         "bench clients": own.user + own.system,
     }
+
+
+def _postgres_cpu() -> float:
+    """Every PostgreSQL process on this machine (0 on SQLite, which runs inside the API and workers)."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
 
 
 def pct(values: list[float], q: float) -> float:
@@ -192,6 +204,47 @@ async def run_clients(
     )
     listener.cancel()
     return samples
+
+
+@dataclass
+class Drained:
+    count: int
+    seconds: float  # from the first scored to the last (the workers' start-up left out)
+    worker_cpu_s: float  # over the same span
+
+
+async def drain(
+    base: str, redis_url: str, count: int, payload: bytes, start_workers: Callable[[], Callable[[], float]]
+) -> Drained:
+    """Queue `count` uploads with no worker running, then start the workers and time them scoring
+    the queue (the worker tier's own rate, as after a deadline rush)."""
+    events: dict[int, asyncio.Future[float]] = {}
+    ready = asyncio.Event()
+    listener = asyncio.create_task(listen(redis_url, events, ready))
+    await ready.wait()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        await http.post("/api/auth/register", json={"username": "drainer", "password": PASSWORD})
+        token = (
+            await http.post("/api/auth/token", json={"username": "drainer", "password": PASSWORD})
+        ).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        ids = []
+        for _ in range(count):
+            response = await http.post(
+                f"/api/challenges/{SLUG}/submissions",
+                files={"file": ("p.csv", payload, "text/csv")},
+                headers=headers,
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+    loop = asyncio.get_running_loop()
+    worker_cpu = await loop.run_in_executor(None, start_workers)
+    heard = [events.setdefault(i, loop.create_future()) for i in ids]
+    first = await asyncio.wait_for(asyncio.wait(heard, return_when=asyncio.FIRST_COMPLETED), timeout=120)
+    first_at, cpu_at_first = min(f.result() for f in first[0]), worker_cpu()
+    times = await asyncio.wait_for(asyncio.gather(*heard), timeout=600)
+    listener.cancel()
+    return Drained(count - 1, max(times) - first_at, worker_cpu() - cpu_at_first)
 
 
 def profile_scoring(bundle: Path, payload: bytes) -> str:
@@ -231,11 +284,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1, help="arq worker processes")
-    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server (a fresh database is made on it); default: SQLite",
+    )
     parser.add_argument("--profile", action="store_true", help="sample the API and the workers with py-spy")
+    parser.add_argument(
+        "--drain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also: queue N uploads, then time the workers scoring them",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="riality-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="riality-bench-") as tmp,
+        fresh_database(args.database_url, "riality_bench") as database_url,
+    ):
         root = Path(tmp)
         features = make_bundle(root / "bundle", args.rows)
         rng = np.random.default_rng(5)
@@ -246,7 +313,7 @@ def main() -> None:
         )
         redis_process, redis_url = start_redis(root, persistent=False)
         settings = Settings(
-            data_dir=root / "data", database_url=args.database_url, redis_url=redis_url, port=free_port()
+            data_dir=root / "data", database_url=database_url, redis_url=redis_url, port=free_port()
         )
         env = {**os.environ, **settings.to_env()}
         cli = [sys.executable, "-m", "server.cli"]
@@ -255,11 +322,21 @@ def main() -> None:
         )
         quiet = {"stderr": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
         children = [subprocess.Popen([*cli, "api"], env=env, **quiet)]  # type: ignore[call-overload]
-        children += [subprocess.Popen([*cli, "worker"], env=env, **quiet) for _ in range(args.workers)]  # type: ignore[call-overload]
+
+        def start_workers() -> Callable[[], float]:
+            workers = [subprocess.Popen([*cli, "worker"], env=env, **quiet) for _ in range(args.workers)]  # type: ignore[call-overload]
+            children.extend(workers)
+            return lambda: sum(sum(psutil.Process(w.pid).cpu_times()[:2]) for w in workers)
+
+        drained = None
         try:
             wait_for_port(settings.port, timeout=60, process=children[0])
-            time.sleep(1.5)  # let the worker connect
             base = f"http://127.0.0.1:{settings.port}"
+            if args.drain:
+                drained = asyncio.run(drain(base, redis_url, args.drain, payload, start_workers))
+            else:
+                start_workers()
+            time.sleep(1.5)  # let the workers connect
             before = cpu_seconds(children, redis_process)
             spies = {
                 name: (profiling.record(child.pid, args.seconds, root / f"{name}.spy"), root / f"{name}.spy")
@@ -300,6 +377,12 @@ def main() -> None:
         count = max(1, len(samples))
         shares = ", ".join(f"{name} {(after[name] - before[name]) / count * 1000:.1f} ms" for name in after)
         print(f"  CPU per scored submission: {shares}")
+        if drained is not None:
+            print(
+                f"  drain: {drained.count} queued uploads scored in {drained.seconds:.1f} s = "
+                f"{drained.count / drained.seconds:.1f} /s by {args.workers} worker(s), "
+                f"worker CPU {drained.worker_cpu_s / drained.count * 1000:.1f} ms each"
+            )
         print(profile_scoring(root / "bundle", payload))
         for name, (_, output) in spies.items():  # sampled over the whole run: per scored submission
             print(f"{name}, CPU per scored submission by function (py-spy):")
