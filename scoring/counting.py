@@ -65,3 +65,8 @@ def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
         raise ValueError("only one class present in y_true: ROC AUC is not defined")
     ranks = rankdata(score)  # average ranks of ties
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def weighted(values: np.ndarray, counts: np.ndarray) -> float:
+    """Per-class values averaged by each class's count of true rows (scikit-learn's "weighted")."""
+    return float(np.average(values, weights=counts.sum(axis=1)))

@@ -25,6 +25,9 @@ class Translator:
         """Every message under a prefix, for a page's script (which fills the {placeholders} itself)."""
         return {key: self(key) for key in catalog(DEFAULT) if key.startswith(prefix)}
 
+    def has(self, key: str) -> bool:
+        return key in catalog(DEFAULT)
+
     def __call__(self, key: str, **values: object) -> str:
         template = self.messages.get(key) or catalog(DEFAULT).get(key) or key
         return template.format(**values) if values else template

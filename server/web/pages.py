@@ -168,6 +168,7 @@ class PageController(Controller):
             description_html=_markdown.render(spec.description),
             files=files,
             metric=spec.metric,
+            metric_description=spec.primary_metric.description,  # a custom scorer's; built-ins are translated
             higher=spec.primary_metric.higher_is_better,
             limits=spec.limits,
             kinds=[k.value for k in spec.kinds],

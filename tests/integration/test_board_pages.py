@@ -102,3 +102,14 @@ async def test_a_multi_class_code_challenge_page_names_the_probability_columns(
     page = (await client.get("/c/digits-vision-aid")).text
     assert "a DataFrame with the columns proba_0, proba_1, proba_2" in page
     assert "proba_9 (matched by name, in any order)" in page
+
+
+async def test_the_challenge_page_says_what_its_metric_measures_in_each_language(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)  # ROC AUC, higher is better
+    english = (await client.get(f"/c/{SLUG}?lang=en")).text
+    assert "Metric: roc_auc (higher is better)" in english
+    assert "Area under the ROC curve: the chance that a positive row gets a higher probability" in english
+    french = (await client.get(f"/c/{SLUG}?lang=fr")).text
+    assert "Aire sous la courbe ROC" in french and "plus c&#39;est haut, mieux c&#39;est" in french

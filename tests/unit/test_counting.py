@@ -43,8 +43,16 @@ def test_label_metrics_equal_scikit_learn(y: np.ndarray, pred: np.ndarray) -> No
         "f1": skm.f1_score(y, pred, zero_division=0, **average),
         "precision": skm.precision_score(y, pred, zero_division=0, **average),
         "recall": skm.recall_score(y, pred, zero_division=0, **average),
-        "f1_macro": skm.f1_score(y, pred, labels=list(classes), average="macro", zero_division=0),
     }
+    for name, score in (
+        ("f1", skm.f1_score),
+        ("precision", skm.precision_score),
+        ("recall", skm.recall_score),
+    ):
+        for averaging in ("macro", "weighted"):
+            expected[f"{name}_{averaging}"] = score(
+                y, pred, labels=list(classes), average=averaging, zero_division=0
+            )
     for name, value in expected.items():
         assert REGISTRY[name](y, pred, classes) == pytest.approx(value, rel=1e-12, abs=1e-15), name
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from scoring.metrics import REGISTRY
 from server.web.i18n import LANGUAGES, Translator, catalog, negotiate
 
 
@@ -40,3 +41,11 @@ def test_negotiate(query: str | None, cookie: str | None, header: str | None, ex
 def test_translator_fills_placeholders() -> None:
     assert Translator("fr")("time.closes_in", left="3 h") == "ferme dans 3 h"
     assert Translator("en")("no.such.key") == "no.such.key"
+
+
+def test_every_metric_is_described_in_every_language() -> None:
+    for lang in LANGUAGES:
+        translator = Translator(lang)
+        for name in REGISTRY:
+            assert translator.has(f"metric.{name}"), (lang, name)
+            assert translator(f"metric.{name}") != f"metric.{name}"

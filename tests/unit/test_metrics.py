@@ -22,6 +22,13 @@ PRED_MULTI = np.where(rng.random(300) < 0.7, Y_MULTI, rng.choice(MULTI, 300)).as
 P_MULTI = rng.dirichlet([1, 1, 1], 300)
 Y_REG = rng.normal(50, 10, 150)
 P_REG = Y_REG + rng.normal(0, 3, 150)
+SIX = tuple("abcdef")
+Y_SIX = rng.choice(SIX, 400).astype(object)
+P_SIX = rng.dirichlet(np.ones(6), 400)
+GRADES = ("1", "2", "3", "4")  # ordered classes, for weighted kappas
+Y_GRADE = rng.choice(GRADES, 300).astype(object)
+PRED_GRADE = np.where(rng.random(300) < 0.6, Y_GRADE, rng.choice(GRADES, 300)).astype(object)
+MULTI_INDICATORS = Y_MULTI[:, None] == np.array(MULTI, dtype=object)[None, :]
 
 CASES = [
     ("accuracy", Y_BIN, PRED_BIN, BINARY, skm.accuracy_score(Y_BIN, PRED_BIN)),
@@ -48,6 +55,64 @@ CASES = [
     ),
     ("log_loss", Y_MULTI, P_MULTI, MULTI, skm.log_loss(Y_MULTI, P_MULTI, labels=list(MULTI))),
     ("rmse", Y_REG, P_REG, (), math.sqrt(skm.mean_squared_error(Y_REG, P_REG))),
+    ("median_absolute_error", Y_REG, P_REG, (), skm.median_absolute_error(Y_REG, P_REG)),
+    ("rmsle", Y_REG, P_REG, (), skm.root_mean_squared_log_error(Y_REG, P_REG)),
+    ("matthews_corrcoef", Y_BIN, PRED_BIN, BINARY, skm.matthews_corrcoef(Y_BIN, PRED_BIN)),
+    ("matthews_corrcoef", Y_MULTI, PRED_MULTI, MULTI, skm.matthews_corrcoef(Y_MULTI, PRED_MULTI)),
+    ("cohen_kappa", Y_GRADE, PRED_GRADE, GRADES, skm.cohen_kappa_score(Y_GRADE, PRED_GRADE)),
+    (
+        "cohen_kappa_linear",
+        Y_GRADE,
+        PRED_GRADE,
+        GRADES,
+        skm.cohen_kappa_score(Y_GRADE, PRED_GRADE, weights="linear"),
+    ),
+    (
+        "cohen_kappa_quadratic",
+        Y_GRADE,
+        PRED_GRADE,
+        GRADES,
+        skm.cohen_kappa_score(Y_GRADE, PRED_GRADE, weights="quadratic"),
+    ),
+    ("top_3_accuracy", Y_SIX, P_SIX, SIX, skm.top_k_accuracy_score(Y_SIX, P_SIX, k=3, labels=list(SIX))),
+    ("top_5_accuracy", Y_SIX, P_SIX, SIX, skm.top_k_accuracy_score(Y_SIX, P_SIX, k=5, labels=list(SIX))),
+    (
+        "average_precision",
+        Y_BIN,
+        np.column_stack([1 - P_BIN, P_BIN]),
+        BINARY,
+        skm.average_precision_score(Y_BIN == "1", P_BIN),
+    ),
+    ("average_precision", Y_MULTI, P_MULTI, MULTI, skm.average_precision_score(MULTI_INDICATORS, P_MULTI)),
+    (
+        "average_precision_weighted",
+        Y_MULTI,
+        P_MULTI,
+        MULTI,
+        skm.average_precision_score(MULTI_INDICATORS, P_MULTI, average="weighted"),
+    ),
+    (
+        "roc_auc_weighted",
+        Y_MULTI,
+        P_MULTI,
+        MULTI,
+        skm.roc_auc_score(Y_MULTI, P_MULTI, multi_class="ovr", labels=list(MULTI), average="weighted"),
+    ),
+    *(
+        (
+            f"{name}_{average}",
+            Y_MULTI,
+            PRED_MULTI,
+            MULTI,
+            score(Y_MULTI, PRED_MULTI, labels=list(MULTI), average=average, zero_division=0),
+        )
+        for name, score in (
+            ("f1", skm.f1_score),
+            ("precision", skm.precision_score),
+            ("recall", skm.recall_score),
+        )
+        for average in ("macro", "weighted")
+    ),
     ("mae", Y_REG, P_REG, (), skm.mean_absolute_error(Y_REG, P_REG)),
     ("r2", Y_REG, P_REG, (), skm.r2_score(Y_REG, P_REG)),
     ("mape", Y_REG, P_REG, (), skm.mean_absolute_percentage_error(Y_REG, P_REG)),
@@ -75,6 +140,17 @@ def test_registry_has_the_required_metrics() -> None:
         "mae",
         "r2",
         "mape",
+        "average_precision",
+        "matthews_corrcoef",
+        "cohen_kappa",
+        "cohen_kappa_linear",
+        "cohen_kappa_quadratic",
+        "top_3_accuracy",
+        "rmsle",
+        "median_absolute_error",
+        "f1_weighted",
+        "precision_macro",
+        "recall_weighted",
     }
     assert required <= set(REGISTRY)
 
@@ -90,6 +166,12 @@ def test_registry_has_the_required_metrics() -> None:
         ("rmse", False),
         ("mae", False),
         ("mape", False),
+        ("rmsle", False),
+        ("median_absolute_error", False),
+        ("matthews_corrcoef", True),
+        ("cohen_kappa_quadratic", True),
+        ("average_precision", True),
+        ("top_3_accuracy", True),
     ],
 )
 def test_direction(name: str, higher: bool) -> None:
