@@ -22,6 +22,18 @@ class Board(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Efficiency:
+    """What a model or code submission's run used (None for a prediction file, which runs nothing)."""
+
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_memory_mb: float | None = None
+
+
+NO_RUN = Efficiency()
+
+
+@dataclass(frozen=True, slots=True)
 class ScoredSubmission:
     submission_id: int
     team_id: int
@@ -30,6 +42,7 @@ class ScoredSubmission:
     private_score: float | None
     metrics: dict[str, Any]  # {"public": {...}, "private": {...}}
     final: bool = False
+    efficiency: Efficiency = NO_RUN
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,7 @@ class BoardEntry:
     metrics: dict[str, float]
     submissions: int
     last_submission_at: datetime | None
+    efficiency: Efficiency = NO_RUN  # of the submission behind the entry
 
 
 def _usable(value: float | None) -> bool:
@@ -143,6 +157,7 @@ class Ranking:
                     metrics=dict(sub.metrics.get(self.board.value, {})),
                     submissions=team.submissions,
                     last_submission_at=team.last_submission_at,
+                    efficiency=sub.efficiency,
                 )
             )
         return entries

@@ -44,6 +44,9 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
                 metrics=e.metrics,
                 submissions=e.submissions,
                 last_submission_at=e.last_submission_at,
+                wall_s=e.efficiency.wall_s,
+                cpu_s=e.efficiency.cpu_s,
+                peak_memory_mb=e.efficiency.peak_memory_mb,
             )
             for e in entries
         ],

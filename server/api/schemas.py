@@ -238,6 +238,10 @@ class EntryOut(msgspec.Struct):
     metrics: dict[str, float]
     submissions: int
     last_submission_at: datetime | None
+    # What the entry's model or code run used (null for a prediction file): efficiency, sortable.
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_memory_mb: float | None = None
 
 
 class BoardEventOut(msgspec.Struct):

@@ -23,7 +23,7 @@ from core.models import (
     TeamBest,
     utcnow,
 )
-from scoring.ranking import Board, BoardEntry, Ranking, ScoredSubmission, TeamActivity
+from scoring.ranking import Board, BoardEntry, Efficiency, Ranking, ScoredSubmission, TeamActivity
 from server.errors import NotFound
 from server.services.chain import chain_head
 from server.services.staff import Access
@@ -91,6 +91,9 @@ async def board_data(
         Submission.private_score,
         Submission.metrics,
         Submission.final,
+        Submission.wall_s,
+        Submission.cpu_s,
+        Submission.peak_memory_mb,
     )
     disqualified_entries = disqualified_submissions(challenge_id)
     best_query = (
@@ -137,12 +140,19 @@ async def board_data(
     }
     rows = {row[0]: row for row in (*await session.exec(best_query), *await session.exec(finals_query))}
     candidates: dict[int, list[ScoredSubmission]] = {}
-    for i, t, c, p, q, m, f in rows.values():  # a best submission may also be a final one: once
+    for i, t, c, p, q, m, f, *used in rows.values():  # a best submission may also be a final one: once
         if t not in teams:
             continue
         candidates.setdefault(t, []).append(
             ScoredSubmission(
-                submission_id=i, team_id=t, created_at=c, public_score=p, private_score=q, metrics=m, final=f
+                submission_id=i,
+                team_id=t,
+                created_at=c,
+                public_score=p,
+                private_score=q,
+                metrics=m,
+                final=f,
+                efficiency=Efficiency(*used),
             )
         )
     return BoardData(candidates, teams, record=await chain_head(session, challenge_id))

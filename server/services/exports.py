@@ -56,6 +56,9 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
         *metric_names,
         "submissions",
         "last_submission_at",
+        "wall_s",
+        "cpu_s",
+        "peak_memory_mb",
     ]
     rows = (
         [
@@ -67,6 +70,9 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
             *(e.metrics.get(name) for name in metric_names),
             e.submissions,
             e.last_submission_at,
+            e.efficiency.wall_s,
+            e.efficiency.cpu_s,
+            e.efficiency.peak_memory_mb,
         ]
         for e in entries
     )

@@ -15,7 +15,7 @@ from litestar.params import FromPath
 from markdown_it import MarkdownIt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.spec import SLUG_PATTERN
+from challenges.spec import SLUG_PATTERN, Kind
 from core.challenges import spec_of
 from core.models import ChallengeState, utcnow
 from scoring.progression import progression
@@ -146,6 +146,8 @@ class PageController(Controller):
             "challenge": challenge,
             "status": challenge_status(challenge, spec),
             "when": _when(spec, t, utcnow()),
+            # Model and code runs have a cost to show beside their score; prediction files have none.
+            "efficiency": any(kind in spec.kinds for kind in (Kind.MODEL, Kind.CODE)),
         }
 
     @get("/c/{slug:str}")
@@ -216,6 +218,7 @@ class PageController(Controller):
             boards.ensure_visible(context["challenge"], Board.PRIVATE, NOBODY)
             context["board"] = await current_board(request.app.state, context["challenge"], Board.PRIVATE)
         spec = context["spec"]
+        context["efficiency"] = False  # a projector shows ranks and scores, large; the page has the rest
         return _page(
             request,
             "screen.html",

@@ -7,8 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import update
+from sqlmodel import col
 
-from core.models import StaffRole
+from core.db import create_engine, create_sessionmaker
+from core.models import StaffRole, Submission
 from core.settings import Settings
 from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES, ROOT
@@ -189,3 +192,55 @@ async def test_the_api_viewer_works_offline_under_the_policy(
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTEFACTS / "api-viewer.png"))
     assert elsewhere == [] and refused == []
+
+
+async def _record_runs(settings: Settings, usage: dict[int, tuple[float, float, float]]) -> None:
+    """Give scored submissions the figures a sandbox run records (wall, CPU, peak memory): the
+    sorting under test is the page's; the worker's recording is tested with real runs elsewhere."""
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            for submission_id, (wall, cpu, peak) in usage.items():
+                await session.exec(
+                    update(Submission)  # type: ignore[call-overload]
+                    .where(col(Submission.id) == submission_id)
+                    .values(wall_s=wall, cpu_s=cpu, peak_memory_mb=peak)
+                )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_the_board_sorts_by_what_runs_used_and_back_to_rank(
+    settings: Settings, api: str, page: Page
+) -> None:
+    await load_challenge(settings, EXAMPLES / SLUG)  # accepts models and code: the columns are shown
+    predictions = tumour_predictions()[0]
+    sent = {}
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        for n, name in enumerate(["ada", "bob", "cyd"]):  # ranked in this order
+            body = csv_bytes(predictions.assign(diagnosis=(predictions["diagnosis"] * (1 - n / 10)).round(6)))
+            sent[name] = (await upload(http, await login(http, name), SLUG, body)).json()["id"]
+    await drain_queue(settings)
+    await _record_runs(
+        settings, {sent["ada"]: (9.0, 30.0, 400.0), sent["bob"]: (2.0, 5.0, 900.0)}
+    )  # cyd: none
+    await page.goto(f"{api}/c/{SLUG}")
+    await expect(page.locator("[data-live]")).to_have_text("Updates live")  # the snapshot is in
+    rows = page.locator("[data-board] tbody tr")
+    await expect(rows.first).to_contain_text("30.0 s")
+    cpu = page.get_by_role("button", name="CPU time")
+    await cpu.click()
+    await expect(rows.nth(0)).to_have_attribute("data-team", "bob")
+    await expect(rows.nth(2)).to_have_attribute("data-team", "cyd")  # no run: last, either way
+    await expect(page.locator("th", has=cpu)).to_have_attribute("aria-sort", "ascending")
+    await cpu.click()
+    await expect(rows.nth(0)).to_have_attribute("data-team", "ada")
+    await expect(page.locator("th", has=cpu)).to_have_attribute("aria-sort", "descending")
+    await page.get_by_role("button", name="Peak memory").click()
+    await expect(rows.nth(0)).to_have_attribute("data-team", "ada")  # 400 MB before 900 MB
+    await page.get_by_role("button", name="Peak memory").click()
+    await page.get_by_role("button", name="Peak memory").click()  # third press: back to rank order
+    await expect(rows.nth(0)).to_have_attribute("data-team", "ada")
+    await expect(rows.nth(1)).to_have_attribute("data-team", "bob")
+    await expect(page.locator("th", has=cpu)).to_have_attribute("aria-sort", "none")

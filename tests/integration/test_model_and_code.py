@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import pickle
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -421,3 +422,30 @@ def runtime_versions() -> dict[str, str]:
     )
     sklearn_version, numpy_version = output.decode().split()
     return {"scikit-learn": sklearn_version, "numpy": numpy_version}
+
+
+async def test_the_board_shows_what_each_entrys_run_used(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """Wall time, CPU time and peak memory of the run behind each entry, on the API, the page (with
+    sortable headers) and the export; a prediction file runs nothing and shows none."""
+    await load_challenge(settings, bundle(tmp_path))
+    await submit_all(
+        client, await login(client, "ada"), [("code.zip", zip_bytes({"predict.py": PREDICT_RULE}))]
+    )
+    assert (await upload(client, await login(client, "bob"), SLUG, rule_predictions())).status_code == 202
+    await drain_queue(settings)
+    board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
+    by_team = {e["team"]: e for e in board["entries"]}
+    assert (
+        by_team["ada"]["wall_s"] > 0 and by_team["ada"]["cpu_s"] > 0 and by_team["ada"]["peak_memory_mb"] > 0
+    )
+    assert (by_team["bob"]["wall_s"], by_team["bob"]["cpu_s"], by_team["bob"]["peak_memory_mb"]) == (
+        None,
+        None,
+        None,
+    )
+    page = (await client.get(f"/c/{SLUG}")).text
+    assert "data-efficiency" in page and 'data-sort="cpu_s"' in page and "Peak memory" in page
+    ada_row = next(line for line in page.splitlines() if 'data-team="ada"' in line)
+    assert re.search(r"<td>\d+\.\d s</td><td>\d+\.\d s</td><td>\d+ MB</td></tr>", ada_row), ada_row

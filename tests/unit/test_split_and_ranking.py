@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from scoring.ranking import Board, Ranking, ScoredSubmission, TeamActivity, build_board
+from scoring.ranking import NO_RUN, Board, Efficiency, Ranking, ScoredSubmission, TeamActivity, build_board
 from scoring.split import public_mask
 
 IDS = [f"id-{i}" for i in range(1000)]
@@ -80,6 +80,21 @@ def test_private_board_uses_the_best_final_selection() -> None:
     subs = [sub(1, 1, 0.9, 0.6, 0), sub(2, 1, 0.8, 0.7, 1, final=True), sub(3, 1, 0.7, 0.75, 2, final=True)]
     (entry,) = build_board(Board.PRIVATE, subs, TEAMS, higher_is_better=True)
     assert (entry.submission_id, entry.score) == (3, 0.75)
+
+
+def test_each_entry_carries_the_run_of_the_submission_chosen_for_its_board() -> None:
+    """Efficiency follows the submission behind the entry: the best public one on the public board,
+    the final selection on the private board."""
+    runs = {1: Efficiency(12.0, 30.5, 410.0), 2: Efficiency(3.0, 2.5, 120.0)}
+    subs = [
+        ScoredSubmission(1, 1, T0, 0.9, 0.5, {"public": {}, "private": {}}, efficiency=runs[1]),
+        ScoredSubmission(2, 1, T0 + timedelta(minutes=1), 0.8, 0.7, {}, final=True, efficiency=runs[2]),
+        sub(3, 2, 0.7, 0.6, 2),  # a prediction file: no run
+    ]
+    public = {e.team: e.efficiency for e in build_board(Board.PUBLIC, subs, TEAMS, higher_is_better=True)}
+    assert public == {"ada": runs[1], "bob": NO_RUN}
+    private = {e.team: e.efficiency for e in build_board(Board.PRIVATE, subs, TEAMS, higher_is_better=True)}
+    assert private == {"ada": runs[2], "bob": NO_RUN}
 
 
 def test_entries_carry_counts_and_last_time() -> None:

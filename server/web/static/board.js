@@ -5,6 +5,11 @@
   const slug = table.dataset.slug, top = parseInt(table.dataset.top || "0", 10), lang = table.dataset.lang;
   const pages = parseInt(table.dataset.pages || "1", 10), boardName = table.dataset.boardName || "public";
   let page = 0, paused = false, latest = null;
+  // Model and code challenges show what each entry's run used; its headers sort (then reverse, then rank).
+  const efficiency = table.hasAttribute("data-efficiency");
+  const usage = [["wall_s", (v) => `${v.toFixed(1)} s`], ["cpu_s", (v) => `${v.toFixed(1)} s`],
+                 ["peak_memory_mb", (v) => `${Math.round(v)} MB`]];
+  let sortKey = null, sortDirection = 1;
   const status = table.querySelector("[data-live]");
   const emptyText = table.querySelector("tr.empty td") ? table.querySelector("tr.empty td").textContent : "";
   let previous = new Map(Array.from(table.tBodies[0].rows).map((row) => [row.dataset.team, row.textContent]));
@@ -17,7 +22,15 @@
     const body = document.createElement("tbody");
     const pageCount = top > 0 ? Math.max(1, Math.min(pages, Math.ceil(board.entries.length / top))) : 1;
     if (page >= pageCount) page = 0;
-    const entries = top > 0 ? board.entries.slice(page * top, (page + 1) * top) : board.entries;
+    let entries = top > 0 ? board.entries.slice(page * top, (page + 1) * top) : board.entries;
+    if (sortKey) {  // entries without a run (prediction files) go last either way
+      entries = entries.slice().sort((a, b) => {
+        const x = a[sortKey], y = b[sortKey];
+        if (x === null || x === undefined) return (y === null || y === undefined) ? a.rank - b.rank : 1;
+        if (y === null || y === undefined) return -1;
+        return (x - y) * sortDirection || a.rank - b.rank;
+      });
+    }
     const counter = document.querySelector("[data-teams-count]");
     if (counter && board.teams !== undefined) counter.textContent = counter.dataset.text.replace("{n}", board.teams);
     const label = document.querySelector("[data-page-label]");
@@ -32,13 +45,19 @@
       row.append(cell("td", String(entry.rank)), cell("th", entry.team, "row"), cell("td", entry.score.toFixed(4)),
                  cell("td", String(entry.submissions)));
       const last = document.createElement("td"); last.append(time); row.append(last);
+      if (efficiency) {
+        for (const [key, format] of usage) {
+          const value = entry[key];
+          row.append(cell("td", value === null || value === undefined ? "–" : format(value)));
+        }
+      }
       if (highlight && previous.get(entry.team) !== row.textContent) row.classList.add("changed");
       next.set(entry.team, row.textContent);
       body.append(row);
     }
     if (!entries.length) {
       const row = document.createElement("tr"); row.className = "empty";
-      const td = cell("td", emptyText); td.colSpan = 5; row.append(td); body.append(row);
+      const td = cell("td", emptyText); td.colSpan = efficiency ? 8 : 5; row.append(td); body.append(row);
     }
     table.replaceChild(body, table.tBodies[0]);
     previous = next;
@@ -46,6 +65,17 @@
     if (chart && highlight) chart.src = chart.src.split("?")[0] + "?v=" + Date.now();
     setTimeout(() => body.querySelectorAll("tr.changed").forEach((row) => row.classList.remove("changed")), 4000);
   }
+  table.querySelectorAll("button[data-sort]").forEach((button) => button.addEventListener("click", () => {
+    const key = button.dataset.sort;
+    if (sortKey !== key) { sortKey = key; sortDirection = 1; }
+    else if (sortDirection === 1) sortDirection = -1;
+    else sortKey = null;
+    table.querySelectorAll("button[data-sort]").forEach((other) => {
+      const order = other.dataset.sort !== sortKey ? "none" : sortDirection === 1 ? "ascending" : "descending";
+      other.parentElement.setAttribute("aria-sort", order);
+    });
+    if (latest) render(latest, false);
+  }));
   // Only the rows shown travel: a board of thousands of teams is not sent to every screen on each change.
   const query = new URLSearchParams();
   if (top > 0) query.set("limit", String(top * pages));
