@@ -158,7 +158,20 @@ def cmd_api(settings: Settings) -> None:
     # with the default thresholds, most of it full collections walking the long-lived objects.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+
+
+# An idle connection stays open longer than clients and proxies keep theirs (httpx 5 s, Caddy 2 min):
+# the client side closes first. With uvicorn's 5 s, a client reusing a connection as the server
+# closed it lost its upload (the rush benchmark saw 3 of 1,000 end in a ReadError).
+KEEP_ALIVE_S = 150
 
 
 def cmd_worker(settings: Settings) -> None:

@@ -190,3 +190,25 @@ async def test_a_new_participants_concurrent_first_uploads_all_land_in_one_team(
         ]
         mine = (await http.get(f"/api/challenges/{SLUG}/team", headers=headers)).json()
     assert mine["members"] == ["ada"]
+
+
+async def test_an_idle_connection_outlives_a_clients_pool(api: str) -> None:
+    """The API keeps an idle keep-alive connection open past the 5 s after which httpx (and most
+    client pools) stop reusing theirs, so a request never races the server closing the connection."""
+    parts = urlsplit(api)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    request = f"GET /api/health HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+    try:
+        for _ in range(2):
+            writer.write(request)
+            await writer.drain()
+            status = await asyncio.wait_for(reader.readline(), timeout=10)
+            assert status.startswith(b"HTTP/1.1 200"), status
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            await asyncio.sleep(6.5)  # past uvicorn's default keep-alive of 5 s
+    finally:
+        writer.close()
