@@ -168,10 +168,11 @@ def cmd_api(settings: Settings) -> None:
     )
 
 
-# An idle connection stays open longer than clients and proxies keep theirs (httpx 5 s, Caddy 2 min):
-# the client side closes first. With uvicorn's 5 s, a client reusing a connection as the server
-# closed it lost its upload (the rush benchmark saw 3 of 1,000 end in a ReadError).
-KEEP_ALIVE_S = 150
+# An idle connection stays open longer than client pools keep theirs (httpx: 5 s), so the client
+# side closes first: with uvicorn's 5 s, a client reusing a connection just as the server closed it
+# lost its upload (3 ReadErrors in 1,000 in the rush benchmark). Not much longer: with 150 s the
+# rush's upload latency rose from p50 0.3 s to 2.2 s (more connections stay busy in one event loop).
+KEEP_ALIVE_S = 10
 
 
 def cmd_worker(settings: Settings) -> None:

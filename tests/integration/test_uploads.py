@@ -209,6 +209,6 @@ async def test_an_idle_connection_outlives_a_clients_pool(api: str) -> None:
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             await reader.readexactly(length)
-            await asyncio.sleep(6.5)  # past uvicorn's default keep-alive of 5 s
+            await asyncio.sleep(6.5)  # past uvicorn's default keep-alive of 5 s (ours: 10 s)
     finally:
         writer.close()
