@@ -59,10 +59,10 @@ async def submission_outs(
         if sub.challenge_id not in shared:
             challenge = await session.get(Challenge, sub.challenge_id)
             assert challenge is not None
-            if access is None:
-                access = await staff.access_to(session, viewer, challenge.id)
+            # Read per challenge, never carried from one challenge to the next; a caller's is for its one.
+            known = access if access is not None else await staff.access_to(session, viewer, challenge.id)
             reasons = await disqualifications.reasons(session, sub.challenge_id)
-            shared[sub.challenge_id] = (challenge, private_visible(access, challenge, now), reasons)
+            shared[sub.challenge_id] = (challenge, private_visible(known, challenge, now), reasons)
         challenge, show_private, reasons = shared[sub.challenge_id]
         assert sub.id is not None
         out.append(

@@ -256,7 +256,7 @@ async def submit(
         previous = await _replayed(session, viewer, idempotency_key)
         if previous is not None:
             return _replay(previous, challenge_id, incoming.sha256)
-        access = access or await access_to(session, viewer, challenge_id)
+        access = access if access is not None else await access_to(session, viewer, challenge_id)
         check_open(challenge, spec, access, utcnow())
         if kind is not Kind.PREDICTIONS:
             image = await environments.runtime_image(session, challenge_id, spec)
