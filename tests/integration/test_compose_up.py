@@ -56,34 +56,13 @@ def _build_images(tmp: Path) -> dict[str, str]:
     )
     base = "riality/compose-base:test"
     _docker("build", "-q", "--build-arg", f"BASE={BASE_IMAGE}", "-t", base, str(trusted))
-    images = {"RIALITY_IMAGE": "riality:compose-test"}
-    for setting, name in STAND_INS.items():
-        images[setting] = f"riality/compose-{name}:test"
-    for setting, name in STAND_INS.items():
-        context = ROOT / "tests" / "compose" / name
-        _docker(
-            "build",
-            "-q",
-            "--network",
-            "host",
-            "--build-arg",
-            f"BASE={base}",
-            "-t",
-            images[setting],
-            str(context),
-        )
-    _docker(
-        "build",
-        "-q",
-        "--network",
-        "host",
-        "--build-arg",
-        f"BASE={base}",
-        "-t",
-        images["RIALITY_IMAGE"],
-        str(ROOT),
-    )
-    return images
+    builds = {"RIALITY_IMAGE": ("riality:compose-test", ROOT)} | {
+        setting: (f"riality/compose-{name}:test", ROOT / "tests" / "compose" / name)
+        for setting, name in STAND_INS.items()
+    }
+    for tag, context in builds.values():  # apt and pip inside: the host's network
+        _docker("build", "-q", "--network", "host", "--build-arg", f"BASE={base}", "-t", tag, str(context))
+    return {setting: tag for setting, (tag, _) in builds.items()}
 
 
 @pytest.fixture(scope="module")
