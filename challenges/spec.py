@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from scoring.errors import UnknownMetricError
 from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
+from scoring.ranking import BoardRules
 from scoring.truth import GroundTruth, expectation_for
 from scoring.validate import Expectation
 
@@ -75,6 +76,13 @@ class Limits(_Strict):
     upload_mb: Annotated[float, Field(gt=0, le=2048)] = 50.0
     # GPUs each model/code run needs: such runs go only to workers that advertise as many.
     gpus: Annotated[int, Field(ge=0, le=16)] = 0
+    # Board rules, not sandbox limits: a model or code run over them is scored, shown to its team, not ranked.
+    max_cpu_s: Annotated[float | None, Field(gt=0)] = None
+    max_mib: Annotated[float | None, Field(gt=0)] = None
+
+    @property
+    def board_rules(self) -> BoardRules:
+        return BoardRules(max_cpu_s=self.max_cpu_s, max_mib=self.max_mib)
 
     @property
     def upload_bytes(self) -> int:

@@ -1,13 +1,15 @@
 """Each team's best public submission (TeamBest), recomputed when what counts changes: a submission
-disqualified or reinstated, or rescored. The worker keeps it up to date as it scores (runner.results)."""
+disqualified or reinstated, or rescored, or the board's rules changed. The worker keeps it up to date as it scores (runner.results)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete, func, insert, literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from challenges.spec import ChallengeSpec
 from core.models import Disqualification, Status, Submission, TeamBest
+from scoring.ranking import BoardRules
 
 
 def disqualified_submissions(challenge_id: int):  # type: ignore[no-untyped-def]
@@ -26,36 +28,59 @@ async def is_disqualified(session: AsyncSession, challenge_id: int, submission_i
     return found.first() is not None
 
 
+def allowed_by(rules: BoardRules) -> list[ColumnElement[bool]]:
+    """scoring.ranking.BoardRules.allow as SQL conditions on Submission (what the board may rank)."""
+    conditions = []
+    for column, limit in ((Submission.cpu_s, rules.max_cpu_s), (Submission.peak_memory_mb, rules.max_mib)):
+        if limit is not None:
+            conditions.append(col(column).is_(None) | (col(column) <= limit))
+    return conditions
+
+
 async def recompute_best(
-    session: AsyncSession, challenge_id: int, team_id: int, *, higher_is_better: bool
+    session: AsyncSession, challenge_id: int, team_id: int | None, spec: ChallengeSpec
 ) -> None:
-    """Rewrite the team's best from its scored, not disqualified submissions; the caller commits."""
-    await session.exec(delete(TeamBest).where(col(TeamBest.team_id) == team_id))
+    """Rewrite the best of one team (or of every team: None) from its scored, not disqualified
+    submissions within the board's rules, in one statement; the caller commits."""
     score = col(Submission.public_score)
-    best = (
-        await session.exec(
-            select(Submission)
-            .where(
-                Submission.team_id == team_id,
-                Submission.status == Status.SCORED,
-                score.is_not(None),
-                col(Submission.id).not_in(disqualified_submissions(challenge_id)),
-            )
-            .order_by(
-                score.desc() if higher_is_better else score.asc(),
-                col(Submission.created_at),
-                col(Submission.id),
-            )
-            .limit(1)
+    order = score.desc() if spec.primary_metric.higher_is_better else score.asc()
+    ranked = select(
+        col(Submission.team_id),
+        col(Submission.id),
+        score,
+        col(Submission.created_at),
+        func.row_number()
+        .over(
+            partition_by=col(Submission.team_id),
+            order_by=(order, col(Submission.created_at), col(Submission.id)),
         )
-    ).first()
-    if best is not None and best.id is not None and best.public_score is not None:
-        session.add(
-            TeamBest(
-                team_id=team_id,
-                challenge_id=challenge_id,
-                submission_id=best.id,
-                public_score=best.public_score,
-                created_at=best.created_at,
-            )
+        .label("n"),
+    ).where(
+        Submission.challenge_id == challenge_id,
+        Submission.status == Status.SCORED,
+        score.is_not(None),
+        col(Submission.id).not_in(disqualified_submissions(challenge_id)),
+        *allowed_by(spec.limits.board_rules),
+    )
+    stale = delete(TeamBest).where(col(TeamBest.challenge_id) == challenge_id)
+    if team_id is not None:
+        ranked = ranked.where(Submission.team_id == team_id)
+        stale = stale.where(col(TeamBest.team_id) == team_id)
+    best = ranked.subquery()
+    await session.exec(stale)
+    await session.exec(
+        insert(TeamBest).from_select(
+            ["team_id", "challenge_id", "submission_id", "public_score", "created_at"],
+            select(
+                best.c.team_id, literal(challenge_id), best.c.id, best.c.public_score, best.c.created_at
+            ).where(best.c.n == 1),
         )
+    )
+
+
+async def rules_changed(
+    session: AsyncSession, challenge_id: int, before: ChallengeSpec, after: ChallengeSpec
+) -> None:
+    """A challenge's spec changed: if its board rules did, every team's best may have (the caller commits)."""
+    if before.limits.board_rules != after.limits.board_rules:
+        await recompute_best(session, challenge_id, None, after)

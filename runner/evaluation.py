@@ -49,6 +49,7 @@ from runner.results import record_best, write_failure, write_result
 from runner.sandbox import Sandbox, SandboxError
 from runner.truths import TruthCache
 from scoring.errors import PredictionFileError
+from scoring.ranking import Efficiency
 from scoring.truth import GroundTruth, Scores, finite_or_none, score
 from scoring.validate import FileFormat, Predictions, read_predictions
 
@@ -349,7 +350,10 @@ async def evaluate_submission(
         written = await write_result(session, submission_id, **values, **result.record)
         # In the same transaction: the board reads each team's best from here. A submission disqualified
         # while it waited is scored for the record, but is never its team's best.
-        if written and not await is_disqualified(session, job.challenge_id, submission_id):
+        # Nor is one over the board's efficiency rules (its team sees why on the submission).
+        used = Efficiency(*(result.record.get(k) for k in ("wall_s", "cpu_s", "peak_memory_mb")))
+        ranked = job.spec.limits.board_rules.allow(used)
+        if written and ranked and not await is_disqualified(session, job.challenge_id, submission_id):
             entry = ScoredSubmission(
                 submission_id, job.team_id, job.challenge_id, values["public_score"], job.created_at
             )

@@ -106,12 +106,7 @@ async def rescore_submission(
                 .values(**values, **result.record)
             )
             if changed.rowcount == 1:
-                await recompute_best(
-                    session,
-                    job.challenge_id,
-                    job.team_id,
-                    higher_is_better=job.spec.primary_metric.higher_is_better,
-                )
+                await recompute_best(session, job.challenge_id, job.team_id, job.spec)
         await _count(session, rescore_id, failed=failed)
         await session.commit()
         return await _finish(session, rescore_id)

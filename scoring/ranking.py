@@ -34,6 +34,39 @@ NO_RUN = Efficiency()
 
 
 @dataclass(frozen=True, slots=True)
+class BoardRules:
+    """Efficiency a challenge's board allows: a model or code run over a limit is scored but not ranked.
+
+    A prediction file ran nothing here, and a measure the sandbox could not take (None) is not held
+    against the team: the rule ranks what it can see.
+    """
+
+    max_cpu_s: float | None = None
+    max_mib: float | None = None
+
+    def broken(self, used: Efficiency) -> list[str]:
+        """What `used` is over, in words (empty: within the rules)."""
+        problems = []
+        if self.max_cpu_s is not None and used.cpu_s is not None and used.cpu_s > self.max_cpu_s:
+            problems.append(f"{used.cpu_s:.3g} CPU seconds, over the board's limit of {self.max_cpu_s:g}")
+        if (
+            self.max_mib is not None
+            and used.peak_memory_mb is not None
+            and used.peak_memory_mb > self.max_mib
+        ):
+            problems.append(
+                f"{used.peak_memory_mb:.4g} MiB at peak, over the board's limit of {self.max_mib:g} MiB"
+            )
+        return problems
+
+    def allow(self, used: Efficiency) -> bool:
+        return not self.broken(used)
+
+
+NO_RULES = BoardRules()
+
+
+@dataclass(frozen=True, slots=True)
 class ScoredSubmission:
     submission_id: int
     team_id: int
@@ -80,7 +113,11 @@ def _best(subs: list[ScoredSubmission], attr: str, higher_is_better: bool) -> Sc
     return min(usable, key=lambda s: _key(getattr(s, attr), s, higher_is_better))
 
 
-def _pick(subs: list[ScoredSubmission], board: Board, higher_is_better: bool) -> ScoredSubmission | None:
+def _pick(
+    subs: list[ScoredSubmission], board: Board, higher_is_better: bool, rules: BoardRules = NO_RULES
+) -> ScoredSubmission | None:
+    if rules != NO_RULES:
+        subs = [s for s in subs if rules.allow(s.efficiency)]
     if board is Board.PUBLIC:
         return _best(subs, "public_score", higher_is_better)
     finals = [s for s in subs if s.final]
@@ -99,9 +136,10 @@ class Ranking:
     team's entry: what lets a board of 10k teams follow each new score at once.
     """
 
-    def __init__(self, board: Board, *, higher_is_better: bool) -> None:
+    def __init__(self, board: Board, *, higher_is_better: bool, rules: BoardRules = NO_RULES) -> None:
         self.board = board
         self.higher_is_better = higher_is_better
+        self.rules = rules
         self._attr = "public_score" if board is Board.PUBLIC else "private_score"
         self._order: list[tuple[tuple[float, datetime, int], int]] = []  # (key, team), best first
         self._chosen: dict[int, tuple[tuple[float, datetime, int], ScoredSubmission]] = {}
@@ -111,10 +149,15 @@ class Ranking:
 
     @classmethod
     def of(
-        cls, board: Board, candidates: dict[int, list[ScoredSubmission]], *, higher_is_better: bool
+        cls,
+        board: Board,
+        candidates: dict[int, list[ScoredSubmission]],
+        *,
+        higher_is_better: bool,
+        rules: BoardRules = NO_RULES,
     ) -> Ranking:
         """Every team ranked at once (one sort, rather than one insertion per team)."""
-        ranking = cls(board, higher_is_better=higher_is_better)
+        ranking = cls(board, higher_is_better=higher_is_better, rules=rules)
         for team_id, subs in candidates.items():
             ranking._choose(team_id, subs)
         ranking._order = sorted((key, team_id) for team_id, (key, _) in ranking._chosen.items())
@@ -130,7 +173,7 @@ class Ranking:
             insort(self._order, (key, team_id))
 
     def _choose(self, team_id: int, candidates: list[ScoredSubmission]) -> tuple[float, datetime, int] | None:
-        chosen = _pick(candidates, self.board, self.higher_is_better)
+        chosen = _pick(candidates, self.board, self.higher_is_better, self.rules)
         if chosen is None:
             return None
         key = _key(getattr(chosen, self._attr), chosen, self.higher_is_better)

@@ -224,6 +224,8 @@ class SubmissionOut(msgspec.Struct):
     finished_at: datetime | None
     staff_test: bool  # sent by the challenge's staff to try the pipeline; never on a board
     disqualified: str | None  # the reason, if it (or its team) was disqualified
+    # Why a scored submission is not ranked: its run broke the board's efficiency rules (empty: it is not).
+    not_ranked: list[str]
 
 
 class FinalIn(msgspec.Struct, forbid_unknown_fields=True):

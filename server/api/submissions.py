@@ -18,8 +18,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import Kind
+from core.challenges import spec_of
 from core.models import Challenge, Status, Submission, Team, utcnow
 from core.workers import sandbox_check
+from scoring.ranking import BoardRules, Efficiency
 from server.api.deps import SUBMIT, announce_board_change, provide_current_user, viewer_of
 from server.api.openapi import errors
 from server.api.schemas import FinalIn, ReceiptOut, SubmissionOut, UploadForm, UploadOut
@@ -53,7 +55,7 @@ async def submission_outs(
     else:
         query = select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs}))
         team_names = dict((await session.exec(query)).all())
-    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons]] = {}
+    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules]] = {}
     out = []
     for sub in subs:
         if sub.challenge_id not in shared:
@@ -62,8 +64,9 @@ async def submission_outs(
             # Read per challenge, never carried from one challenge to the next; a caller's is for its one.
             known = access if access is not None else await staff.access_to(session, viewer, challenge.id)
             reasons = await disqualifications.reasons(session, sub.challenge_id)
-            shared[sub.challenge_id] = (challenge, private_visible(known, challenge, now), reasons)
-        challenge, show_private, reasons = shared[sub.challenge_id]
+            rules = spec_of(challenge).limits.board_rules
+            shared[sub.challenge_id] = (challenge, private_visible(known, challenge, now), reasons, rules)
+        challenge, show_private, reasons, rules = shared[sub.challenge_id]
         assert sub.id is not None
         out.append(
             SubmissionOut(
@@ -90,6 +93,9 @@ async def submission_outs(
                 finished_at=sub.finished_at,
                 staff_test=sub.staff_test,
                 disqualified=reasons.of_submission(sub.id, sub.team_id),
+                not_ranked=rules.broken(Efficiency(sub.wall_s, sub.cpu_s, sub.peak_memory_mb))
+                if sub.status == Status.SCORED
+                else [],
             )
         )
     return out

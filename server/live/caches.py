@@ -64,3 +64,6 @@ class RecentCache:
             return value
 
         return await self.flight.run(("recent", key), 0, refresh)
+
+    def forget(self, key: str) -> None:
+        self.values.pop(key, None)

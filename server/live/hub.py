@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from server.live import keys
 from server.live.caches import PageCache, RecentCache
 from server.live.changes import BoardChanges
 from server.live.flight import SingleFlight
@@ -51,6 +52,8 @@ class BoardHub:
     def changed(self, slug: str, team_id: int | None = None) -> None:
         """The board of `slug` changed: for one team's entry, or for everyone (team_id None)."""
         self.boards.mark(slug, team_id)
+        if team_id is None:  # the challenge itself may have changed (its rules, its title): reread its row
+            self.rows.forget(keys.challenge_row(slug))
         self.changes.changed(slug)
 
     def _missed_everything(self) -> None:

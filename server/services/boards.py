@@ -23,7 +23,16 @@ from core.models import (
     TeamBest,
     utcnow,
 )
-from scoring.ranking import Board, BoardEntry, Efficiency, Ranking, ScoredSubmission, TeamActivity
+from scoring.ranking import (
+    NO_RULES,
+    Board,
+    BoardEntry,
+    BoardRules,
+    Efficiency,
+    Ranking,
+    ScoredSubmission,
+    TeamActivity,
+)
 from server.errors import NotFound
 from server.services.chain import chain_head
 from server.services.staff import Access
@@ -69,13 +78,15 @@ class BoardData:
 
     candidates: dict[int, list[ScoredSubmission]]
     teams: dict[int, TeamActivity]
-    rankings: dict[tuple[Board, bool], Ranking] = field(default_factory=dict)
+    rankings: dict[tuple[Board, bool, BoardRules], Ranking] = field(default_factory=dict)
     record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head when last read
 
-    def ranking(self, board: Board, *, higher_is_better: bool) -> Ranking:
-        key = (board, higher_is_better)
+    def ranking(self, board: Board, *, higher_is_better: bool, rules: BoardRules = NO_RULES) -> Ranking:
+        key = (board, higher_is_better, rules)
         if key not in self.rankings:
-            self.rankings[key] = Ranking.of(board, self.candidates, higher_is_better=higher_is_better)
+            self.rankings[key] = Ranking.of(
+                board, self.candidates, higher_is_better=higher_is_better, rules=rules
+            )
         return self.rankings[key]
 
 
@@ -176,8 +187,9 @@ async def refresh_teams(
 
 
 def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
-    metric = spec_of(challenge).primary_metric
-    ranking = data.ranking(board, higher_is_better=metric.higher_is_better)
+    spec = spec_of(challenge)
+    metric = spec.primary_metric
+    ranking = data.ranking(board, higher_is_better=metric.higher_is_better, rules=spec.limits.board_rules)
     return Leaderboard(board, metric.name, metric.higher_is_better, ranking, data.teams, data.record)
 
 

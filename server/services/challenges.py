@@ -11,6 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
 from challenges.spec import SLUG_PATTERN
+from core.best import rules_changed
+from core.challenges import spec_of
 from core.models import Challenge, ChallengeFile, ChallengeStaff, ChallengeState, Role, StaffRole, utcnow
 from core.storage import BlobStore
 from server.errors import NotFound
@@ -49,10 +51,13 @@ async def write_bundle(
         session.add(challenge)
         await session.flush()
     else:
+        before = spec_of(challenge)
         challenge.title = spec.title
         challenge.spec = spec.model_dump(mode="json")
         challenge.columns = columns
         challenge.updated_at = utcnow()
+        assert challenge.id is not None
+        await rules_changed(session, challenge.id, before, spec)
     assert challenge.id is not None
     await environments.declare(session, challenge.id, spec)
     existing = {

@@ -77,7 +77,7 @@ async def disqualify(
             session,
             challenge.id,
             team_id,
-            higher_is_better=spec_of(challenge).primary_metric.higher_is_better,
+            spec_of(challenge),
         )
     audit.record(session, viewer, challenge, "disqualify", _target_name(row), None, {"reason": reason})
     await session.commit()
@@ -105,7 +105,7 @@ async def lift(session: AsyncSession, viewer: Viewer, challenge: Challenge, disq
             session,
             challenge.id,
             team_id,
-            higher_is_better=spec_of(challenge).primary_metric.higher_is_better,
+            spec_of(challenge),
         )
     await session.commit()
     return team_id

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
 from challenges.spec import ChallengeSpec
+from core.best import rules_changed
 from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import Challenge, ChallengeStaff, ChallengeState, Role, StaffRole, Submission, utcnow
@@ -103,7 +104,8 @@ class Edit:
 async def edit_challenge(
     session: AsyncSession, viewer: Viewer, challenge: Challenge, edit: Edit
 ) -> Challenge:
-    current = spec_of(challenge).model_dump(mode="json")
+    before = spec_of(challenge)
+    current = before.model_dump(mode="json")
     raw = dict(current)
     if edit.title is not None:
         raw["title"] = edit.title
@@ -120,6 +122,8 @@ async def edit_challenge(
         challenge.spec = after
         challenge.title = spec.title
         challenge.updated_at = utcnow()
+        assert challenge.id is not None
+        await rules_changed(session, challenge.id, before, spec)
         audit.record(
             session,
             viewer,

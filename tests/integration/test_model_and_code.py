@@ -18,11 +18,20 @@ import pytest
 import yaml
 from litestar.testing import AsyncTestClient
 
+from core.models import StaffRole
 from core.settings import Settings
 from runner.images import RUNTIME_IMAGE, build_runtime_image
 from runner.sandbox import Limits, Mount, Outcome, Sandbox, run_folder
 from tests.conftest import EXAMPLES
-from tests.helpers import announce_sandbox_worker, csv_bytes, drain_queue, load_challenge, login, upload
+from tests.helpers import (
+    announce_sandbox_worker,
+    csv_bytes,
+    drain_queue,
+    load_challenge,
+    login,
+    make_staff,
+    upload,
+)
 
 TUMOUR = EXAMPLES / "tumour-detection"
 SLUG = "tumour-detection"
@@ -449,3 +458,32 @@ async def test_the_board_shows_what_each_entrys_run_used(
     assert "data-efficiency" in page and 'data-sort="cpu_s"' in page and "Peak memory" in page
     ada_row = next(line for line in page.splitlines() if 'data-team="ada"' in line)
     assert re.search(r"<td>\d+\.\d s</td><td>\d+\.\d s</td><td>\d+ MB</td></tr>", ada_row), ada_row
+
+
+async def test_a_run_over_the_boards_rules_is_scored_but_not_ranked(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """`limits.max_mib`: a code run over it is scored and its team told why it is not ranked; a prediction
+    file (no run) is ranked; lifting the rule puts the team on the board without a rescore."""
+    await load_challenge(settings, bundle(tmp_path, max_mib=1, max_cpu_s=1000))
+    ada = await login(client, "ada")
+    [code] = await submit_all(client, ada, [("code.zip", zip_bytes({"predict.py": PREDICT_RULE}))])
+    assert (await upload(client, await login(client, "bob"), SLUG, rule_predictions())).status_code == 202
+    await drain_queue(settings)
+    [run] = await results(client, ada, [code])
+    assert run["status"] == "scored" and run["public_score"] is not None
+    assert (
+        len(run["not_ranked"]) == 1 and "MiB at peak, over the board's limit of 1 MiB" in run["not_ranked"][0]
+    )
+    board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
+    assert [e["team"] for e in board["entries"]] == ["bob"]
+    assert "At most 1 MiB of memory at peak." in (await client.get(f"/c/{SLUG}")).text
+
+    await make_staff(settings, "olga", SLUG, StaffRole.ORGANISER)
+    olga = await login(client, "olga", register=False)
+    lifted = await client.patch(f"/api/challenges/{SLUG}", json={"limits": {"max_mib": None}}, headers=olga)
+    assert lifted.status_code == 200, lifted.text
+    board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
+    assert sorted(e["team"] for e in board["entries"]) == ["ada", "bob"]
+    [run] = await results(client, ada, [code])
+    assert run["not_ranked"] == []

@@ -9,7 +9,18 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from scoring.ranking import NO_RUN, Board, Efficiency, Ranking, ScoredSubmission, TeamActivity, build_board
+from scoring.ranking import (
+    NO_RULES,
+    NO_RUN,
+    Board,
+    BoardRules,
+    Efficiency,
+    Ranking,
+    ScoredSubmission,
+    TeamActivity,
+    build_board,
+    by_team,
+)
 from scoring.split import public_mask
 
 IDS = [f"id-{i}" for i in range(1000)]
@@ -95,6 +106,26 @@ def test_each_entry_carries_the_run_of_the_submission_chosen_for_its_board() -> 
     assert public == {"ada": runs[1], "bob": NO_RUN}
     private = {e.team: e.efficiency for e in build_board(Board.PRIVATE, subs, TEAMS, higher_is_better=True)}
     assert private == {"ada": runs[2], "bob": NO_RUN}
+
+
+def test_the_boards_rules_leave_out_runs_over_them_and_say_why() -> None:
+    """A run over `max_cpu_s` or `max_mib` is never chosen (the team's next best is); a prediction
+    file and a measure the sandbox did not take pass; the reasons name the figure and the limit."""
+    rules = BoardRules(max_cpu_s=60, max_mib=512)
+    heavy, light = Efficiency(10.0, 61.0, 100.0), Efficiency(10.0, 59.0, 511.0)
+    assert rules.broken(heavy) == ["61 CPU seconds, over the board's limit of 60"]
+    assert rules.broken(Efficiency(1.0, 1.0, 600.0)) == ["600 MiB at peak, over the board's limit of 512 MiB"]
+    assert rules.allow(light) and rules.allow(NO_RUN) and rules.allow(Efficiency(1.0, None, None))
+    assert NO_RULES.allow(Efficiency(1e9, 1e9, 1e9))
+    subs = [
+        ScoredSubmission(1, 1, T0, 0.9, 0.9, {}, final=True, efficiency=heavy),
+        ScoredSubmission(2, 1, T0 + timedelta(minutes=1), 0.8, 0.7, {}, efficiency=light),
+        ScoredSubmission(3, 2, T0, 0.95, 0.95, {}, efficiency=Efficiency(1.0, 1.0, 513.0)),
+    ]
+    for board in Board:
+        ranked = Ranking.of(board, by_team(subs), higher_is_better=True, rules=rules).entries(TEAMS)
+        assert [(e.team, e.submission_id) for e in ranked] == [("ada", 2)]
+    assert [e.submission_id for e in build_board(Board.PUBLIC, subs, TEAMS, higher_is_better=True)] == [3, 1]
 
 
 def test_entries_carry_counts_and_last_time() -> None:

@@ -60,7 +60,8 @@
       const row = document.createElement("tr");
       row.dataset.submission = s.id;
       const dq = s.disqualified ? " · " + root.dataset.subDqText.replace("{reason}", s.disqualified) : "";
-      const status = cell(statusText(s.status) + dq);
+      const unranked = s.not_ranked.length ? " · " + root.dataset.subUnrankedText.replace("{reason}", s.not_ranked.join("; ")) : "";
+      const status = cell(statusText(s.status) + dq + unranked);
       status.dataset.status = s.status;
       const final = document.createElement("td"), box = document.createElement("input");
       box.type = "checkbox"; box.checked = s.final; box.disabled = s.status !== "scored" && !s.final;
