@@ -46,7 +46,6 @@ from databases import fresh_database  # noqa: E402
 from core.queue import board_channel  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from runner.evaluation import _score_file  # noqa: E402
-from scoring.truth import load_truth  # noqa: E402
 from scoring.validate import FileFormat  # noqa: E402
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
 
@@ -252,14 +251,7 @@ def profile_scoring(bundle: Path, payload: bytes) -> str:
     from challenges.bundle import load_bundle
 
     spec = load_bundle(bundle).spec
-    truth = load_truth(
-        (bundle / "hidden" / "labels.csv").read_bytes(),
-        id_column=spec.id_column,
-        target_column=spec.target_column,
-        task=spec.task,
-        fraction=spec.public_fraction,
-        seed=spec.seed,
-    )
+    truth = spec.read_truth((bundle / "hidden" / "labels.csv").read_bytes())
     runs = 50
     start = time.perf_counter()
     for _ in range(runs):

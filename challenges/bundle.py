@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from challenges.spec import ChallengeSpec, check_requirement
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
-from scoring.truth import GroundTruth, LabelsFileError, load_truth
+from scoring.truth import GroundTruth, LabelsFileError
 from scoring.validate import FileFormat, read_predictions
 
 MANIFEST = "challenge.yaml"
@@ -265,14 +265,7 @@ def load_bundle(root: Path | str) -> Bundle:
     truth = None
     if FileRole.TEST_LABELS in raw:
         try:
-            truth = load_truth(
-                raw[FileRole.TEST_LABELS],
-                id_column=spec.id_column,
-                target_column=spec.target_column,
-                task=spec.task,
-                fraction=spec.public_fraction,
-                seed=spec.seed,
-            )
+            truth = spec.read_truth(raw[FileRole.TEST_LABELS])
         except LabelsFileError as exc:
             problems.append(Problem("data.test_labels", f"{exc}"))
     if truth is not None:

@@ -29,6 +29,7 @@ class Example:
     target: str
     features: pd.DataFrame
     labels: pd.Series
+    groups: pd.Series | None = None  # a hidden column of the labels file: scored per group
 
 
 def _tumour() -> Example:
@@ -125,19 +126,24 @@ def _dyslexia() -> Example:
             "age_years": rng.integers(8, 13, n),
         }
     )
+    # Drawn after the features, so adding it changed none of them.
+    language = rng.choice(["french", "other", "not recorded"], n, p=[0.68, 0.29, 0.03])
     return Example(
         slug="dyslexia-gaze",
         title="Dyslexia screening from eye movements",
         description=(
             "Flag children who may need a dyslexia assessment from eye-tracking features recorded while "
             "reading (synthetic data from a seeded generator).\n\nSubmit 1 (refer for assessment) or 0 for "
-            "each `id`. Scored by F1 of the positive class."
+            "each `id`. Scored by F1 of the positive class.\n\nA screening tool must work for every "
+            "child: the board also shows each entry's F1 on its worst group of the language spoken at home, "
+            "and the gap between groups."
         ),
         metric="f1",
         extra_metrics=["accuracy", "precision", "recall"],
         target="referral",
         features=features,
         labels=pd.Series(dyslexic.astype(int), name="referral"),
+        groups=pd.Series(language, name="home_language"),
     )
 
 
@@ -156,9 +162,10 @@ def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -
     train = frame.iloc[train_rows].assign(**{example.target: labels.iloc[train_rows].to_numpy()})
     train.to_csv(folder / "data" / "train.csv", index=False)
     frame.iloc[test_rows].to_csv(folder / "data" / "test.csv", index=False)
-    pd.DataFrame({"id": ids.iloc[test_rows], example.target: labels.iloc[test_rows]}).to_csv(
-        folder / "hidden" / "labels.csv", index=False
-    )
+    hidden = pd.DataFrame({"id": ids.iloc[test_rows], example.target: labels.iloc[test_rows]})
+    if example.groups is not None:
+        hidden[example.groups.name] = example.groups.reset_index(drop=True).iloc[test_rows].to_numpy()
+    hidden.to_csv(folder / "hidden" / "labels.csv", index=False)
     manifest = {
         "slug": example.slug,
         "title": example.title,
@@ -171,6 +178,7 @@ def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -
         "public_fraction": 0.3,
         "schedule": SCHEDULE,
         "limits": {"per_day": 20, "total": 200, "team_size": 4, "final_selections": 2},
+        **({"groups": {"column": example.groups.name, "min_size": 30}} if example.groups is not None else {}),
         "data": {
             "train": "data/train.csv",
             "test_features": "data/test.csv",

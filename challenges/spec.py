@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
+import numpy as np
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from scoring.errors import UnknownMetricError
+from scoring.groups import DEFAULT_MIN_SIZE
 from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
 from scoring.ranking import BoardRules
-from scoring.truth import GroundTruth, expectation_for
+from scoring.truth import GroundTruth, Scores, expectation_for, load_truth, score
 from scoring.validate import Expectation
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
@@ -118,6 +120,19 @@ class Runtime(_Strict):
         return [check_requirement(p) for p in packages]
 
 
+class Groups(_Strict):
+    """A column of the hidden labels file naming each row's group (sex, age band, site): the primary
+    metric is also scored per group; a group under `min_size` rows in a subset is not reported alone."""
+
+    column: Annotated[str, Field(min_length=1)]
+    min_size: Annotated[int, Field(ge=1)] = DEFAULT_MIN_SIZE
+
+
+class RankBy(StrEnum):
+    OVERALL = "overall"
+    WORST_GROUP = "worst_group"  # the worst reported group's score (needs `groups`)
+
+
 class DataFiles(_Strict):
     test_features: str
     test_labels: str
@@ -145,7 +160,14 @@ class ChallengeSpec(_Strict):
     limits: Limits = Limits()
     runtime_image: str = "riality/runtime-python:latest"
     runtime: Runtime = Runtime()
+    groups: Groups | None = None
+    rank_by: RankBy = RankBy.OVERALL
     data: DataFiles
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _group_column(cls, value: object) -> object:
+        return {"column": value} if isinstance(value, str) else value  # `groups: sex`, the short form
 
     @field_validator("title", "description", "id_column", "target_column", "split_seed", "runtime_image")
     @classmethod
@@ -182,6 +204,14 @@ class ChallengeSpec(_Strict):
     def _coherent(self) -> ChallengeSpec:
         if self.id_column == self.target_column:
             raise ValueError("id_column and target_column must differ")
+        if self.groups is not None and self.groups.column in (self.id_column, self.target_column):
+            raise ValueError("groups.column must differ from id_column and target_column")
+        if self.rank_by is RankBy.WORST_GROUP and self.groups is None:
+            raise ValueError("rank_by: worst_group needs `groups: <column of the labels file>`")
+        if self.groups is not None and self.scorer is not None:
+            raise ValueError(
+                "groups are scored with the built-in metrics; a challenge with a scorer cannot set them"
+            )
         if self.scorer is not None:
             missing = [f for f in ("higher_is_better", "prediction") if getattr(self, f) is None]
             if missing:
@@ -237,3 +267,26 @@ class ChallengeSpec(_Strict):
     @property
     def seed(self) -> str:
         return self.split_seed or self.slug
+
+    def read_truth(self, labels: bytes) -> GroundTruth:
+        """The hidden test set from the labels file's bytes (LabelsFileError if unusable)."""
+        return load_truth(
+            labels,
+            id_column=self.id_column,
+            target_column=self.target_column,
+            task=self.task,
+            fraction=self.public_fraction,
+            seed=self.seed,
+            group_column=self.groups.column if self.groups else None,
+        )
+
+    def score(self, truth: GroundTruth, predictions: np.ndarray) -> Scores:
+        """Validated predictions scored with the built-in metrics, by this challenge's rules."""
+        return score(
+            truth,
+            predictions,
+            self.primary_metric,
+            self.extras,
+            min_group_size=self.groups.min_size if self.groups else DEFAULT_MIN_SIZE,
+            by_worst_group=self.rank_by is RankBy.WORST_GROUP,
+        )

@@ -50,7 +50,7 @@ from runner.sandbox import Sandbox, SandboxError
 from runner.truths import TruthCache
 from scoring.errors import PredictionFileError
 from scoring.ranking import Efficiency
-from scoring.truth import GroundTruth, Scores, finite_or_none, score
+from scoring.truth import GroundTruth, Scores, finite_or_none
 from scoring.validate import FileFormat, Predictions, read_predictions
 
 log = logging.getLogger(__name__)
@@ -73,15 +73,21 @@ def _validate(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format:
 
 def _score_file(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Scores:
     """Validate and score with the built-in metrics (the benchmark profiles this)."""
-    return score(truth, _validate(spec, truth, data, file_format).values, spec.primary_metric, spec.extras)
+    return spec.score(truth, _validate(spec, truth, data, file_format).values)
 
 
 def _metrics_json(scores: Scores) -> dict[str, Any]:
     # JSON has no NaN: an undefined metric is stored as null.
-    return {
+    kept: dict[str, Any] = {
         "public": {k: finite_or_none(v) for k, v in scores.public.items()},
         "private": {k: finite_or_none(v) for k, v in scores.private.items()},
     }
+    if scores.groups:  # the primary metric per reported group, per subset
+        kept["groups"] = {
+            subset: {g: finite_or_none(v) for g, v in by_group.items()}
+            for subset, by_group in scores.groups.items()
+        }
+    return kept
 
 
 StillOurs = Callable[[], Awaitable[bool]]
@@ -249,7 +255,7 @@ async def _scores(runtime: Runtime, job: Job, truth: GroundTruth, values: Any) -
     """The built-in metrics, or the challenge's own scorer in its sandbox (ScorerError if it fails)."""
     spec = job.spec
     if spec.scorer is None:
-        return score(truth, values, spec.primary_metric, spec.extras)
+        return spec.score(truth, values)
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; the challenge's scorer needs one")
     await _environment_image(runtime.sandbox, job)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from challenges.spec import ChallengeSpec
 from core.storage import BlobStore
-from scoring.truth import GroundTruth, load_truth
+from scoring.truth import GroundTruth
 
 T = TypeVar("T")
 
@@ -46,13 +46,6 @@ class TruthCache:
             truth = self._keep(
                 self._entries,
                 key,
-                load_truth(
-                    data,
-                    id_column=spec.id_column,
-                    target_column=spec.target_column,
-                    task=spec.task,
-                    fraction=spec.public_fraction,
-                    seed=spec.seed,
-                ),
+                spec.read_truth(data),
             )
         return truth

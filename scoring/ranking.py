@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from scoring.groups import worst_and_disparity
+
 
 class Board(StrEnum):
     PUBLIC = "public"
@@ -96,6 +98,13 @@ class BoardEntry:
     submissions: int
     last_submission_at: datetime | None
     efficiency: Efficiency = NO_RUN  # of the submission behind the entry
+    # With groups: the worst reported group's score and best − worst (None: no groups, or undefined).
+    worst_group: float | None = None
+    disparity: float | None = None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _usable(value: float | None) -> bool:
@@ -187,6 +196,10 @@ class Ranking:
         entries = []
         for rank, (_, team_id) in enumerate(self._order[start:stop], start=start + 1):
             sub = self._chosen[team_id][1]
+            by_group = sub.metrics.get("groups", {}).get(self.board.value)
+            worst, disparity = (
+                worst_and_disparity(by_group, self.higher_is_better) if by_group else (None, None)
+            )
             team = teams.get(team_id) or TeamActivity(
                 name=f"team {team_id}", submissions=0, last_submission_at=None
             )
@@ -201,6 +214,8 @@ class Ranking:
                     submissions=team.submissions,
                     last_submission_at=team.last_submission_at,
                     efficiency=sub.efficiency,
+                    worst_group=_finite(worst),
+                    disparity=_finite(disparity),
                 )
             )
         return entries

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.classes import sort_classes
+from scoring.groups import DEFAULT_MIN_SIZE, group_scores, group_sizes, worst_and_disparity
 from scoring.metrics import Metric, Output, Task, labels_from_probabilities
 from scoring.split import public_mask
 from scoring.validate import Expectation
@@ -25,6 +26,16 @@ class GroundTruth:
     y: np.ndarray  # class codes, positions in `classes` (classification), or floats (regression)
     public: np.ndarray  # boolean mask of the public subset
     classes: tuple[str, ...]
+    groups: np.ndarray | None = None  # each row's group (strings) when the challenge scores groups
+
+    def group_sizes(self) -> dict[str, dict[str, int]]:
+        """Rows of each group in the public and the private subset (empty without groups)."""
+        if self.groups is None:
+            return {}
+        return {
+            "public": group_sizes(self.groups, self.public),
+            "private": group_sizes(self.groups, self.private),
+        }
 
     @property
     def codes(self) -> tuple[int, ...]:
@@ -37,30 +48,50 @@ class GroundTruth:
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    """A submission's metrics on the public and private subsets; the primary metric is `metric`."""
+    """A submission's metrics on the public and private subsets; the primary metric is `metric`.
+
+    With groups, `groups` holds the primary metric of each reported group per subset; a challenge
+    ranked by its worst group (`by_worst_group`) ranks that score instead of the overall one.
+    """
 
     metric: str
     public: dict[str, float] = field(default_factory=dict)
     private: dict[str, float] = field(default_factory=dict)
+    groups: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_worst_group: bool = False
+    higher_is_better: bool = True
+
+    def _ranked(self, subset: str) -> float:
+        if self.by_worst_group:
+            return worst_and_disparity(self.groups.get(subset, {}), self.higher_is_better)[0]
+        overall: dict[str, float] = getattr(self, subset)
+        return overall[self.metric]
 
     @property
     def public_score(self) -> float:
-        return self.public[self.metric]
+        return self._ranked("public")
 
     @property
     def private_score(self) -> float:
-        return self.private[self.metric]
+        return self._ranked("private")
 
 
 def load_truth(
-    data: bytes, *, id_column: str, target_column: str, task: Task, fraction: float, seed: str
+    data: bytes,
+    *,
+    id_column: str,
+    target_column: str,
+    task: Task,
+    fraction: float,
+    seed: str,
+    group_column: str | None = None,
 ) -> GroundTruth:
-    """Read a labels CSV (id, target) into a GroundTruth; raise LabelsFileError if it is unusable."""
+    """Read a labels CSV (id, target[, group]) into a GroundTruth; raise LabelsFileError if it is unusable."""
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise LabelsFileError(f"labels file is not a readable CSV: {exc}") from None
-    for column in (id_column, target_column):
+    for column in (id_column, target_column, *([group_column] if group_column else [])):
         if column not in frame.columns:
             raise LabelsFileError(
                 f"labels file has no column {column!r} (found: {', '.join(map(str, frame.columns))})"
@@ -86,8 +117,16 @@ def load_truth(
         if len(classes) < 2:
             raise LabelsFileError("labels file: a classification test set needs at least 2 classes")
         y = pd.Index(classes, dtype=object).get_indexer(labels)
+    groups = None
+    if group_column:
+        named = frame[group_column].str.strip()
+        if (named == "").any():
+            line = int(np.flatnonzero((named == "").to_numpy())[0]) + 2
+            raise LabelsFileError(f"labels file: line {line}: empty group {group_column!r}")
+        groups = named.to_numpy(dtype=str)
     index = pd.Index(ids.to_numpy(dtype=object), dtype=object)
-    return GroundTruth(ids=index, y=y, public=public_mask(list(index), fraction, seed), classes=classes)
+    public = public_mask(list(index), fraction, seed)
+    return GroundTruth(ids=index, y=y, public=public, classes=classes, groups=groups)
 
 
 def expectation_for(
@@ -111,16 +150,37 @@ def _as_needed(values: np.ndarray, produced: Output, needed: Output, codes: tupl
     raise ValueError(f"cannot compute a metric that needs {needed} from {produced} predictions")
 
 
-def score(truth: GroundTruth, predictions: np.ndarray, metric: Metric, extra: list[Metric]) -> Scores:
-    """All metrics on both subsets; an undefined value (e.g. AUC of one class) is NaN, never ranked."""
-    result = Scores(metric=metric.name)
+def score(
+    truth: GroundTruth,
+    predictions: np.ndarray,
+    metric: Metric,
+    extra: list[Metric],
+    *,
+    min_group_size: int = DEFAULT_MIN_SIZE,
+    by_worst_group: bool = False,
+) -> Scores:
+    """All metrics on both subsets (and the primary one per group, with groups); an undefined value
+    (e.g. AUC of one class) is NaN, never ranked."""
+    result = Scores(
+        metric=metric.name, by_worst_group=by_worst_group, higher_is_better=metric.higher_is_better
+    )
     # Classes travel as integer codes: scikit-learn is several times faster on ints than on strings.
     converted = {
         m.needs: _as_needed(predictions, metric.needs, m.needs, truth.codes) for m in (metric, *extra)
     }
-    for subset, target in ((truth.public, result.public), (truth.private, result.private)):
+    for name, subset in (("public", truth.public), ("private", truth.private)):
+        target: dict[str, float] = getattr(result, name)
         for m in (metric, *extra):
             target[m.name] = m(truth.y[subset], converted[m.needs][subset], truth.codes)
+        if truth.groups is not None:
+            result.groups[name] = group_scores(
+                metric,
+                truth.y[subset],
+                converted[metric.needs][subset],
+                truth.groups[subset],
+                truth.codes,
+                min_group_size,
+            )
     return result
 
 

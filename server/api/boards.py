@@ -47,6 +47,8 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
                 wall_s=e.efficiency.wall_s,
                 cpu_s=e.efficiency.cpu_s,
                 peak_memory_mb=e.efficiency.peak_memory_mb,
+                worst_group=e.worst_group,
+                disparity=e.disparity,
             )
             for e in entries
         ],

@@ -26,6 +26,8 @@ from server.api.schemas import (
     ChallengeEditIn,
     ChallengeSummary,
     FileOut,
+    GroupOut,
+    GroupsOut,
     LimitsOut,
     RescoreOut,
 )
@@ -83,10 +85,30 @@ async def challenge_detail(
             team_size=limits.team_size,
             final_selections=limits.final_selections,
             upload_mb=limits.upload_mb,
+            time_s=limits.time_s,
+            memory_mb=limits.memory_mb,
+            max_cpu_s=limits.max_cpu_s,
+            max_mib=limits.max_mib,
         ),
         files=sorted(files, key=lambda f: f.name),
         reveal=spec.schedule.reveal,
         staff_role=access.staff.value if access.staff else None,
+        groups=groups_out(challenge, spec),
+    )
+
+
+def groups_out(challenge: Challenge, spec: ChallengeSpec) -> GroupsOut | None:
+    if spec.groups is None:
+        return None
+    sizes = challenge.group_sizes
+    public, private = sizes.get("public", {}), sizes.get("private", {})
+    return GroupsOut(
+        column=spec.groups.column,
+        min_size=spec.groups.min_size,
+        rank_by=spec.rank_by.value,
+        groups=[
+            GroupOut(name, public.get(name, 0), private.get(name, 0)) for name in sorted(public | private)
+        ],
     )
 
 

@@ -97,6 +97,27 @@ class LimitsOut(msgspec.Struct):
     team_size: int
     final_selections: int
     upload_mb: float
+    # A model or code run: its sandbox's limits, and the board's rules (over them: scored, not ranked).
+    time_s: int
+    memory_mb: int
+    max_cpu_s: float | None
+    max_mib: float | None
+
+
+class GroupOut(msgspec.Struct):
+    """A group of the test rows (challenges scored per group): its rows in each subset; a group under
+    the challenge's minimum size in a subset is not reported on its own there."""
+
+    name: str
+    public_rows: int
+    private_rows: int
+
+
+class GroupsOut(msgspec.Struct):
+    column: str  # of the hidden labels file
+    min_size: int
+    rank_by: str  # overall | worst_group
+    groups: list[GroupOut]
 
 
 class ChallengeSummary(msgspec.Struct):
@@ -126,6 +147,7 @@ class ChallengeDetail(ChallengeSummary):
     files: list[FileOut]
     reveal: datetime | None  # when the private board becomes public (else when its staff reveal it)
     staff_role: str | None  # the viewer's: organiser | judge, or null
+    groups: GroupsOut | None  # null: not scored per group
 
 
 class ChallengeCreated(msgspec.Struct):
@@ -244,6 +266,9 @@ class EntryOut(msgspec.Struct):
     wall_s: float | None = None
     cpu_s: float | None = None
     peak_memory_mb: float | None = None
+    # With groups: the entry's worst reported group's score and best − worst group (null otherwise).
+    worst_group: float | None = None
+    disparity: float | None = None
 
 
 class BoardEventOut(msgspec.Struct):

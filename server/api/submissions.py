@@ -35,7 +35,7 @@ from server.services import (
     submissions,
 )
 from server.services.accounts import Viewer
-from server.services.submissions import Upload, private_visible
+from server.services.submissions import Upload, private_visible, visible_metrics
 
 
 async def submission_outs(
@@ -82,7 +82,7 @@ async def submission_outs(
                 final=sub.final,
                 public_score=sub.public_score,
                 private_score=sub.private_score if show_private else None,
-                metrics={k: v for k, v in sub.metrics.items() if show_private or k != "private"},
+                metrics=visible_metrics(sub.metrics, show_private),
                 error=sub.error,
                 logs=sub.logs,
                 wall_s=sub.wall_s,

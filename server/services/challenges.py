@@ -46,7 +46,12 @@ async def write_bundle(
     columns = list(spec.expectation(bundle.truth).columns)
     if challenge is None:
         challenge = Challenge(
-            slug=spec.slug, title=spec.title, spec=spec.model_dump(mode="json"), columns=columns, state=state
+            slug=spec.slug,
+            title=spec.title,
+            spec=spec.model_dump(mode="json"),
+            columns=columns,
+            group_sizes=bundle.truth.group_sizes(),
+            state=state,
         )
         session.add(challenge)
         await session.flush()
@@ -55,6 +60,7 @@ async def write_bundle(
         challenge.title = spec.title
         challenge.spec = spec.model_dump(mode="json")
         challenge.columns = columns
+        challenge.group_sizes = bundle.truth.group_sizes()
         challenge.updated_at = utcnow()
         assert challenge.id is not None
         await rules_changed(session, challenge.id, before, spec)

@@ -59,6 +59,8 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
         "wall_s",
         "cpu_s",
         "peak_memory_mb",
+        "worst_group",
+        "disparity",
     ]
     rows = (
         [
@@ -73,6 +75,8 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
             e.efficiency.wall_s,
             e.efficiency.cpu_s,
             e.efficiency.peak_memory_mb,
+            e.worst_group,
+            e.disparity,
         ]
         for e in entries
     )

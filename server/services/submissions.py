@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import PurePath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import ScalarSelect, and_, func, or_
 from sqlalchemy.exc import IntegrityError
@@ -418,6 +418,17 @@ async def challenge_submissions(
 def private_visible(access: Access, challenge: Challenge, now: datetime) -> bool:
     """The challenge's staff see private scores at any time; everyone else once they are revealed."""
     return access.is_staff or state_of(challenge, spec_of(challenge), now) is ChallengeState.REVEALED
+
+
+def visible_metrics(metrics: dict[str, Any], show_private: bool) -> dict[str, Any]:
+    """A submission's stored metrics as its viewer may see them: the private subset's, overall and per
+    group, only where private scores are visible."""
+    if show_private:
+        return metrics
+    visible = {k: v for k, v in metrics.items() if k != "private"}
+    if "groups" in visible:
+        visible["groups"] = {k: v for k, v in visible["groups"].items() if k != "private"}
+    return visible
 
 
 async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, final: bool) -> Submission:

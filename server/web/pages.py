@@ -21,7 +21,7 @@ from core.models import ChallengeState, utcnow
 from scoring.progression import progression
 from scoring.ranking import Board, BoardEntry
 from server.api.boards import current_board
-from server.api.challenges import challenge_status
+from server.api.challenges import challenge_status, groups_out
 from server.live import keys
 from server.services import boards, challenges, environments
 from server.services.chain import chain_head
@@ -148,6 +148,7 @@ class PageController(Controller):
             "when": _when(spec, t, utcnow()),
             # Model and code runs have a cost to show beside their score; prediction files have none.
             "efficiency": any(kind in spec.kinds for kind in (Kind.MODEL, Kind.CODE)),
+            "groups": spec.groups is not None,
         }
 
     @get("/c/{slug:str}")
@@ -173,6 +174,7 @@ class PageController(Controller):
             metric_description=spec.primary_metric.description,  # a custom scorer's; built-ins are translated
             higher=spec.primary_metric.higher_is_better,
             limits=spec.limits,
+            group_table=groups_out(context["challenge"], spec),
             kinds=[k.value for k in spec.kinds],
             probability_columns=[c for c in context["challenge"].columns if c.startswith("proba_")],
             environment=await environments.environment_of(db_session, context["challenge"], NOBODY),
@@ -218,7 +220,7 @@ class PageController(Controller):
             boards.ensure_visible(context["challenge"], Board.PRIVATE, NOBODY)
             context["board"] = await current_board(request.app.state, context["challenge"], Board.PRIVATE)
         spec = context["spec"]
-        context["efficiency"] = False  # a projector shows ranks and scores, large; the page has the rest
+        context["efficiency"] = context["groups"] = False  # a projector shows ranks and scores, large
         return _page(
             request,
             "screen.html",

@@ -7,6 +7,8 @@
   let page = 0, paused = false, latest = null;
   // Model and code challenges show what each entry's run used; its headers sort (then reverse, then rank).
   const efficiency = table.hasAttribute("data-efficiency");
+  // Challenges scored per group show each entry's worst group and the gap between its groups.
+  const groups = table.hasAttribute("data-groups");
   const usage = [["wall_s", (v) => `${v.toFixed(1)} s`], ["cpu_s", (v) => `${v.toFixed(1)} s`],
                  ["peak_memory_mb", (v) => `${Math.round(v)} MB`]];
   let sortKey = null, sortDirection = 1;
@@ -42,8 +44,14 @@
       const when = entry.last_submission_at ? new Date(entry.last_submission_at) : null;
       const time = document.createElement("time");
       if (when) { time.dateTime = entry.last_submission_at; time.textContent = when.toLocaleString(lang); }
-      row.append(cell("td", String(entry.rank)), cell("th", entry.team, "row"), cell("td", entry.score.toFixed(4)),
-                 cell("td", String(entry.submissions)));
+      row.append(cell("td", String(entry.rank)), cell("th", entry.team, "row"), cell("td", entry.score.toFixed(4)));
+      if (groups) {
+        for (const key of ["worst_group", "disparity"]) {
+          const value = entry[key];
+          row.append(cell("td", value === null || value === undefined ? "–" : value.toFixed(4)));
+        }
+      }
+      row.append(cell("td", String(entry.submissions)));
       const last = document.createElement("td"); last.append(time); row.append(last);
       if (efficiency) {
         for (const [key, format] of usage) {
@@ -57,7 +65,7 @@
     }
     if (!entries.length) {
       const row = document.createElement("tr"); row.className = "empty";
-      const td = cell("td", emptyText); td.colSpan = efficiency ? 8 : 5; row.append(td); body.append(row);
+      const td = cell("td", emptyText); td.colSpan = 5 + (efficiency ? 3 : 0) + (groups ? 2 : 0); row.append(td); body.append(row);
     }
     table.replaceChild(body, table.tBodies[0]);
     previous = next;

@@ -78,6 +78,13 @@
         pre.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
         more.append(summary, pre); details.append(more);
       }
+      const groups = (s.metrics.groups || {}).public;  // the primary metric per group, public subset
+      if (groups && Object.keys(groups).length) {
+        const line = document.createElement("p"); line.className = "groups";
+        line.textContent = root.dataset.byGroup + " " + Object.entries(groups)
+          .map(([name, value]) => `${name} ${value === null ? "–" : value.toFixed(4)}`).join(" · ");
+        details.append(line);
+      }
       row.append(cell(String(s.id)), cell(s.filename), cell(s.kind), status,
                  cell(s.public_score === null ? "" : s.public_score.toFixed(4)),
                  cell(new Date(s.created_at).toLocaleString(lang)), final, details);
