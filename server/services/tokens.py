@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Token, TokenScope, utcnow
+from core.models import MAX_ROW_ID, Token, TokenScope, utcnow
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
 from server.services.accounts import Viewer, token_digest
 
@@ -83,7 +83,7 @@ async def list_tokens(session: AsyncSession, viewer: Viewer) -> list[TokenInfo]:
 async def revoke_token(session: AsyncSession, viewer: Viewer, token_id: int) -> None:
     """The token stops working at once. Someone else's token is, to this user, no token at all."""
     _require_signed_in(viewer)
-    row = await session.get(Token, token_id)
+    row = await session.get(Token, token_id) if 0 < token_id <= MAX_ROW_ID else None  # PostgreSQL: int4
     if row is None or row.user_id != viewer.id or row.name is None:
         raise NotFound(f"you have no API token {token_id}")
     await session.delete(row)

@@ -110,3 +110,11 @@ async def test_a_token_request_is_checked(client: AsyncTestClient) -> None:
         refused = await client.post("/api/me/tokens", json=body, headers=ada)
         assert refused.status_code == 400, (body, refused.text)
         assert where in refused.text
+
+
+async def test_revoking_a_token_id_beyond_any_row_is_404_not_500(client: AsyncTestClient) -> None:
+    """Found by the schema fuzzer on PostgreSQL, whose integer ids stop at 2**31 - 1."""
+    ada = await login(client, "ada")
+    for token_id in (2**46, 2**31, 0):
+        response = await client.delete(f"/api/me/tokens/{token_id}", headers=ada)
+        assert response.status_code == 404, (token_id, response.text)
