@@ -148,7 +148,9 @@ async def listen(redis_url: str, events: dict[int, asyncio.Future[float]], ready
             if message["type"] != "message":
                 continue
             now = time.time()
-            submission_id = json.loads(message["data"])["submission"]
+            submission_id = json.loads(message["data"]).get("submission")
+            if submission_id is None:  # a whole-board message (an uncertainty pass), not a score
+                continue
             future = events.setdefault(submission_id, asyncio.get_running_loop().create_future())
             if not future.done():
                 future.set_result(now)

@@ -268,6 +268,12 @@ class ChallengeSpec(_Strict):
     def seed(self) -> str:
         return self.split_seed or self.slug
 
+    @property
+    def has_uncertainty(self) -> bool:
+        """Its boards get bootstrap intervals and ties (runner.uncertainty): the built-in metrics of an
+        overall ranking (not a challenge's own scorer, not a worst-group ranking)."""
+        return self.scorer is None and self.rank_by is RankBy.OVERALL
+
     def read_truth(self, labels: bytes) -> GroundTruth:
         """The hidden test set from the labels file's bytes (LabelsFileError if unusable)."""
         return load_truth(

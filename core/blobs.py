@@ -39,6 +39,11 @@ def _old_files(store: BlobStore, cutoff: float) -> Iterator[Path]:
 async def _referenced(session: AsyncSession, digests: list[str]) -> set[str]:
     found = set(await session.exec(select(Submission.sha256).where(col(Submission.sha256).in_(digests))))
     found |= set(
+        await session.exec(
+            select(Submission.predictions_sha256).where(col(Submission.predictions_sha256).in_(digests))
+        )
+    )
+    found |= set(
         await session.exec(select(ChallengeFile.sha256).where(col(ChallengeFile.sha256).in_(digests)))
     )
     return found

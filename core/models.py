@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import JSON, DateTime, Index, LargeBinary, String, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -288,6 +288,33 @@ class Submission(SQLModel, table=True):
     chain_seq: int | None = None
     chain_prev: str | None = Field(default=None, sa_type=String(64))
     chain_hash: str | None = Field(default=None, sa_type=String(64))
+    # Its validated predictions (a .npy in the store), for the board's bootstrap (None: not kept).
+    predictions_sha256: str | None = Field(default=None, sa_type=String(64))
+
+
+class BootstrapScores(SQLModel, table=True):
+    """A board entry's score on each bootstrap resample of the public and the private rows
+    (scoring.uncertainty; float64 arrays as bytes), computed once per submission."""
+
+    __tablename__ = "bootstrap_scores"
+    submission_id: int = Field(primary_key=True, foreign_key="submission.id", ondelete="CASCADE")
+    public: bytes = Field(sa_type=LargeBinary)
+    private: bytes = Field(sa_type=LargeBinary)
+
+
+class EntryUncertainty(SQLModel, table=True):
+    """What the last uncertainty pass found for each entry of a board (scoring.uncertainty)."""
+
+    __tablename__ = "entry_uncertainty"
+    challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
+    board: str = Field(primary_key=True, sa_type=String(10))
+    submission_id: int = Field(primary_key=True, foreign_key="submission.id", ondelete="CASCADE")
+    low: float | None = None
+    high: float | None = None
+    tied_with_leader: bool = False
+    rank_low: int
+    rank_high: int
+    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Disqualification(SQLModel, table=True):

@@ -4,18 +4,20 @@ message (one writer, one parser) and its channel, and putting evaluation jobs on
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
 
 from core.models import utcnow
-from core.scheduling import JOB_EXPIRES, LANES, SANDBOX_LANE, Placement
+from core.scheduling import JOB_EXPIRES, LANES, PREDICTIONS_LANE, SANDBOX_LANE, Placement
 
 EVALUATE = "evaluate"
 RESCORE = "rescore"
 BUILD_ENVIRONMENT = "build_environment"
+UNCERTAINTY = "uncertainty"
 
 
 def board_channel(slug: str) -> str:
@@ -100,6 +102,19 @@ class ArqQueue:
             challenge_id,
             _job_id=f"environment:{challenge_id}:{version}",
             _queue_name=SANDBOX_LANE,
+        )
+
+    async def enqueue_uncertainty(self, slug: str, period_s: float) -> None:
+        """A pass over the challenge's board uncertainty at the end of the current period: every request
+        in one period shares its job id, so a burst of scores makes one pass (arq refuses the others)."""
+        period = max(period_s, 0.01)
+        bucket = int(time.time() // period) + 1
+        await self.redis.enqueue_job(
+            UNCERTAINTY,
+            slug,
+            _job_id=f"uncertainty:{slug}:{bucket}",
+            _queue_name=PREDICTIONS_LANE,
+            _defer_until=datetime.fromtimestamp(bucket * period, UTC),
         )
 
     async def publish_board_changed(self, slug: str, team_id: int | None = None) -> None:

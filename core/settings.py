@@ -29,6 +29,7 @@ class Settings:
     max_upload_bytes: int = 200 * 1024 * 1024  # hard ceiling over every challenge's own upload limit
     reconcile_after_s: int = 60  # a queued/running submission older than this is re-enqueued
     blob_grace_s: int = 3600  # a stored file nothing references is removed after this long
+    uncertainty_period_s: float = 5.0  # at most one board-uncertainty pass per challenge this often
     worker_max_jobs: int = 8
     worker_poll_delay_s: float = 0.02
     sandbox_concurrency: int = 2  # containers at once per worker, never more than the host's cores
@@ -74,6 +75,7 @@ class Settings:
             "token_ttl_hours": int(env.get("RIALITY_TOKEN_TTL_HOURS", base.token_ttl_hours)),
             "reconcile_after_s": int(env.get("RIALITY_RECONCILE_AFTER_S", base.reconcile_after_s)),
             "blob_grace_s": int(env.get("RIALITY_BLOB_GRACE_S", base.blob_grace_s)),
+            "uncertainty_period_s": float(env.get("RIALITY_UNCERTAINTY_PERIOD_S", base.uncertainty_period_s)),
             "worker_max_jobs": int(env.get("RIALITY_WORKER_MAX_JOBS", base.worker_max_jobs)),
             "sandbox_concurrency": int(env.get("RIALITY_SANDBOX_CONCURRENCY", base.sandbox_concurrency)),
             "sandbox_runtime": env.get("RIALITY_SANDBOX_RUNTIME", base.sandbox_runtime),
@@ -106,6 +108,7 @@ class Settings:
             "RIALITY_TOKEN_TTL_HOURS": str(self.token_ttl_hours),
             "RIALITY_RECONCILE_AFTER_S": str(self.reconcile_after_s),
             "RIALITY_BLOB_GRACE_S": str(self.blob_grace_s),
+            "RIALITY_UNCERTAINTY_PERIOD_S": str(self.uncertainty_period_s),
             "RIALITY_WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "RIALITY_SANDBOX_CONCURRENCY": str(self.sandbox_concurrency),
             "RIALITY_SANDBOX_RUNTIME": self.sandbox_runtime,

@@ -48,6 +48,7 @@ from runner.reconcile import stale_after as stale_after_for
 from runner.results import record_best, write_failure, write_result
 from runner.sandbox import Sandbox, SandboxError
 from runner.truths import TruthCache
+from runner.uncertainty import predictions_bytes
 from scoring.errors import PredictionFileError
 from scoring.ranking import Efficiency
 from scoring.truth import GroundTruth, Scores, finite_or_none
@@ -311,7 +312,12 @@ async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
             "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
         )
         return Result(produced.record, failure=FailureKind.SCORER_FAILED, message=message)
-    return Result(produced.record, scores=scores)
+    record = produced.record
+    if job.spec.has_uncertainty:  # kept for the board's bootstrap pass (runner.uncertainty)
+        record = record | {
+            "predictions_sha256": runtime.store.put_bytes(predictions_bytes(predictions.values))
+        }
+    return Result(record, scores=scores)
 
 
 def score_values(scores: Scores) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from core import logs
 from core.blobs import sweep_orphans
 from core.metrics import record_evaluation
-from core.models import EnvironmentState, FailureKind
+from core.models import EnvironmentState, FailureKind, Status
 from core.queue import ArqQueue, board_channel, board_message, waiting_submissions
 from core.scheduling import Placement
 from runner import environments, fairness, heartbeat
@@ -23,6 +23,7 @@ from runner.evaluation import Outcome, board_event, evaluate_submission, fail_in
 from runner.fairness import TeamAtCapacity
 from runner.reconcile import find_stuck, reenqueue
 from runner.rescoring import give_up, lost_parts, rescore_submission
+from runner.uncertainty import uncertainty_pass
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,28 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
         log.exception("submission %s: giving up after %d tries", submission_id, tries)
         outcome = await fail_internal(ctx["sessions"], submission_id, _gave_up(exc, "score"))
     await _publish(ctx, outcome)
+    if outcome is not None and outcome.status is Status.SCORED:
+        await _uncertainty_later(ctx, outcome.challenge)
     return outcome.status.value if outcome else "skipped"
+
+
+async def _uncertainty_later(ctx: dict[str, Any], slug: str) -> None:
+    """Queue the board's uncertainty pass (best effort: the next score or board change queues it again)."""
+    try:
+        await ArqQueue(ctx["redis"]).enqueue_uncertainty(slug, ctx["settings"].uncertainty_period_s)
+    except RedisError as exc:
+        log.warning("challenge %s: uncertainty pass not queued: %s", slug, exc)
+
+
+async def uncertainty(ctx: dict[str, Any], slug: str) -> str:
+    """Recompute a challenge's board intervals, ties and rank intervals; then tell the boards."""
+    found = await uncertainty_pass(ctx["sessions"], ctx["runtime"].truths, slug)
+    if found is None:
+        return "nothing to do"
+    await ctx["redis"].publish(board_channel(slug), board_message(slug, None, uncertainty=True))
+    if found.remaining:
+        await _uncertainty_later(ctx, slug)
+    return f"done, {found.remaining} entries left"
 
 
 async def build_environment(ctx: dict[str, Any], challenge_id: int) -> str:
@@ -135,6 +157,7 @@ async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> s
     if finished is not None:
         message = board_message(finished.challenge, None, rescore=rescore_id)
         await ctx["redis"].publish(board_channel(finished.challenge), message)
+        await _uncertainty_later(ctx, finished.challenge)
         return "finished"
     return "done"
 

@@ -11,13 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.best import recompute_best
 from core.db import SessionMaker
-from core.models import Challenge, FailureKind, Rescore, Status, Submission, utcnow
+from core.models import BootstrapScores, Challenge, FailureKind, Rescore, Status, Submission, utcnow
 from core.scheduling import lanes_of
 from runner.evaluation import Runtime, compute, load_job, score_values
 
@@ -107,6 +107,10 @@ async def rescore_submission(
             )
             if changed.rowcount == 1:
                 await recompute_best(session, job.challenge_id, job.team_id, job.spec)
+                # Its resampled scores were of the old labels or split: the next pass computes them anew.
+                await session.exec(
+                    delete(BootstrapScores).where(col(BootstrapScores.submission_id) == submission_id)
+                )
         await _count(session, rescore_id, failed=failed)
         await session.commit()
         return await _finish(session, rescore_id)

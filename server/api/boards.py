@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Response, get
@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Challenge, ChallengeState
+from core.models import Challenge, ChallengeState, EntryUncertainty
 from scoring.ranking import Board, BoardEntry
 from server import live
 from server.api.openapi import errors
@@ -49,10 +49,24 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
                 peak_memory_mb=e.efficiency.peak_memory_mb,
                 worst_group=e.worst_group,
                 disparity=e.disparity,
+                **_uncertainty(result.uncertainty.get(e.submission_id)),
             )
             for e in entries
         ],
+        uncertainty_at=result.uncertainty_at,
     )
+
+
+def _uncertainty(row: EntryUncertainty | None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    return {
+        "ci_low": row.low,
+        "ci_high": row.high,
+        "tied_with_leader": row.tied_with_leader,
+        "rank_low": row.rank_low,
+        "rank_high": row.rank_high,
+    }
 
 
 def _encode_page(result: Leaderboard, offset: int, limit: int | None, *, reviewer: bool) -> bytes:

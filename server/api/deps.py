@@ -19,6 +19,8 @@ async def announce_board_change(state: State, slug: str, team_id: int | None = N
     """A board changed through the API: this process's caches at once, the others' through Redis."""
     state.hub.changed(slug, team_id)
     await state.queue.publish_board_changed(slug, team_id)
+    # Who is on the board, and so who is tied with whom, may have changed: a pass will say (runner.uncertainty).
+    await state.queue.enqueue_uncertainty(slug, state.settings.uncertainty_period_s)
 
 
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar.datastructures import UploadFile
 
+from scoring.uncertainty import ALPHA, RESAMPLES
 from server.services.accounts import MAX_PASSWORD, MIN_PASSWORD, USERNAME
 from server.services.teams import INVITE_CODE
 from server.services.teams import MAX_NAME as MAX_TEAM_NAME
@@ -269,6 +270,14 @@ class EntryOut(msgspec.Struct):
     # With groups: the entry's worst reported group's score and best − worst group (null otherwise).
     worst_group: float | None = None
     disparity: float | None = None
+    # The last uncertainty pass's (null before it reached this entry): the score's 95 % bootstrap
+    # interval, whether a paired bootstrap test (two-sided, α = 0.05) tells it from the leader, and the
+    # rank's 95 % interval over the resamples.
+    ci_low: float | None = None
+    ci_high: float | None = None
+    tied_with_leader: bool | None = None
+    rank_low: int | None = None
+    rank_high: int | None = None
 
 
 class BoardEventOut(msgspec.Struct):
@@ -287,6 +296,10 @@ class LeaderboardOut(msgspec.Struct):
     # The submission record (GET …/chain): keep a copy of the head to pin the history up to it.
     record_length: int
     record_head: str
+    # How the entries' intervals were found (scoring.uncertainty), and when (null: not yet).
+    uncertainty_at: datetime | None = None
+    resamples: int = RESAMPLES
+    alpha: float = ALPHA
 
 
 class UploadForm(msgspec.Struct):

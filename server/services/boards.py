@@ -9,18 +9,15 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.best import disqualified_submissions
+from core.boards import read_board
 from core.chain import GENESIS
 from core.challenges import spec_of
 from core.models import (
     Challenge,
-    ChallengeStaff,
-    Disqualification,
-    Member,
+    EntryUncertainty,
     Status,
     Submission,
     Team,
-    TeamBest,
     utcnow,
 )
 from scoring.ranking import (
@@ -28,7 +25,6 @@ from scoring.ranking import (
     Board,
     BoardEntry,
     BoardRules,
-    Efficiency,
     Ranking,
     ScoredSubmission,
     TeamActivity,
@@ -49,6 +45,12 @@ class Leaderboard:
     ranking: Ranking
     teams: dict[int, TeamActivity]
     record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head (core.chain)
+    # The last uncertainty pass's figures by submission (runner.uncertainty); an entry newer than it has none.
+    uncertainty: dict[int, EntryUncertainty] = field(default_factory=dict)
+
+    @property
+    def uncertainty_at(self) -> datetime | None:
+        return max((u.computed_at for u in self.uncertainty.values()), default=None)
 
     def __len__(self) -> int:
         return len(self.ranking)
@@ -80,6 +82,7 @@ class BoardData:
     teams: dict[int, TeamActivity]
     rankings: dict[tuple[Board, bool, BoardRules], Ranking] = field(default_factory=dict)
     record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head when last read
+    uncertainty: dict[tuple[str, int], EntryUncertainty] = field(default_factory=dict)  # (board, submission)
 
     def ranking(self, board: Board, *, higher_is_better: bool, rules: BoardRules = NO_RULES) -> Ranking:
         key = (board, higher_is_better, rules)
@@ -94,79 +97,16 @@ async def board_data(
     session: AsyncSession, challenge_id: int, team_ids: Collection[int] | None = None
 ) -> BoardData:
     """The board data of a challenge: of every team, or only of `team_ids`."""
-    columns = (
-        Submission.id,
-        Submission.team_id,
-        Submission.created_at,
-        Submission.public_score,
-        Submission.private_score,
-        Submission.metrics,
-        Submission.final,
-        Submission.wall_s,
-        Submission.cpu_s,
-        Submission.peak_memory_mb,
-    )
-    disqualified_entries = disqualified_submissions(challenge_id)
-    best_query = (
-        select(*columns)
-        .join(TeamBest, col(TeamBest.submission_id) == Submission.id)
-        .where(
-            TeamBest.challenge_id == challenge_id,
-            Submission.status == Status.SCORED,
-            col(Submission.id).not_in(disqualified_entries),
+    candidates, teams = await read_board(session, challenge_id, team_ids)
+    uncertainty = {}
+    if team_ids is None:  # a pass rewrites every entry's and then says so for the whole board
+        rows = await session.exec(
+            select(EntryUncertainty).where(EntryUncertainty.challenge_id == challenge_id)
         )
+        uncertainty = {(row.board, row.submission_id): row for row in rows}
+    return BoardData(
+        candidates, teams, record=await chain_head(session, challenge_id), uncertainty=uncertainty
     )
-    # Two indexed reads rather than one OR, which would walk every scored submission of the challenge.
-    finals_query = select(*columns).where(
-        Submission.challenge_id == challenge_id,
-        col(Submission.final),
-        Submission.status == Status.SCORED,
-        col(Submission.id).not_in(disqualified_entries),
-    )
-    # On the boards: teams that submitted, have members, none of them staff, and are not disqualified.
-    staff_teams = (
-        select(Member.team_id)
-        .join(ChallengeStaff, col(ChallengeStaff.user_id) == Member.user_id)
-        .where(Member.challenge_id == challenge_id, ChallengeStaff.challenge_id == challenge_id)
-    )
-    manned = select(Member.team_id).where(Member.challenge_id == challenge_id)
-    disqualified = select(Disqualification.team_id).where(
-        Disqualification.challenge_id == challenge_id, col(Disqualification.team_id).is_not(None)
-    )
-    teams_query = select(Team.id, Team.name, Team.submissions, Team.last_submission_at).where(
-        Team.challenge_id == challenge_id,
-        col(Team.submissions) > 0,
-        col(Team.id).in_(manned),
-        col(Team.id).not_in(staff_teams),
-        col(Team.id).not_in(disqualified),
-    )
-    if team_ids is not None:
-        best_query = best_query.where(col(TeamBest.team_id).in_(team_ids))
-        finals_query = finals_query.where(col(Submission.team_id).in_(team_ids))
-        teams_query = teams_query.where(col(Team.id).in_(team_ids))
-    teams = {
-        team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
-        for team_id, name, count, last in await session.exec(teams_query)
-        if team_id is not None
-    }
-    rows = {row[0]: row for row in (*await session.exec(best_query), *await session.exec(finals_query))}
-    candidates: dict[int, list[ScoredSubmission]] = {}
-    for i, t, c, p, q, m, f, *used in rows.values():  # a best submission may also be a final one: once
-        if t not in teams:
-            continue
-        candidates.setdefault(t, []).append(
-            ScoredSubmission(
-                submission_id=i,
-                team_id=t,
-                created_at=c,
-                public_score=p,
-                private_score=q,
-                metrics=m,
-                final=f,
-                efficiency=Efficiency(*used),
-            )
-        )
-    return BoardData(candidates, teams, record=await chain_head(session, challenge_id))
 
 
 async def refresh_teams(
@@ -190,7 +130,10 @@ def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
     spec = spec_of(challenge)
     metric = spec.primary_metric
     ranking = data.ranking(board, higher_is_better=metric.higher_is_better, rules=spec.limits.board_rules)
-    return Leaderboard(board, metric.name, metric.higher_is_better, ranking, data.teams, data.record)
+    uncertainty = {s: row for (b, s), row in data.uncertainty.items() if b == board.value}
+    return Leaderboard(
+        board, metric.name, metric.higher_is_better, ranking, data.teams, data.record, uncertainty
+    )
 
 
 async def score_history(

@@ -149,6 +149,7 @@ class PageController(Controller):
             # Model and code runs have a cost to show beside their score; prediction files have none.
             "efficiency": any(kind in spec.kinds for kind in (Kind.MODEL, Kind.CODE)),
             "groups": spec.groups is not None,
+            "uncertainty": spec.has_uncertainty,
         }
 
     @get("/c/{slug:str}")
@@ -220,7 +221,8 @@ class PageController(Controller):
             boards.ensure_visible(context["challenge"], Board.PRIVATE, NOBODY)
             context["board"] = await current_board(request.app.state, context["challenge"], Board.PRIVATE)
         spec = context["spec"]
-        context["efficiency"] = context["groups"] = False  # a projector shows ranks and scores, large
+        # A projector shows ranks and scores, large, and the tie bands; the page has the rest.
+        context["efficiency"] = context["groups"] = context["uncertainty"] = False
         return _page(
             request,
             "screen.html",

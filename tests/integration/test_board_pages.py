@@ -33,7 +33,7 @@ async def three_teams(settings: Settings, client: AsyncTestClient) -> None:
 
 
 def board_rows(html: str) -> list[str]:
-    return re.findall(r'<tr data-team="([^"]+)">', html)
+    return re.findall(r'<tr data-team="([^"]+)"', html)
 
 
 async def test_the_challenge_page_shows_the_top_of_the_board_and_every_team_on_request(

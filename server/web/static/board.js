@@ -9,6 +9,8 @@
   const efficiency = table.hasAttribute("data-efficiency");
   // Challenges scored per group show each entry's worst group and the gap between its groups.
   const groups = table.hasAttribute("data-groups");
+  // Bootstrap intervals and rank ranges as columns (the page); the tie band on every board (the screen too).
+  const uncertainty = table.hasAttribute("data-uncertainty");
   const usage = [["wall_s", (v) => `${v.toFixed(1)} s`], ["cpu_s", (v) => `${v.toFixed(1)} s`],
                  ["peak_memory_mb", (v) => `${Math.round(v)} MB`]];
   let sortKey = null, sortDirection = 1;
@@ -44,7 +46,21 @@
       const when = entry.last_submission_at ? new Date(entry.last_submission_at) : null;
       const time = document.createElement("time");
       if (when) { time.dateTime = entry.last_submission_at; time.textContent = when.toLocaleString(lang); }
-      row.append(cell("td", String(entry.rank)), cell("th", entry.team, "row"), cell("td", entry.score.toFixed(4)));
+      const name = cell("th", entry.team, "row");
+      if (entry.tied_with_leader) {
+        row.classList.add("tied"); row.dataset.tied = "";
+        if (entry.rank > 1 && table.dataset.tiedText) {
+          const mark = document.createElement("span"); mark.className = "tie"; mark.textContent = table.dataset.tiedText;
+          name.append(" ", mark);
+        }
+      }
+      row.append(cell("td", String(entry.rank)), name, cell("td", entry.score.toFixed(4)));
+      if (uncertainty) {
+        const known = entry.ci_low !== null && entry.ci_low !== undefined;
+        row.append(cell("td", known ? `${entry.ci_low.toFixed(4)}–${entry.ci_high.toFixed(4)}` : "–"));
+        const ranked = entry.rank_low !== null && entry.rank_low !== undefined;
+        row.append(cell("td", !ranked ? "–" : entry.rank_low === entry.rank_high ? String(entry.rank_low) : `${entry.rank_low}–${entry.rank_high}`));
+      }
       if (groups) {
         for (const key of ["worst_group", "disparity"]) {
           const value = entry[key];
@@ -65,7 +81,7 @@
     }
     if (!entries.length) {
       const row = document.createElement("tr"); row.className = "empty";
-      const td = cell("td", emptyText); td.colSpan = 5 + (efficiency ? 3 : 0) + (groups ? 2 : 0); row.append(td); body.append(row);
+      const td = cell("td", emptyText); td.colSpan = 5 + (efficiency ? 3 : 0) + (groups ? 2 : 0) + (uncertainty ? 2 : 0); row.append(td); body.append(row);
     }
     table.replaceChild(body, table.tBodies[0]);
     previous = next;
