@@ -46,22 +46,20 @@ def resamples(rows: int, seed: int, count: int = RESAMPLES) -> Iterator[np.ndarr
         done += size
 
 
-def _counts(indices: np.ndarray, rows: int) -> np.ndarray:
-    """How many times each row is drawn in each resample: (m, rows)."""
-    m = len(indices)
-    flat = (indices + (np.arange(m) * rows)[:, None]).ravel()
-    return np.bincount(flat, minlength=m * rows).reshape(m, rows).astype(float)
-
-
 def _binary_auc(positive: np.ndarray, score: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """ROC AUC on each resample at once: the Mann-Whitney statistic with each row counted as often as
-    it is drawn (ties half), from one sort of the scores."""
+    it is drawn (ties half), from one sort of the scores: per resample, the positives and negatives
+    drawn at each distinct score, then negatives below each one by a running sum."""
     order = np.argsort(score, kind="stable")
     ordered = score[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # groups of tied scores
-    counts = _counts(indices, len(score))[:, order]
-    pos = np.add.reduceat(counts * positive[order], starts, axis=1)
-    neg = np.add.reduceat(counts * ~positive[order], starts, axis=1)
+    level = np.empty(len(score), dtype=np.intp)  # each row's place among the distinct scores
+    level[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    levels = int(level.max()) + 1
+    m = len(indices)
+    keys = (level[indices] + (np.arange(m) * levels)[:, None]).ravel()
+    drawn = np.bincount(keys, minlength=m * levels).reshape(m, levels)
+    pos = np.bincount(keys, weights=positive[indices].ravel(), minlength=m * levels).reshape(m, levels)
+    neg = drawn - pos
     below = np.cumsum(neg, axis=1) - neg
     pairs = pos.sum(axis=1) * neg.sum(axis=1)
     wins = (pos * (below + 0.5 * neg)).sum(axis=1)
