@@ -57,6 +57,11 @@ def job_submission(job: bytes | str) -> int | None:
     return int(parts[1]) if len(parts) == 3 and parts[0] == "evaluate" and parts[1].isdigit() else None
 
 
+def uncertainty_bucket(period_s: float) -> int:
+    """The period at whose end a pass asked for now runs (its job id's last part)."""
+    return int(time.time() // max(period_s, 0.01)) + 1
+
+
 class EvaluationQueue(Protocol):
     async def enqueue_evaluation(
         self, submission_id: int, placement: Placement, *, attempt: int | str = 0, defer_s: float = 0
@@ -108,7 +113,7 @@ class ArqQueue:
         """A pass over the challenge's board uncertainty at the end of the current period: every request
         in one period shares its job id, so a burst of scores makes one pass (arq refuses the others)."""
         period = max(period_s, 0.01)
-        bucket = int(time.time() // period) + 1
+        bucket = uncertainty_bucket(period)
         await self.redis.enqueue_job(
             UNCERTAINTY,
             slug,

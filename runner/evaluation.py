@@ -313,7 +313,9 @@ async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
         )
         return Result(produced.record, failure=FailureKind.SCORER_FAILED, message=message)
     record = produced.record
-    if job.spec.has_uncertainty:  # kept for the board's bootstrap pass (runner.uncertainty)
+    # What a model or code run predicted is kept for the board's bootstrap pass (runner.uncertainty);
+    # an uploaded file is kept already, and the pass reads it again.
+    if job.spec.has_uncertainty and job.kind is not Kind.PREDICTIONS:
         record = record | {
             "predictions_sha256": runtime.store.put_bytes(predictions_bytes(predictions.values))
         }

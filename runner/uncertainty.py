@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from challenges.bundle import FileRole
-from challenges.spec import ChallengeSpec
+from challenges.spec import ChallengeSpec, Kind
 from core.boards import read_board
 from core.challenges import ChallengeFiles, spec_of
 from core.db import SessionMaker
@@ -28,6 +28,7 @@ from runner.truths import TruthCache
 from scoring.ranking import Board, Ranking
 from scoring.truth import GroundTruth
 from scoring.uncertainty import RESAMPLES, board_uncertainty, bootstrap_scores, resample_seed
+from scoring.validate import FileFormat, read_predictions
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,27 @@ def predictions_bytes(values: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _predictions(store: BlobStore, sha256: str) -> np.ndarray:
-    return np.load(io.BytesIO(store.read_bytes(sha256, limit=1 << 31)), allow_pickle=False)
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A board entry's submission: where its validated predictions can be had again."""
+
+    id: int
+    kind: str
+    sha256: str  # the upload
+    file_format: str
+    predictions_sha256: str | None  # what a model or code run predicted (None: not kept)
+
+    @property
+    def readable(self) -> bool:
+        return self.kind == Kind.PREDICTIONS or self.predictions_sha256 is not None
+
+    def predictions(self, store: BlobStore, spec: ChallengeSpec, truth: GroundTruth) -> np.ndarray:
+        """An uploaded file read and validated again (it was valid: it was scored); a run's kept array."""
+        if self.predictions_sha256 is not None:
+            data = store.read_bytes(self.predictions_sha256, limit=1 << 31)
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        data = store.read_bytes(self.sha256, limit=spec.limits.upload_bytes)
+        return read_predictions(data, spec.expectation(truth), FileFormat(self.file_format)).values
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,27 +119,30 @@ async def uncertainty_pass(sessions: SessionMaker, truths: TruthCache, slug: str
                 select(BootstrapScores).where(col(BootstrapScores.submission_id).in_(wanted))
             )
         }
-        kept = (
-            await session.exec(
-                select(Submission.id, Submission.predictions_sha256).where(
-                    col(Submission.id).in_(wanted - vectors.keys()),
-                    col(Submission.predictions_sha256).is_not(None),
-                )
+        kept = [
+            Kept(*row)
+            for row in await session.exec(
+                select(
+                    Submission.id,
+                    Submission.kind,
+                    Submission.sha256,
+                    Submission.file_format,
+                    Submission.predictions_sha256,
+                ).where(col(Submission.id).in_(wanted - vectors.keys()))
             )
-        ).all()
+        ]
         await session.rollback()  # nothing held open while the resamples are computed
         place: dict[int, int] = {}
         for ids in order.values():
             for position, submission_id in enumerate(ids):
                 place[submission_id] = min(position, place.get(submission_id, position))
-        todo = sorted(kept, key=lambda pair: place[pair[0]] if pair[0] is not None else 0)
+        todo = sorted((k for k in kept if k.readable), key=lambda k: place[k.id])
         fresh: dict[int, _Vectors] = {}
         if todo:
             truth = truths.get(spec, labels_sha256)
-            for submission_id, sha256 in todo[:ENTRIES_PER_PASS]:
-                assert submission_id is not None and sha256 is not None
-                values = _predictions(truths.store, sha256)
-                fresh[submission_id] = await asyncio.to_thread(_bootstrap, spec, truth, values)
+            for entry in todo[:ENTRIES_PER_PASS]:
+                values = entry.predictions(truths.store, spec, truth)
+                fresh[entry.id] = await asyncio.to_thread(_bootstrap, spec, truth, values)
         vectors |= fresh
         found = {}
         for board, ids in order.items():

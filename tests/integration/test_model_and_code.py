@@ -454,6 +454,8 @@ async def test_the_board_shows_what_each_entrys_run_used(
         None,
         None,
     )
+    # The code run's predictions were kept for the board's bootstrap: both entries have an interval.
+    assert by_team["ada"]["ci_low"] is not None and by_team["bob"]["ci_low"] is not None
     page = (await client.get(f"/c/{SLUG}")).text
     assert "data-efficiency" in page and 'data-sort="cpu_s"' in page and "Peak memory" in page
     ada_row = next(line for line in page.splitlines() if 'data-team="ada"' in line)
