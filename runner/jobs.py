@@ -27,6 +27,7 @@ from runner.uncertainty import uncertainty_pass
 
 log = logging.getLogger(__name__)
 
+UNCERTAINTY_LOCK_S = 600  # a pass that died holding its challenge's lock frees it after this
 ENVIRONMENT_WAIT_S = 60  # between looks at an environment being built, for a submission that needs it
 
 
@@ -114,7 +115,7 @@ async def _uncertainty_later(ctx: dict[str, Any], slug: str) -> None:
     """Queue the board's uncertainty pass (best effort: the next score or board change queues it again).
     Once per period from this process: arq would refuse the same job id anyway, after a round trip."""
     period = ctx["settings"].uncertainty_period_s
-    asked: dict[str, int] = ctx.setdefault("uncertainty_asked", {})
+    asked: dict[str, int] = ctx["uncertainty_asked"]
     if asked.get(slug) == uncertainty_bucket(period):
         return
     try:
@@ -126,7 +127,16 @@ async def _uncertainty_later(ctx: dict[str, Any], slug: str) -> None:
 
 async def uncertainty(ctx: dict[str, Any], slug: str) -> str:
     """Recompute a challenge's board intervals, ties and rank intervals; then tell the boards."""
-    found = await uncertainty_pass(ctx["sessions"], ctx["runtime"].truths, slug)
+    # One pass of a challenge at a time over all workers: a pass slower than the period (a busy host)
+    # would otherwise be overtaken by the next one, which would compute the same entries again.
+    lock = f"riality:uncertainty:{slug}"
+    if not await ctx["redis"].set(lock, "1", nx=True, ex=UNCERTAINTY_LOCK_S):
+        await _uncertainty_later(ctx, slug)  # after this one: what changed meanwhile is seen then
+        return "another pass is running; queued the next"
+    try:
+        found = await uncertainty_pass(ctx["sessions"], ctx["runtime"].truths, slug)
+    finally:
+        await ctx["redis"].delete(lock)
     if found is None:
         return "nothing to do"
     await ctx["redis"].publish(board_channel(slug), board_message(slug, None, uncertainty=True))

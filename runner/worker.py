@@ -80,6 +80,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
         ctx["settings"] = settings
+        ctx["uncertainty_asked"] = {}  # shared by every job's ctx (arq copies the dict, not its values)
         sandbox, reason = await asyncio.to_thread(
             _sandbox_or_none, settings.sandbox_runtime, settings.worker_fake_gpus
         )
@@ -92,7 +93,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
             sandbox_slots=asyncio.Semaphore(slots),
             team_sandbox_runs=settings.team_sandbox_runs,
         )
-        shared = {k: ctx[k] for k in ("engine", "sessions", "settings", "runtime")}
+        shared = {k: ctx[k] for k in ("engine", "sessions", "settings", "runtime", "uncertainty_asked")}
         lanes: list[tuple[Worker, int]] = []
         if sandbox is not None:
             lanes.append((_lane(settings, SANDBOX_LANE, {**shared}, slots, burst=burst), slots))
