@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from challenges.spec import ChallengeSpec, check_requirement
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
-from scoring.truth import GroundTruth, LabelsFileError
+from scoring.truth import GroundTruth, LabelsFileError, Scores
 from scoring.validate import FileFormat, read_predictions
 
 MANIFEST = "challenge.yaml"
@@ -35,6 +36,7 @@ class FileRole(StrEnum):
     TEST_LABELS = "test_labels"
     SAMPLE_SUBMISSION = "sample_submission"
     SCORER = "scorer"  # the organiser's scorer.py: runs in its own container, never served
+    STARTER_KIT = "starter_kit"  # served as starter.py, .ipynb or .zip
 
 
 # The name each file is served under; labels are never served.
@@ -44,8 +46,16 @@ DOWNLOAD_NAMES = {
     FileRole.SAMPLE_SUBMISSION: "sample_submission.csv",
     FileRole.TEST_LABELS: "labels.csv",
     FileRole.SCORER: "scorer.py",
+    FileRole.STARTER_KIT: "starter.py",
 }
-PUBLIC_ROLES = frozenset({FileRole.TRAIN, FileRole.TEST_FEATURES, FileRole.SAMPLE_SUBMISSION})
+STARTER_SUFFIXES = (".py", ".ipynb", ".zip")
+PUBLIC_ROLES = frozenset(
+    {FileRole.TRAIN, FileRole.TEST_FEATURES, FileRole.SAMPLE_SUBMISSION, FileRole.STARTER_KIT}
+)
+BASELINES = "baselines"  # a folder of the bundle: reference prediction files, each named by its file
+BASELINE_FORMATS = {".csv": FileFormat.CSV, ".parquet": FileFormat.PARQUET}
+BASELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
+MAX_BASELINES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +90,22 @@ class BundleFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Baseline:
+    """A reference prediction file of the bundle, scored like a submission; on both boards, never ranked."""
+
+    name: str
+    filename: str
+    data: bytes
+    scores: Scores
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     root: Path
     spec: ChallengeSpec
     files: tuple[BundleFile, ...]
     truth: GroundTruth
+    baselines: tuple[Baseline, ...] = ()
 
     def file(self, role: FileRole) -> BundleFile | None:
         return next((f for f in self.files if f.role is role), None)
@@ -281,7 +302,63 @@ def load_bundle(root: Path | str) -> Bundle:
             except PredictionFileError as exc:
                 refused = f"would be refused as a submission: {exc}"
                 problems.append(Problem("data.sample_submission", refused))
+    baselines = _baselines(root, spec, truth, problems) if truth is not None else ()
+    if FileRole.STARTER_KIT in raw and Path(spec.data.starter_kit or "").suffix not in STARTER_SUFFIXES:
+        problems.append(Problem("data.starter_kit", f"expected a {', '.join(STARTER_SUFFIXES)} file"))
     if problems or truth is None:
         raise BundleError(root, problems)
-    files = tuple(BundleFile(role=role, name=DOWNLOAD_NAMES[role], data=data) for role, data in raw.items())
-    return Bundle(root=root, spec=spec, files=files, truth=truth)
+    files = tuple(
+        BundleFile(role=role, name=_download_name(spec, role), data=data) for role, data in raw.items()
+    )
+    return Bundle(root=root, spec=spec, files=files, truth=truth, baselines=baselines)
+
+
+def _download_name(spec: ChallengeSpec, role: FileRole) -> str:
+    if role is FileRole.STARTER_KIT:
+        return "starter" + Path(spec.data.starter_kit or ".py").suffix
+    return DOWNLOAD_NAMES[role]
+
+
+def _baselines(
+    root: Path, spec: ChallengeSpec, truth: GroundTruth, problems: list[Problem]
+) -> tuple[Baseline, ...]:
+    """The bundle's `baselines/` folder: each prediction file validated like a submission and scored."""
+    folder = root / BASELINES
+    if not folder.is_dir():
+        return ()
+    found = []
+    paths = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    if spec.scorer is not None and paths:
+        problems.append(
+            Problem(BASELINES, "baselines are scored by the built-in metrics; this challenge has a scorer")
+        )
+        return ()
+    if len(paths) > MAX_BASELINES:
+        problems.append(Problem(BASELINES, f"{len(paths)} files; at most {MAX_BASELINES} baselines"))
+        return ()
+    for path in paths:
+        where = f"{BASELINES}/{path.name}"
+        file_format = BASELINE_FORMATS.get(path.suffix.lower())
+        if file_format is None:
+            expected = "a prediction file (.csv or .parquet); model and code baselines are not supported yet"
+            problems.append(Problem(where, expected))
+            continue
+        if not BASELINE_NAME.match(path.stem):
+            problems.append(
+                Problem(
+                    where,
+                    "its name (the file's, without extension) must be 1-40 letters, digits, spaces or _.-",
+                )
+            )
+            continue
+        located = _locate(root, where, f"{BASELINES}/{path.name}", problems)
+        if located is None:
+            continue
+        data = located.read_bytes()
+        try:
+            values = read_predictions(data, spec.expectation(truth), file_format).values
+        except PredictionFileError as exc:
+            problems.append(Problem(where, f"would be refused as a submission: {exc}"))
+            continue
+        found.append(Baseline(path.stem, path.name, data, spec.score(truth, values)))
+    return tuple(found)

@@ -7,6 +7,7 @@ on every run (fixed seeds), so the committed bundles can be checked against it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.linear_model import LogisticRegression
 
 EXAMPLES = Path(__file__).parent / "examples"
 SCHEDULE = {"opens": "2026-01-01T00:00:00Z", "closes": "2030-12-31T18:00:00Z"}
@@ -30,6 +32,8 @@ class Example:
     features: pd.DataFrame
     labels: pd.Series
     groups: pd.Series | None = None  # a hidden column of the labels file: scored per group
+    # A simple reference on the boards: its name, and its predictions from (train, test features).
+    baseline: tuple[str, Callable[[pd.DataFrame, pd.DataFrame], pd.Series]] | None = None
 
 
 def _tumour() -> Example:
@@ -50,6 +54,7 @@ def _tumour() -> Example:
         target="diagnosis",
         features=features,
         labels=labels,
+        baseline=("one-feature logistic regression", _one_feature_logistic("worst_radius", "diagnosis")),
     )
 
 
@@ -68,6 +73,7 @@ def _digits() -> Example:
         target="digit",
         features=data.data.astype(int),
         labels=data.target.rename("digit"),
+        baseline=("most frequent digit", lambda train, test: _constant(test, train["digit"].mode()[0])),
     )
 
 
@@ -109,6 +115,7 @@ def _smartport() -> Example:
         target="delay_minutes",
         features=features,
         labels=delay.round(1).rename("delay_minutes"),
+        baseline=("mean delay", lambda train, test: _constant(test, round(train["delay_minutes"].mean(), 1))),
     )
 
 
@@ -144,6 +151,61 @@ def _dyslexia() -> Example:
         features=features,
         labels=pd.Series(dyslexic.astype(int), name="referral"),
         groups=pd.Series(language, name="home_language"),
+        baseline=(
+            "slow reader rule",
+            lambda train, test: (test["reading_speed_wpm"] < 160).astype(int).set_axis(test.index),
+        ),
+    )
+
+
+def _constant(test: pd.DataFrame, value: object) -> pd.Series:
+    return pd.Series([value] * len(test), index=test.index)
+
+
+def _one_feature_logistic(feature: str, target: str) -> Callable[[pd.DataFrame, pd.DataFrame], pd.Series]:
+    def predict(train: pd.DataFrame, test: pd.DataFrame) -> pd.Series:
+        model = LogisticRegression().fit(train[[feature]], train[target])
+        return pd.Series(model.predict_proba(test[[feature]])[:, 1].round(4), index=test.index)
+
+    return predict
+
+
+STARTER = '''"""Starter kit for "{title}": trains on train.csv, writes submission.csv ready to upload.
+
+    python starter.py      # with train.csv and test.csv (download them from the challenge page) beside it
+    riality submit {slug} submission.csv     # or upload it on the challenge's team page
+
+Scored by {metric}. Change the model, the features, anything: the format of submission.csv is what counts.
+"""
+
+import pandas as pd
+from sklearn.ensemble import {model}
+
+train = pd.read_csv("train.csv", dtype={{"id": str}})
+test = pd.read_csv("test.csv", dtype={{"id": str}})
+features = [c for c in train.columns if c not in ("id", "{target}")]
+model = {model}(random_state=0).fit(train[features], train["{target}"])
+predicted = {predict}
+pd.DataFrame({{"id": test["id"], "{target}": predicted}}).to_csv("submission.csv", index=False)
+print(f"wrote submission.csv: {{len(test)}} rows")
+'''
+
+
+def starter_kit(example: Example) -> str:
+    """A short script that trains on train.csv and writes a valid submission for the example."""
+    regression = example.metric in ("rmse", "mae", "r2")
+    if example.metric == "roc_auc":
+        predict = "model.predict_proba(test[features])[:, 1].round(4)"
+    else:
+        predict = "model.predict(test[features])"
+    model = "HistGradientBoostingRegressor" if regression else "HistGradientBoostingClassifier"
+    return STARTER.format(
+        title=example.title,
+        slug=example.slug,
+        metric=example.metric,
+        target=example.target,
+        model=model,
+        predict=predict,
     )
 
 
@@ -166,6 +228,16 @@ def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -
     if example.groups is not None:
         hidden[example.groups.name] = example.groups.reset_index(drop=True).iloc[test_rows].to_numpy()
     hidden.to_csv(folder / "hidden" / "labels.csv", index=False)
+    (folder / "starter").mkdir(exist_ok=True)
+    (folder / "starter" / "starter.py").write_text(starter_kit(example))
+    if example.baseline is not None:
+        name, predict = example.baseline
+        (folder / "baselines").mkdir(exist_ok=True)
+        test = frame.iloc[test_rows]
+        predicted = predict(train, test)
+        pd.DataFrame({"id": test["id"], example.target: predicted.to_numpy()}).to_csv(
+            folder / "baselines" / f"{name}.csv", index=False
+        )
     manifest = {
         "slug": example.slug,
         "title": example.title,
@@ -183,6 +255,7 @@ def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -
             "train": "data/train.csv",
             "test_features": "data/test.csv",
             "test_labels": "hidden/labels.csv",
+            "starter_kit": "starter/starter.py",
         },
     }
     (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))

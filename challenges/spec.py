@@ -138,6 +138,7 @@ class DataFiles(_Strict):
     test_labels: str
     train: str | None = None
     sample_submission: str | None = None
+    starter_kit: str | None = None  # a script or notebook that trains on train.csv and writes a submission
 
 
 class ChallengeSpec(_Strict):

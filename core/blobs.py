@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import ChallengeFile, Submission
+from core.models import Baseline, ChallengeFile, Submission
 from core.storage import INCOMING_PREFIX, BlobStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ async def _referenced(session: AsyncSession, digests: list[str]) -> set[str]:
     found |= set(
         await session.exec(select(ChallengeFile.sha256).where(col(ChallengeFile.sha256).in_(digests)))
     )
+    found |= set(await session.exec(select(Baseline.sha256).where(col(Baseline.sha256).in_(digests))))
     return found
 
 

@@ -302,6 +302,19 @@ class BootstrapScores(SQLModel, table=True):
     private: bytes = Field(sa_type=LargeBinary)
 
 
+class Baseline(SQLModel, table=True):
+    """A reference prediction file of the challenge's bundle, scored when the bundle is loaded: shown on
+    both boards apart from the teams, never ranked."""
+
+    challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
+    name: str = Field(primary_key=True, sa_type=String(40))
+    filename: str = Field(sa_type=String(60))  # under baselines/ in the bundle
+    sha256: str = Field(sa_type=String(64))  # the file, kept so the bundle downloads whole
+    public_score: float | None = None
+    private_score: float | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
 class EntryUncertainty(SQLModel, table=True):
     """What the last uncertainty pass found for each entry of a board (scoring.uncertainty)."""
 

@@ -77,20 +77,6 @@ def _score_file(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_forma
     return spec.score(truth, _validate(spec, truth, data, file_format).values)
 
 
-def _metrics_json(scores: Scores) -> dict[str, Any]:
-    # JSON has no NaN: an undefined metric is stored as null.
-    kept: dict[str, Any] = {
-        "public": {k: finite_or_none(v) for k, v in scores.public.items()},
-        "private": {k: finite_or_none(v) for k, v in scores.private.items()},
-    }
-    if scores.groups:  # the primary metric per reported group, per subset
-        kept["groups"] = {
-            subset: {g: finite_or_none(v) for g, v in by_group.items()}
-            for subset, by_group in scores.groups.items()
-        }
-    return kept
-
-
 StillOurs = Callable[[], Awaitable[bool]]
 
 
@@ -328,7 +314,7 @@ def score_values(scores: Scores) -> dict[str, Any]:
         "status": Status.SCORED,
         "public_score": finite_or_none(scores.public_score),
         "private_score": finite_or_none(scores.private_score),
-        "metrics": _metrics_json(scores),
+        "metrics": scores.as_json(),
         "error": None,
         "failure": None,
     }

@@ -236,3 +236,31 @@ def build_board(
     higher_is_better: bool,
 ) -> list[BoardEntry]:
     return Ranking.of(board, by_team(submissions), higher_is_better=higher_is_better).entries(teams)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A baseline of the challenge on a board: its score, shown among the entries, never ranked."""
+
+    name: str
+    score: float
+    metrics: dict[str, float]
+
+
+def interleave(
+    entries: list[BoardEntry], references: list[Reference], *, higher_is_better: bool, complete: bool
+) -> list[BoardEntry | Reference]:
+    """A page of entries with the references placed by score (a reference after the entries that
+    score the same). A reference below the page's last entry is shown only when the page is the
+    whole board (`complete`): otherwise it belongs to a later page."""
+    rows: list[BoardEntry | Reference] = []
+    pending = sorted(references, key=lambda r: -r.score if higher_is_better else r.score)
+    for entry in entries:
+        while pending and (
+            pending[0].score > entry.score if higher_is_better else pending[0].score < entry.score
+        ):
+            rows.append(pending.pop(0))
+        rows.append(entry)
+    if complete or not entries:
+        rows.extend(pending)
+    return rows

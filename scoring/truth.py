@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,19 @@ class Scores:
             return worst_and_disparity(self.groups.get(subset, {}), self.higher_is_better)[0]
         overall: dict[str, float] = getattr(self, subset)
         return overall[self.metric]
+
+    def as_json(self) -> dict[str, Any]:
+        """As stored with the submission; JSON has no NaN, so an undefined metric is null."""
+        kept: dict[str, Any] = {
+            "public": {k: finite_or_none(v) for k, v in self.public.items()},
+            "private": {k: finite_or_none(v) for k, v in self.private.items()},
+        }
+        if self.groups:  # the primary metric per reported group, per subset
+            kept["groups"] = {
+                subset: {g: finite_or_none(v) for g, v in by_group.items()}
+                for subset, by_group in self.groups.items()
+            }
+        return kept
 
     @property
     def public_score(self) -> float:

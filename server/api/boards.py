@@ -18,7 +18,7 @@ from core.models import Challenge, ChallengeState, EntryUncertainty
 from scoring.ranking import Board, BoardEntry
 from server import live
 from server.api.openapi import errors
-from server.api.schemas import BoardEventOut, EntryOut, LeaderboardOut
+from server.api.schemas import BaselineOut, BoardEventOut, EntryOut, LeaderboardOut
 from server.live import keys
 from server.services import boards, challenges, staff
 from server.services.accounts import Viewer
@@ -54,6 +54,7 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
             for e in entries
         ],
         uncertainty_at=result.uncertainty_at,
+        baselines=[BaselineOut(r.name, r.score, r.metrics) for r in result.references],
     )
 
 

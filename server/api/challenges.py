@@ -307,7 +307,8 @@ class ChallengeController(Controller):
         """The challenge's current bundle as a zip, hidden labels included (its staff only)."""
         challenge = await staff_challenge(db_session, current_user, slug)
         files = await service.challenge_files(db_session, challenge)
-        body = await asyncio.to_thread(bundles.bundle_zip, spec_of(challenge), files, state.store)
+        baselines = await service.challenge_baselines(db_session, challenge)
+        body = await asyncio.to_thread(bundles.bundle_zip, spec_of(challenge), files, state.store, baselines)
         audit.record(db_session, current_user, challenge, "bundle.download", slug)
         await db_session.commit()
         return Response(

@@ -287,6 +287,12 @@ class BoardEventOut(msgspec.Struct):
     data: Annotated[str, msgspec.Meta(description="the board as JSON, like GET …/leaderboard")]
 
 
+class BaselineOut(msgspec.Struct):
+    name: str
+    score: float
+    metrics: dict[str, float | None]
+
+
 class LeaderboardOut(msgspec.Struct):
     board: str
     metric: str
@@ -296,6 +302,8 @@ class LeaderboardOut(msgspec.Struct):
     # The submission record (GET …/chain): keep a copy of the head to pin the history up to it.
     record_length: int
     record_head: str
+    # The challenge's baselines on this board: reference rows, never ranked, not teams.
+    baselines: list[BaselineOut] = []
     # How the entries' intervals were found (scoring.uncertainty), and when (null: not yet).
     uncertainty_at: datetime | None = None
     resamples: int = RESAMPLES

@@ -13,6 +13,7 @@ from core.boards import read_board
 from core.chain import GENESIS
 from core.challenges import spec_of
 from core.models import (
+    Baseline,
     Challenge,
     EntryUncertainty,
     Status,
@@ -26,8 +27,10 @@ from scoring.ranking import (
     BoardEntry,
     BoardRules,
     Ranking,
+    Reference,
     ScoredSubmission,
     TeamActivity,
+    interleave,
 )
 from server.errors import NotFound
 from server.services.chain import chain_head
@@ -47,6 +50,13 @@ class Leaderboard:
     record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head (core.chain)
     # The last uncertainty pass's figures by submission (runner.uncertainty); an entry newer than it has none.
     uncertainty: dict[int, EntryUncertainty] = field(default_factory=dict)
+    references: list[Reference] = field(default_factory=list)  # the challenge's baselines on this board
+
+    def rows(self, offset: int = 0, limit: int | None = None) -> list[BoardEntry | Reference]:
+        """A page with the baselines placed among its entries (scoring.ranking.interleave)."""
+        entries = self.page(offset, limit)
+        complete = offset == 0 and (limit is None or limit >= len(self))
+        return interleave(entries, self.references, higher_is_better=self.higher_is_better, complete=complete)
 
     @property
     def uncertainty_at(self) -> datetime | None:
@@ -83,6 +93,7 @@ class BoardData:
     rankings: dict[tuple[Board, bool, BoardRules], Ranking] = field(default_factory=dict)
     record: tuple[int, str] = (0, GENESIS)  # the submission record's length and head when last read
     uncertainty: dict[tuple[str, int], EntryUncertainty] = field(default_factory=dict)  # (board, submission)
+    baselines: list[Baseline] = field(default_factory=list)
 
     def ranking(self, board: Board, *, higher_is_better: bool, rules: BoardRules = NO_RULES) -> Ranking:
         key = (board, higher_is_better, rules)
@@ -98,15 +109,15 @@ async def board_data(
 ) -> BoardData:
     """The board data of a challenge: of every team, or only of `team_ids`."""
     candidates, teams = await read_board(session, challenge_id, team_ids)
-    uncertainty = {}
+    uncertainty, baselines = {}, []
     if team_ids is None:  # a pass rewrites every entry's and then says so for the whole board
         rows = await session.exec(
             select(EntryUncertainty).where(EntryUncertainty.challenge_id == challenge_id)
         )
         uncertainty = {(row.board, row.submission_id): row for row in rows}
-    return BoardData(
-        candidates, teams, record=await chain_head(session, challenge_id), uncertainty=uncertainty
-    )
+        baselines = list(await session.exec(select(Baseline).where(Baseline.challenge_id == challenge_id)))
+    record = await chain_head(session, challenge_id)
+    return BoardData(candidates, teams, record=record, uncertainty=uncertainty, baselines=baselines)
 
 
 async def refresh_teams(
@@ -131,8 +142,13 @@ def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
     metric = spec.primary_metric
     ranking = data.ranking(board, higher_is_better=metric.higher_is_better, rules=spec.limits.board_rules)
     uncertainty = {s: row for (b, s), row in data.uncertainty.items() if b == board.value}
+    references = [
+        Reference(b.name, score, b.metrics.get(board.value, {}))
+        for b in data.baselines
+        if (score := b.public_score if board is Board.PUBLIC else b.private_score) is not None
+    ]
     return Leaderboard(
-        board, metric.name, metric.higher_is_better, ranking, data.teams, data.record, uncertainty
+        board, metric.name, metric.higher_is_better, ranking, data.teams, data.record, uncertainty, references
     )
 
 

@@ -5,16 +5,25 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import yaml
 from pydantic import ValidationError
 
-from challenges.bundle import MANIFEST, Bundle, BundleError, FileRole, load_bundle, validation_problems
+from challenges.bundle import (
+    BASELINES,
+    MANIFEST,
+    Bundle,
+    BundleError,
+    FileRole,
+    load_bundle,
+    validation_problems,
+)
 from challenges.spec import ChallengeSpec
 from core.archive import ArchiveError, ArchiveLimits, extract_archive
-from core.models import ChallengeFile
+from core.models import Baseline, ChallengeFile
 from core.storage import BlobStore
 from server.errors import PayloadTooLarge, ProblemAt, Unprocessable
 
@@ -73,7 +82,9 @@ def check_spec(raw: dict[str, object]) -> ChallengeSpec:
         raise invalid("invalid change", problems) from None
 
 
-def bundle_zip(spec: ChallengeSpec, files: list[ChallengeFile], store: BlobStore) -> bytes:
+def bundle_zip(
+    spec: ChallengeSpec, files: list[ChallengeFile], store: BlobStore, baselines: Sequence[Baseline] = ()
+) -> bytes:
     """The challenge as a bundle zip that `POST /api/challenges` or `riality challenge load` takes back."""
     by_role = {f.role: f for f in files}
     paths = {FileRole(role): relative for role, relative in spec.data.model_dump().items() if relative}
@@ -87,4 +98,6 @@ def bundle_zip(spec: ChallengeSpec, files: list[ChallengeFile], store: BlobStore
             row = by_role.get(role.value)
             if row is not None:
                 archive.write(store.path(row.sha256), relative)
+        for baseline in baselines:
+            archive.write(store.path(baseline.sha256), f"{BASELINES}/{baseline.filename}")
     return buffer.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,8 +13,18 @@ from challenges.bundle import Bundle, FileRole
 from challenges.spec import SLUG_PATTERN
 from core.best import rules_changed
 from core.challenges import spec_of
-from core.models import Challenge, ChallengeFile, ChallengeStaff, ChallengeState, Role, StaffRole, utcnow
+from core.models import (
+    Baseline,
+    Challenge,
+    ChallengeFile,
+    ChallengeStaff,
+    ChallengeState,
+    Role,
+    StaffRole,
+    utcnow,
+)
 from core.storage import BlobStore
+from scoring.truth import finite_or_none
 from server.errors import NotFound
 from server.services import environments
 from server.services.accounts import Viewer
@@ -79,7 +89,28 @@ async def write_bundle(
         session.add(row)
     for stale in existing.values():
         await session.delete(stale)
+    await _write_baselines(session, store, challenge.id, bundle)
     return challenge
+
+
+async def _write_baselines(
+    session: AsyncSession, store: BlobStore, challenge_id: int, bundle: Bundle
+) -> None:
+    """The bundle's baselines, scored against its labels as they are now (a new bundle: scored again)."""
+    await session.exec(delete(Baseline).where(col(Baseline.challenge_id) == challenge_id))
+    for baseline in bundle.baselines:
+        scores = baseline.scores
+        session.add(
+            Baseline(
+                challenge_id=challenge_id,
+                name=baseline.name,
+                filename=baseline.filename,
+                sha256=store.put_bytes(baseline.data),
+                public_score=finite_or_none(scores.public_score),
+                private_score=finite_or_none(scores.private_score),
+                metrics=scores.as_json(),
+            )
+        )
 
 
 async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:
@@ -144,6 +175,10 @@ async def staff_challenges(session: AsyncSession, viewer: Viewer) -> list[tuple[
 async def challenge_files(session: AsyncSession, challenge: Challenge) -> list[ChallengeFile]:
     rows = await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
     return list(rows)
+
+
+async def challenge_baselines(session: AsyncSession, challenge: Challenge) -> list[Baseline]:
+    return list(await session.exec(select(Baseline).where(Baseline.challenge_id == challenge.id)))
 
 
 async def public_file(session: AsyncSession, challenge: Challenge, name: str) -> ChallengeFile:

@@ -182,7 +182,7 @@ class PageController(Controller):
             record=await chain_head(db_session, context["challenge"].id),
             top=top,
             teams_ranked=len(board),
-            entries=board.page(0, top or None),
+            entries=board.rows(0, top or None),
             **context,
         )
 
@@ -229,7 +229,7 @@ class PageController(Controller):
             top=SCREEN_ROWS,
             pages=SCREEN_PAGES,
             board_name=board_name.value,
-            entries=context["board"].page(0, SCREEN_ROWS),
+            entries=context["board"].rows(0, SCREEN_ROWS),
             teams_ranked=len(context["board"]),
             metric=spec.metric,
             higher=spec.primary_metric.higher_is_better,

@@ -79,6 +79,25 @@
       next.set(entry.team, row.textContent);
       body.append(row);
     }
+    // The baselines among the entries by score (after those that score the same); one below the last
+    // entry shown only when the whole board is shown. Never ranked: no rank, no team.
+    const better = (a, b) => board.higher_is_better ? a > b : a < b;
+    const complete = page === 0 && entries.length >= (board.teams || 0);
+    const pending = (sortKey ? [] : board.baselines || []).slice().sort((a, b) => better(a.score, b.score) ? -1 : better(b.score, a.score) ? 1 : 0);
+    const columns = 5 + (efficiency ? 3 : 0) + (groups ? 2 : 0) + (uncertainty ? 2 : 0);
+    const baselineRow = (baseline) => {
+      const row = document.createElement("tr"); row.className = "baseline"; row.dataset.baseline = baseline.name;
+      const name = cell("th", baseline.name + " ", "row"), mark = document.createElement("span");
+      mark.className = "tie"; mark.textContent = table.dataset.baselineText; name.append(mark);
+      row.append(cell("td", "–"), name, cell("td", baseline.score.toFixed(4)));
+      for (let i = 3; i < columns; i++) row.append(cell("td", ""));
+      return row;
+    };
+    for (const row of [...body.rows]) {
+      const score = latest.entries.find((e) => e.team === row.dataset.team)?.score;
+      while (pending.length && score !== undefined && better(pending[0].score, score)) body.insertBefore(baselineRow(pending.shift()), row);
+    }
+    if (complete || !entries.length) pending.forEach((baseline) => body.append(baselineRow(baseline)));
     if (!entries.length) {
       const row = document.createElement("tr"); row.className = "empty";
       const td = cell("td", emptyText); td.colSpan = 5 + (efficiency ? 3 : 0) + (groups ? 2 : 0) + (uncertainty ? 2 : 0); row.append(td); body.append(row);

@@ -1,0 +1,18 @@
+"""Starter kit for "Dyslexia screening from eye movements": trains on train.csv, writes submission.csv ready to upload.
+
+    python starter.py      # with train.csv and test.csv (download them from the challenge page) beside it
+    riality submit dyslexia-gaze submission.csv     # or upload it on the challenge's team page
+
+Scored by f1. Change the model, the features, anything: the format of submission.csv is what counts.
+"""
+
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+train = pd.read_csv("train.csv", dtype={"id": str})
+test = pd.read_csv("test.csv", dtype={"id": str})
+features = [c for c in train.columns if c not in ("id", "referral")]
+model = HistGradientBoostingClassifier(random_state=0).fit(train[features], train["referral"])
+predicted = model.predict(test[features])
+pd.DataFrame({"id": test["id"], "referral": predicted}).to_csv("submission.csv", index=False)
+print(f"wrote submission.csv: {len(test)} rows")
