@@ -1,0 +1,58 @@
+"""The Ladder (Blum & Hardt, "The Ladder: A Reliable Leaderboard for Machine Learning Competitions",
+ICML 2015), its parameter-free variant: a team's released public score changes only when a new
+submission beats the submission behind it by more than one standard error of their paired per-row
+loss difference (a one-sided test). Overfitting the public rows by many small adaptive changes then
+moves the released score rarely, and so teaches the team little about the public rows.
+
+Pure functions over per-row losses (lower is better, e.g. 1 - correct for accuracy): what a board
+needs to release a score, and the sequence of released scores of a team, which the tests and
+bench/ladder.py check by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def paired_standard_error(new_loss: np.ndarray, released_loss: np.ndarray) -> float:
+    """The standard error of the mean of the per-row loss differences (sample deviation / sqrt(n))."""
+    differences = np.asarray(new_loss, dtype=float) - np.asarray(released_loss, dtype=float)
+    if len(differences) < 2:
+        return math.inf
+    return float(np.std(differences, ddof=1) / math.sqrt(len(differences)))
+
+
+def beats(new_loss: np.ndarray, released_loss: np.ndarray) -> bool:
+    """The new submission's mean loss is below the released one's by more than one standard error."""
+    improvement = float(np.mean(released_loss) - np.mean(new_loss))
+    # "More than": a difference of one row is exactly one standard error (1/n both); rounding must not
+    # decide it.
+    return improvement - paired_standard_error(new_loss, released_loss) > 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One submission through the Ladder: its own mean loss, and what is released after it."""
+
+    loss: float
+    released_loss: float
+    released_index: int  # the submission behind the released score (0-based, in submission order)
+    changed: bool
+
+
+def run_ladder(losses: Sequence[np.ndarray]) -> list[Step]:
+    """A team's submissions in order (each its per-row losses on the public rows) through the Ladder:
+    the first is released; each later one replaces the released one only if it beats it."""
+    steps: list[Step] = []
+    released: int | None = None
+    for index, loss in enumerate(losses):
+        changed = released is None or beats(loss, losses[released])
+        if changed:
+            released = index
+        assert released is not None
+        steps.append(Step(float(np.mean(loss)), float(np.mean(losses[released])), released, changed))
+    return steps
