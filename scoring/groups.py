@@ -12,7 +12,6 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from fairlearn.metrics import MetricFrame
 
 from scoring.metrics import Metric
 
@@ -39,6 +38,10 @@ def group_scores(
     min_size: int,
 ) -> dict[str, float]:
     """The metric on each reported group of these rows (NaN where it is undefined on the group)."""
+    # Imported here: fairlearn (with what it loads) takes ~2 s, which every process (API, CLI, worker)
+    # would pay at start-up, for the few challenges that score groups.
+    from fairlearn.metrics import MetricFrame
+
     keep = np.isin(groups, reported(group_sizes(groups, np.ones(len(groups), dtype=bool)), min_size))
     if not keep.any():
         return {}

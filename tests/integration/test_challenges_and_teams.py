@@ -59,7 +59,12 @@ async def test_reloading_updates_the_challenge(
 async def test_public_files_download_and_labels_never(settings: Settings, client: AsyncTestClient) -> None:
     await load_challenge(settings, TUMOUR)
     detail = (await client.get("/api/challenges/tumour-detection")).json()
-    assert sorted(f["name"] for f in detail["files"]) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(f["name"] for f in detail["files"]) == [
+        "sample_submission.csv",
+        "starter.py",
+        "test.csv",
+        "train.csv",
+    ]
     assert detail["prediction_columns"] == ["id", "diagnosis"] and detail["metric"] == "roc_auc"
     test_csv = await client.get("/api/challenges/tumour-detection/files/test.csv")
     assert test_csv.status_code == 200

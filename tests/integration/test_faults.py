@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from core.blobs import sweep_orphans
 from core.db import create_engine, create_sessionmaker
-from core.models import ChallengeFile, Submission
+from core.models import Baseline, ChallengeFile, Submission
 from core.settings import Settings
 from core.storage import BlobStore
 from runner.sandbox import LABEL, OWNER_LABEL
@@ -179,11 +179,12 @@ async def test_the_api_killed_during_a_burst_of_uploads_leaves_no_half_written_s
 
 
 async def _challenge_files(settings: Settings) -> set[str]:
-    """The challenges' own stored files (features, labels …)."""
+    """The challenges' own stored files (features, labels …, their baselines)."""
     engine = create_engine(settings.database)
     try:
         async with create_sessionmaker(engine)() as session:
-            return set(await session.exec(select(ChallengeFile.sha256)))
+            files = set(await session.exec(select(ChallengeFile.sha256)))
+            return files | set(await session.exec(select(Baseline.sha256)))
     finally:
         await engine.dispose()
 

@@ -260,6 +260,7 @@ def score(labels, predictions):
 
 def scorer_bundle(tmp_path: Path, source: str) -> Path:
     folder = bundle(tmp_path)
+    shutil.rmtree(folder / "baselines")  # baselines are for the built-in metrics
     (folder / "scorer.py").write_text(source)
     manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
     manifest |= {
@@ -318,6 +319,7 @@ def predict(features):
 def digits_bundle(tmp_path: Path) -> Path:
     folder = tmp_path / "digits"
     shutil.copytree(EXAMPLES / "digits-vision-aid", folder)
+    shutil.rmtree(folder / "baselines")  # labels, not the probabilities this variant asks for
     manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
     manifest |= {"metric": "log_loss", "extra_metrics": [], "kinds": ["predictions", "code"]}
     manifest["limits"] |= {"time_s": 60, "memory_mb": 512, "per_day": 100}
