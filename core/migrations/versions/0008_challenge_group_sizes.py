@@ -17,10 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("challenge") as batch:
+    with op.batch_alter_table("challenge", recreate="never") as batch:
         batch.add_column(sa.Column("group_sizes", sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("challenge") as batch:
+    # Never a copy of the table on SQLite: dropping the old `challenge` would cascade to every row that
+    # references it (staff, teams, submissions). SQLite 3.35+ drops a column in place.
+    with op.batch_alter_table("challenge", recreate="never") as batch:
         batch.drop_column("group_sizes")

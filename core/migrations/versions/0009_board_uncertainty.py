@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("submission") as batch:
+    with op.batch_alter_table("submission", recreate="never") as batch:  # a copy would cascade (see 0008)
         batch.add_column(sa.Column("predictions_sha256", sa.String(length=64), nullable=True))
     op.create_table(
         "bootstrap_scores",
@@ -57,5 +57,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("entry_uncertainty")
     op.drop_table("bootstrap_scores")
-    with op.batch_alter_table("submission") as batch:
+    with op.batch_alter_table("submission", recreate="never") as batch:  # a copy would cascade (see 0008)
         batch.drop_column("predictions_sha256")
