@@ -57,9 +57,11 @@ def job_submission(job: bytes | str) -> int | None:
     return int(parts[1]) if len(parts) == 3 and parts[0] == "evaluate" and parts[1].isdigit() else None
 
 
-def uncertainty_bucket(period_s: float) -> int:
-    """The period at whose end a pass asked for now runs (its job id's last part)."""
-    return int(time.time() // max(period_s, 0.01)) + 1
+def uncertainty_due(period_s: float) -> tuple[int, datetime]:
+    """The period at whose end a pass asked for now runs (its job id's last part), and that end."""
+    period = max(period_s, 0.01)
+    bucket = int(time.time() // period) + 1
+    return bucket, datetime.fromtimestamp(bucket * period, UTC)
 
 
 class EvaluationQueue(Protocol):
@@ -112,14 +114,13 @@ class ArqQueue:
     async def enqueue_uncertainty(self, slug: str, period_s: float) -> None:
         """A pass over the challenge's board uncertainty at the end of the current period: every request
         in one period shares its job id, so a burst of scores makes one pass (arq refuses the others)."""
-        period = max(period_s, 0.01)
-        bucket = uncertainty_bucket(period)
+        bucket, due = uncertainty_due(period_s)
         await self.redis.enqueue_job(
             UNCERTAINTY,
             slug,
             _job_id=f"uncertainty:{slug}:{bucket}",
             _queue_name=PREDICTIONS_LANE,
-            _defer_until=datetime.fromtimestamp(bucket * period, UTC),
+            _defer_until=due,
         )
 
     async def publish_board_changed(self, slug: str, team_id: int | None = None) -> None:

@@ -14,7 +14,7 @@ from core import logs
 from core.blobs import sweep_orphans
 from core.metrics import record_evaluation
 from core.models import EnvironmentState, FailureKind, Status
-from core.queue import ArqQueue, board_channel, board_message, uncertainty_bucket, waiting_submissions
+from core.queue import ArqQueue, board_channel, board_message, uncertainty_due, waiting_submissions
 from core.scheduling import Placement
 from runner import environments, fairness, heartbeat
 from runner.budgets import ARQ_MAX_TRIES, JOB_TRIES, RECONCILER_ATTEMPTS
@@ -116,11 +116,11 @@ async def _uncertainty_later(ctx: dict[str, Any], slug: str) -> None:
     Once per period from this process: arq would refuse the same job id anyway, after a round trip."""
     period = ctx["settings"].uncertainty_period_s
     asked: dict[str, int] = ctx["uncertainty_asked"]
-    if asked.get(slug) == uncertainty_bucket(period):
+    if asked.get(slug) == uncertainty_due(period)[0]:
         return
     try:
         await ArqQueue(ctx["redis"]).enqueue_uncertainty(slug, period)
-        asked[slug] = uncertainty_bucket(period)
+        asked[slug] = uncertainty_due(period)[0]
     except RedisError as exc:
         log.warning("challenge %s: uncertainty pass not queued: %s", slug, exc)
 

@@ -18,9 +18,9 @@ from scoring.metrics import Metric
 DEFAULT_MIN_SIZE = 30
 
 
-def group_sizes(groups: np.ndarray, mask: np.ndarray) -> dict[str, int]:
-    """Rows of each group within `mask` (a subset of the test set), every group named."""
-    names, counts = np.unique(groups[mask], return_counts=True)
+def group_sizes(groups: np.ndarray, mask: np.ndarray | None = None) -> dict[str, int]:
+    """Rows of each group (within `mask`, a subset of the test set, if given), every group named."""
+    names, counts = np.unique(groups if mask is None else groups[mask], return_counts=True)
     return {str(name): int(count) for name, count in zip(names, counts, strict=True)}
 
 
@@ -42,7 +42,7 @@ def group_scores(
     # would pay at start-up, for the few challenges that score groups.
     from fairlearn.metrics import MetricFrame
 
-    keep = np.isin(groups, reported(group_sizes(groups, np.ones(len(groups), dtype=bool)), min_size))
+    keep = np.isin(groups, reported(group_sizes(groups), min_size))
     if not keep.any():
         return {}
     frame = MetricFrame(
