@@ -28,11 +28,47 @@ class Namespace:
         return ["ip", "netns", "exec", self.name, *argv]
 
 
+PREFIX = "riality-t"
+
+
+def _names(tag: str) -> tuple[str, str, str]:
+    """The namespace, and the outside and inside ends of its veth pair."""
+    return f"{PREFIX}{tag}", f"rt{tag}a", f"rt{tag}b"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_leftovers() -> list[str]:
+    """Delete the namespaces (and veth ends) of test runs that were killed before their cleanup: a
+    leftover keeps HOST_SIDE on its link, and a new pair given the same address would not be routed."""
+    listed = subprocess.run(["ip", "netns", "list"], check=True, capture_output=True, text=True, timeout=30)
+    swept = []
+    for line in listed.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        tag = name.removeprefix(PREFIX)
+        if name == tag or not tag.isdigit() or _alive(int(tag)):
+            continue
+        _, outside, _ = _names(tag)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _ip("link", "delete", outside)
+        _ip("netns", "delete", name)
+        swept.append(name)
+    return swept
+
+
 @contextlib.contextmanager
 def namespace() -> Iterator[Namespace]:
     """A fresh namespace whose only way out is the veth pair to HOST_SIDE (needs root)."""
-    tag = f"{os.getpid() % 100000}"
-    name, outside, inside = f"riality-t{tag}", f"rt{tag}a", f"rt{tag}b"
+    sweep_leftovers()
+    name, outside, inside = _names(str(os.getpid()))
     _ip("netns", "add", name)
     try:
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)

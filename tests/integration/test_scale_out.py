@@ -265,7 +265,8 @@ async def test_a_worker_on_a_second_host_needs_only_redis_the_database_and_the_d
                     done = await wait_for_status(client, ada, sid, {"scored", "failed"}, 120)
                     assert done["status"] == "scored", (done, log.read_text()[-2000:])
             finally:
-                worker.terminate()
+                if worker.returncode is None:  # a worker that already died must not hide why
+                    worker.terminate()
                 try:
                     await asyncio.wait_for(worker.wait(), 15)
                 except TimeoutError:
