@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from scoring.errors import UnknownMetricError
 from scoring.groups import DEFAULT_MIN_SIZE
+from scoring.ladder import ROW_LOSSES
 from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
 from scoring.ranking import BoardRules
 from scoring.truth import GroundTruth, Scores, expectation_for, load_truth, score
@@ -133,6 +135,11 @@ class RankBy(StrEnum):
     WORST_GROUP = "worst_group"  # the worst reported group's score (needs `groups`)
 
 
+class PublicBoard(StrEnum):
+    PLAIN = "plain"  # each team's best public score
+    LADDER = "ladder"  # each team's released score (scoring.ladder): what adaptive overfitting cannot climb
+
+
 class DataFiles(_Strict):
     test_features: str
     test_labels: str
@@ -163,6 +170,7 @@ class ChallengeSpec(_Strict):
     runtime: Runtime = Runtime()
     groups: Groups | None = None
     rank_by: RankBy = RankBy.OVERALL
+    public_board: PublicBoard = PublicBoard.PLAIN
     data: DataFiles
 
     @field_validator("groups", mode="before")
@@ -213,6 +221,8 @@ class ChallengeSpec(_Strict):
             raise ValueError(
                 "groups are scored with the built-in metrics; a challenge with a scorer cannot set them"
             )
+        if self.public_board is PublicBoard.LADDER:
+            self._ladder_possible()
         if self.scorer is not None:
             missing = [f for f in ("higher_is_better", "prediction") if getattr(self, f) is None]
             if missing:
@@ -234,6 +244,23 @@ class ChallengeSpec(_Strict):
                     "labels; make a probability metric the primary one"
                 )
         return self
+
+    def _ladder_possible(self) -> None:
+        if self.scorer is not None or self.rank_by is not RankBy.OVERALL or self.metric not in ROW_LOSSES:
+            raise ValueError(
+                "public_board: ladder compares per-row losses, so it needs a built-in metric that is a mean "
+                f"of them ({', '.join(ROW_LOSSES)}), no scorer, and rank_by: overall; got metric "
+                f"{self.metric!r}" + (", a scorer" if self.scorer else "") + f", rank_by: {self.rank_by}"
+            )
+
+    @property
+    def ladder(self) -> bool:
+        return self.public_board is PublicBoard.LADDER
+
+    @property
+    def board_rules(self) -> BoardRules:
+        """What the boards enforce: the efficiency limits, and which submission is a team's public entry."""
+        return replace(self.limits.board_rules, ladder=self.ladder)
 
     def _custom(self, name: str) -> Metric:
         assert self.prediction is not None and self.higher_is_better is not None

@@ -60,7 +60,7 @@ async def recompute_best(
         Submission.status == Status.SCORED,
         score.is_not(None),
         col(Submission.id).not_in(disqualified_submissions(challenge_id)),
-        *allowed_by(spec.limits.board_rules),
+        *allowed_by(spec.board_rules),
     )
     stale = delete(TeamBest).where(col(TeamBest.challenge_id) == challenge_id)
     if team_id is not None:
@@ -82,5 +82,5 @@ async def rules_changed(
     session: AsyncSession, challenge_id: int, before: ChallengeSpec, after: ChallengeSpec
 ) -> None:
     """A challenge's spec changed: if its board rules did, every team's best may have (the caller commits)."""
-    if before.limits.board_rules != after.limits.board_rules:
+    if before.board_rules != after.board_rules:
         await recompute_best(session, challenge_id, None, after)

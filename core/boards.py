@@ -1,5 +1,6 @@
 """What a challenge's boards are built from, read from the database: per team, its candidate
-submissions (its best public one, kept in TeamBest, and its final selections) and its activity.
+submissions (its best public one, kept in TeamBest, its final selections, and under the Ladder its
+released ones) and its activity.
 scoring.ranking applies the board rules to them."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ async def read_board(
         Submission.private_score,
         Submission.metrics,
         Submission.final,
+        Submission.released,
         Submission.wall_s,
         Submission.cpu_s,
         Submission.peak_memory_mb,
@@ -43,11 +45,15 @@ async def read_board(
         )
     )
     # Two indexed reads rather than one OR, which would walk every scored submission of the challenge.
-    finals_query = select(*columns).where(
-        Submission.challenge_id == challenge_id,
-        col(Submission.final),
-        Submission.status == Status.SCORED,
-        col(Submission.id).not_in(disqualified_entries),
+    finals_query, released_query = (
+        select(*columns).where(
+            Submission.challenge_id == challenge_id,
+            flag,
+            Submission.status == Status.SCORED,
+            col(Submission.id).not_in(disqualified_entries),
+        )
+        # Under the Ladder a team's public entry is its best released submission (a few per team).
+        for flag in (col(Submission.final), col(Submission.released))
     )
     # On the boards: teams that submitted, have members, none of them staff, and are not disqualified.
     staff_teams = (
@@ -69,15 +75,20 @@ async def read_board(
     if team_ids is not None:
         best_query = best_query.where(col(TeamBest.team_id).in_(team_ids))
         finals_query = finals_query.where(col(Submission.team_id).in_(team_ids))
+        released_query = released_query.where(col(Submission.team_id).in_(team_ids))
         teams_query = teams_query.where(col(Team.id).in_(team_ids))
     teams = {
         team_id: TeamActivity(name=name, submissions=count, last_submission_at=last)
         for team_id, name, count, last in await session.exec(teams_query)
         if team_id is not None
     }
-    rows = {row[0]: row for row in (*await session.exec(best_query), *await session.exec(finals_query))}
+    rows = {
+        row[0]: row
+        for query in (best_query, finals_query, released_query)
+        for row in await session.exec(query)
+    }
     candidates: dict[int, list[ScoredSubmission]] = {}
-    for i, t, c, p, q, m, f, *used in rows.values():  # a best submission may also be a final one: once
+    for i, t, c, p, q, m, f, r, *used in rows.values():  # a best submission may also be a final one: once
         if t not in teams:
             continue
         candidates.setdefault(t, []).append(
@@ -89,6 +100,7 @@ async def read_board(
                 private_score=q,
                 metrics=m,
                 final=f,
+                released=r,
                 efficiency=Efficiency(*used),
             )
         )

@@ -254,6 +254,13 @@ class Submission(SQLModel, table=True):
             sqlite_where=text("final = 1"),  # how SQLAlchemy writes a true Boolean there
             postgresql_where=text("final"),
         ),
+        Index(
+            "ix_submission_released",
+            "challenge_id",
+            "team_id",
+            sqlite_where=text("released = 1"),
+            postgresql_where=text("released"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     challenge_id: int = Field(foreign_key="challenge.id", ondelete="CASCADE")
@@ -269,6 +276,8 @@ class Submission(SQLModel, table=True):
     status: str = Field(default=Status.QUEUED, sa_type=String(20))
     counts_toward_quota: bool = True
     final: bool = False
+    # The Ladder released its public score: it beat the team's previous release (scoring.ladder).
+    released: bool = False
     attempts: int = 0
     public_score: float | None = None
     private_score: float | None = None

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,11 +45,12 @@ from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.environments import EnvironmentNotReady, ensure_image
 from runner.execution import prepare_and_run
 from runner.fairness import claim_under_cap
+from runner.kept import predictions_bytes
+from runner.ladder import ladder_step
 from runner.reconcile import stale_after as stale_after_for
 from runner.results import record_best, write_failure, write_result
 from runner.sandbox import Sandbox, SandboxError
 from runner.truths import TruthCache
-from runner.uncertainty import predictions_bytes
 from scoring.errors import PredictionFileError
 from scoring.ranking import Efficiency
 from scoring.truth import GroundTruth, Scores, finite_or_none
@@ -269,6 +271,7 @@ class Result:
     scores: Scores | None = None
     failure: FailureKind | None = None
     message: str = ""
+    predictions: np.ndarray | None = None  # validated, for the Ladder's paired test
 
 
 async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
@@ -305,7 +308,7 @@ async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
         record = record | {
             "predictions_sha256": runtime.store.put_bytes(predictions_bytes(predictions.values))
         }
-    return Result(record, scores=scores)
+    return Result(record, scores=scores, predictions=predictions.values)
 
 
 def score_values(scores: Scores) -> dict[str, Any]:
@@ -358,6 +361,17 @@ async def evaluate_submission(
                 submission_id, job.team_id, job.challenge_id, values["public_score"], job.created_at
             )
             await record_best(session, entry, higher_is_better=job.spec.primary_metric.higher_is_better)
+            if job.spec.ladder and result.predictions is not None and values["public_score"] is not None:
+                await ladder_step(
+                    session,
+                    runtime.store,
+                    job.spec,
+                    runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256),
+                    challenge_id=job.challenge_id,
+                    team_id=job.team_id,
+                    submission_id=submission_id,
+                    predictions=result.predictions,
+                )
         await session.commit()
         return _finished(job, Status.SCORED) if written else None
 

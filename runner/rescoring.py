@@ -15,11 +15,13 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from challenges.bundle import FileRole
 from core.best import recompute_best
 from core.db import SessionMaker
 from core.models import BootstrapScores, Challenge, FailureKind, Rescore, Status, Submission, utcnow
 from core.scheduling import lanes_of
 from runner.evaluation import Runtime, compute, load_job, score_values
+from runner.ladder import replay
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,12 @@ async def rescore_submission(
                 )
         await _count(session, rescore_id, failed=failed)
         await session.commit()
-        return await _finish(session, rescore_id)
+        finished = await _finish(session, rescore_id)
+        if finished is not None and job is not None and job.spec.ladder:
+            truth = runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256)
+            await replay(session, runtime.store, job.spec, truth, job.challenge_id)
+            await session.commit()
+        return finished
 
 
 async def give_up(

@@ -9,7 +9,6 @@ uploads makes one pass, a few seconds after it, not one per upload.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from dataclasses import dataclass
 
@@ -18,51 +17,20 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from challenges.bundle import FileRole
-from challenges.spec import ChallengeSpec, Kind
+from challenges.spec import ChallengeSpec
 from core.boards import read_board
 from core.challenges import ChallengeFiles, spec_of
 from core.db import SessionMaker
 from core.models import BootstrapScores, Challenge, EntryUncertainty, Submission, utcnow
-from core.storage import BlobStore
+from runner.kept import KEPT_COLUMNS, Kept
 from runner.truths import TruthCache
 from scoring.ranking import Board, Ranking
 from scoring.truth import GroundTruth
 from scoring.uncertainty import RESAMPLES, board_uncertainty, bootstrap_scores, resample_seed
-from scoring.validate import FileFormat, read_predictions
 
 log = logging.getLogger(__name__)
 
 ENTRIES_PER_PASS = 8  # resampled scores computed per pass: about 3.5 s of one core (ROC AUC, 10k test rows)
-
-
-def predictions_bytes(values: np.ndarray) -> bytes:
-    """Validated predictions as kept for the bootstrap: a .npy (numbers only, never a pickle)."""
-    buffer = io.BytesIO()
-    np.save(buffer, values, allow_pickle=False)
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """A board entry's submission: where its validated predictions can be had again."""
-
-    id: int
-    kind: str
-    sha256: str  # the upload
-    file_format: str
-    predictions_sha256: str | None  # what a model or code run predicted (None: not kept)
-
-    @property
-    def readable(self) -> bool:
-        return self.kind == Kind.PREDICTIONS or self.predictions_sha256 is not None
-
-    def predictions(self, store: BlobStore, spec: ChallengeSpec, truth: GroundTruth) -> np.ndarray:
-        """An uploaded file read and validated again (it was valid: it was scored); a run's kept array."""
-        if self.predictions_sha256 is not None:
-            data = store.read_bytes(self.predictions_sha256, limit=1 << 31)
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        data = store.read_bytes(self.sha256, limit=spec.limits.upload_bytes)
-        return read_predictions(data, spec.expectation(truth), FileFormat(self.file_format)).values
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +72,7 @@ async def uncertainty_pass(sessions: SessionMaker, truths: TruthCache, slug: str
         candidates, teams = await read_board(session, challenge_id)
         labels_sha256 = (await ChallengeFiles.load(session, challenge_id))[FileRole.TEST_LABELS].sha256
         higher = spec.primary_metric.higher_is_better
-        rules = spec.limits.board_rules
+        rules = spec.board_rules
         order = {
             board: [
                 e.submission_id
@@ -122,13 +90,7 @@ async def uncertainty_pass(sessions: SessionMaker, truths: TruthCache, slug: str
         kept = [
             Kept(*row)
             for row in await session.exec(
-                select(
-                    Submission.id,
-                    Submission.kind,
-                    Submission.sha256,
-                    Submission.file_format,
-                    Submission.predictions_sha256,
-                ).where(col(Submission.id).in_(wanted - vectors.keys()))
+                select(*KEPT_COLUMNS).where(col(Submission.id).in_(wanted - vectors.keys()))
             )
         ]
         await session.rollback()  # nothing held open while the resamples are computed

@@ -12,7 +12,7 @@ bench/ladder.py check by hand.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,3 +56,46 @@ def run_ladder(losses: Sequence[np.ndarray]) -> list[Step]:
         assert released is not None
         steps.append(Step(float(np.mean(loss)), float(np.mean(losses[released])), released, changed))
     return steps
+
+
+def _zero_one(y_true: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return (np.asarray(y_true) != np.asarray(labels)).astype(float)
+
+
+def _cross_entropy(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    # As scoring.metrics' log loss: clipped, each row rescaled to sum to 1.
+    proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1.0)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    return -np.log(proba[np.arange(len(proba)), np.asarray(y_true, dtype=np.intp)])
+
+
+def _absolute(y_true: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(y_true, dtype=float) - np.asarray(values, dtype=float))
+
+
+def _squared(y_true: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return (np.asarray(y_true, dtype=float) - np.asarray(values, dtype=float)) ** 2
+
+
+def _relative(y_true: np.ndarray, values: np.ndarray) -> np.ndarray:
+    # scikit-learn's MAPE: |y - ŷ| / max(|y|, eps).
+    y = np.asarray(y_true, dtype=float)
+    return _absolute(y, values) / np.maximum(np.abs(y), np.finfo(np.float64).eps)
+
+
+# The metrics that are a mean of per-row losses (or, RMSE, a monotone function of one: comparing mean
+# squared errors orders RMSEs alike), which is what the Ladder's paired test needs. Counting metrics such
+# as F1 or ROC AUC have no per-row loss.
+ROW_LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "accuracy": _zero_one,
+    "log_loss": _cross_entropy,
+    "mae": _absolute,
+    "rmse": _squared,
+    "mape": _relative,
+}
+
+
+def row_losses(metric: str, y_true: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """Each row's loss under `metric` (one of ROW_LOSSES): y_true as scoring.truth holds it (class codes
+    or values), predictions as validated (labels as codes, a probability matrix, or values)."""
+    return ROW_LOSSES[metric](y_true, predictions)

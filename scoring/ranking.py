@@ -45,6 +45,8 @@ class BoardRules:
 
     max_cpu_s: float | None = None
     max_mib: float | None = None
+    # The public board shows each team's released submission (the Ladder), not its best public one.
+    ladder: bool = False
 
     def broken(self, used: Efficiency) -> list[str]:
         """What `used` is over, in words (empty: within the rules)."""
@@ -78,6 +80,7 @@ class ScoredSubmission:
     metrics: dict[str, Any]  # {"public": {...}, "private": {...}}
     final: bool = False
     efficiency: Efficiency = NO_RUN
+    released: bool = False  # the Ladder released its public score (scoring.ladder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,9 @@ def _pick(
     if rules != NO_RULES:
         subs = [s for s in subs if rules.allow(s.efficiency)]
     if board is Board.PUBLIC:
-        return _best(subs, "public_score", higher_is_better)
+        # Under the Ladder each release beat the one before it: the best released is the latest.
+        shown = [s for s in subs if s.released] if rules.ladder else subs
+        return _best(shown, "public_score", higher_is_better)
     finals = [s for s in subs if s.final]
     if finals:
         return _best(finals, "private_score", higher_is_better)

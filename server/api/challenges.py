@@ -94,6 +94,7 @@ async def challenge_detail(
         reveal=spec.schedule.reveal,
         staff_role=access.staff.value if access.staff else None,
         groups=groups_out(challenge, spec),
+        public_board=spec.public_board.value,
     )
 
 

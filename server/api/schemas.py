@@ -149,6 +149,8 @@ class ChallengeDetail(ChallengeSummary):
     reveal: datetime | None  # when the private board becomes public (else when its staff reveal it)
     staff_role: str | None  # the viewer's: organiser | judge, or null
     groups: GroupsOut | None  # null: not scored per group
+    # "plain": each team's best public score; "ladder": its released score (see the challenge page).
+    public_board: str = "plain"
 
 
 class ChallengeCreated(msgspec.Struct):
@@ -249,6 +251,9 @@ class SubmissionOut(msgspec.Struct):
     disqualified: str | None  # the reason, if it (or its team) was disqualified
     # Why a scored submission is not ranked: its run broke the board's efficiency rules (empty: it is not).
     not_ranked: list[str]
+    # Under the Ladder (public_board: ladder): whether its public score was released (None: no Ladder).
+    # A team sees the public score of its released submissions only.
+    released: bool | None
 
 
 class FinalIn(msgspec.Struct, forbid_unknown_fields=True):

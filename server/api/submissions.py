@@ -55,7 +55,7 @@ async def submission_outs(
     else:
         query = select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs}))
         team_names = dict((await session.exec(query)).all())
-    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules]] = {}
+    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules, bool]] = {}
     out = []
     for sub in subs:
         if sub.challenge_id not in shared:
@@ -64,9 +64,18 @@ async def submission_outs(
             # Read per challenge, never carried from one challenge to the next; a caller's is for its one.
             known = access if access is not None else await staff.access_to(session, viewer, challenge.id)
             reasons = await disqualifications.reasons(session, sub.challenge_id)
-            rules = spec_of(challenge).limits.board_rules
-            shared[sub.challenge_id] = (challenge, private_visible(known, challenge, now), reasons, rules)
-        challenge, show_private, reasons, rules = shared[sub.challenge_id]
+            rules = spec_of(challenge).board_rules
+            # Under the Ladder a team learns the public score of its released submissions only.
+            hide_unreleased = rules.ladder and not known.is_staff
+            shared[sub.challenge_id] = (
+                challenge,
+                private_visible(known, challenge, now),
+                reasons,
+                rules,
+                hide_unreleased,
+            )
+        challenge, show_private, reasons, rules, hide_unreleased = shared[sub.challenge_id]
+        show_public = not hide_unreleased or sub.released
         assert sub.id is not None
         out.append(
             SubmissionOut(
@@ -80,9 +89,10 @@ async def submission_outs(
                 size=sub.size,
                 note=sub.note,
                 final=sub.final,
-                public_score=sub.public_score,
+                public_score=sub.public_score if show_public else None,
                 private_score=sub.private_score if show_private else None,
-                metrics=visible_metrics(sub.metrics, show_private),
+                metrics=visible_metrics(sub.metrics, show_private, show_public),
+                released=sub.released if rules.ladder else None,
                 error=sub.error,
                 logs=sub.logs,
                 wall_s=sub.wall_s,

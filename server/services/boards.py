@@ -140,7 +140,7 @@ async def refresh_teams(
 def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
     spec = spec_of(challenge)
     metric = spec.primary_metric
-    ranking = data.ranking(board, higher_is_better=metric.higher_is_better, rules=spec.limits.board_rules)
+    ranking = data.ranking(board, higher_is_better=metric.higher_is_better, rules=spec.board_rules)
     uncertainty = {s: row for (b, s), row in data.uncertainty.items() if b == board.value}
     references = [
         Reference(b.name, score, b.metrics.get(board.value, {}))
@@ -153,13 +153,14 @@ def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
 
 
 async def score_history(
-    session: AsyncSession, challenge: Challenge, team_ids: Collection[int]
+    session: AsyncSession, challenge: Challenge, team_ids: Collection[int], *, released_only: bool = False
 ) -> list[tuple[str, datetime, float | None]]:
-    """(team, submitted at, public score) of the given teams' scored submissions, for the progression chart.
+    """(team, submitted at, public score) of the given teams' scored submissions, for the progression chart;
+    under the Ladder (`released_only`), of their released ones: the others' public scores are not shown.
 
     Only the teams drawn (the top of the board): a challenge may hold a million submissions.
     """
-    rows = await session.exec(
+    query = (
         select(Team.name, Submission.created_at, Submission.public_score)
         .join(Team, col(Team.id) == Submission.team_id)
         .where(
@@ -168,4 +169,5 @@ async def score_history(
             Submission.status == Status.SCORED,
         )
     )
+    rows = await session.exec(query.where(col(Submission.released)) if released_only else query)
     return [(name, created_at, score) for name, created_at, score in rows]

@@ -21,11 +21,13 @@ from core.models import (
     ChallengeState,
     Role,
     StaffRole,
+    Status,
+    Submission,
     utcnow,
 )
 from core.storage import BlobStore
 from scoring.truth import finite_or_none
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from server.services import environments
 from server.services.accounts import Viewer
 from server.services.staff import access_to
@@ -67,6 +69,13 @@ async def write_bundle(
         await session.flush()
     else:
         before = spec_of(challenge)
+        assert challenge.id is not None
+        if before.public_board != spec.public_board and await _has_scores(session, challenge.id):
+            raise Conflict(
+                f"{spec.slug!r}: public_board cannot change from {before.public_board} to "
+                f"{spec.public_board} once submissions are scored (the Ladder's releases depend on every "
+                "submission in the order it came); keep it, or make a new challenge"
+            )
         challenge.title = spec.title
         challenge.spec = spec.model_dump(mode="json")
         challenge.columns = columns
@@ -91,6 +100,13 @@ async def write_bundle(
         await session.delete(stale)
     await _write_baselines(session, store, challenge.id, bundle)
     return challenge
+
+
+async def _has_scores(session: AsyncSession, challenge_id: int) -> bool:
+    scored = select(Submission.id).where(
+        Submission.challenge_id == challenge_id, Submission.status == Status.SCORED
+    )
+    return (await session.exec(scored.limit(1))).first() is not None
 
 
 async def _write_baselines(

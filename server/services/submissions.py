@@ -420,14 +420,16 @@ def private_visible(access: Access, challenge: Challenge, now: datetime) -> bool
     return access.is_staff or state_of(challenge, spec_of(challenge), now) is ChallengeState.REVEALED
 
 
-def visible_metrics(metrics: dict[str, Any], show_private: bool) -> dict[str, Any]:
+def visible_metrics(metrics: dict[str, Any], show_private: bool, show_public: bool = True) -> dict[str, Any]:
     """A submission's stored metrics as its viewer may see them: the private subset's, overall and per
-    group, only where private scores are visible."""
-    if show_private:
+    group, only where private scores are visible; the public subset's only where its public score is
+    (under the Ladder, of a released submission)."""
+    hidden = {subset for subset, shown in (("private", show_private), ("public", show_public)) if not shown}
+    if not hidden:
         return metrics
-    visible = {k: v for k, v in metrics.items() if k != "private"}
+    visible = {k: v for k, v in metrics.items() if k not in hidden}
     if "groups" in visible:
-        visible["groups"] = {k: v for k, v in visible["groups"].items() if k != "private"}
+        visible["groups"] = {k: v for k, v in visible["groups"].items() if k not in hidden}
     return visible
 
 

@@ -176,6 +176,7 @@ class PageController(Controller):
             higher=spec.primary_metric.higher_is_better,
             limits=spec.limits,
             group_table=groups_out(context["challenge"], spec),
+            ladder=spec.ladder,
             kinds=[k.value for k in spec.kinds],
             probability_columns=[c for c in context["challenge"].columns if c.startswith("proba_")],
             environment=await environments.environment_of(db_session, context["challenge"], NOBODY),
@@ -199,7 +200,7 @@ class PageController(Controller):
             board = await current_board(state, challenge, Board.PUBLIC)
             leaders = [entry.team_id for entry in board.page(0, CHART_TEAMS)]
             async with state.sessions() as session:
-                history = await boards.score_history(session, challenge, leaders)
+                history = await boards.score_history(session, challenge, leaders, released_only=spec.ladder)
             series = progression(
                 history, higher_is_better=spec.primary_metric.higher_is_better, top=CHART_TEAMS
             )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from scoring.ladder import beats, paired_standard_error, run_ladder
+from challenges.spec import ChallengeSpec
+from scoring.ladder import beats, paired_standard_error, row_losses, run_ladder
+from scoring.metrics import Output, Task, get_metric
+from scoring.ranking import Board, BoardRules, Ranking, ScoredSubmission, TeamActivity
 
 
 def losses(wrong: set[int], n: int = 10) -> np.ndarray:
@@ -70,3 +75,48 @@ def test_the_simulation_shows_a_smaller_public_private_gap_with_the_ladder() -> 
         runs = [bench.attack(1000, 600, 10, seed, ladder=ladder) for seed in range(3)]
         gaps[ladder] = float(np.mean([public - private for public, private in runs]))
     assert gaps[False] > 0.05 and gaps[True] < gaps[False] / 2, gaps
+
+
+@pytest.mark.parametrize("name", ["accuracy", "log_loss", "mae", "rmse", "mape"])
+def test_row_losses_average_to_the_metric(name: str) -> None:
+    """Each metric the Ladder accepts is the mean of its per-row losses (RMSE: the root of it)."""
+    rng = np.random.default_rng(7)
+    metric = get_metric(name)
+    if metric.task is Task.REGRESSION:
+        y, predicted = rng.normal(5, 2, 200), rng.normal(5, 2, 200)
+    elif metric.needs is Output.PROBABILITY:
+        y, predicted = rng.integers(0, 3, 200), rng.dirichlet([1, 1, 1], 200)
+    else:
+        y, predicted = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    mean = float(np.mean(row_losses(name, y, predicted)))
+    expected = {"accuracy": 1 - metric(y, predicted, (0, 1, 2)), "rmse": metric(y, predicted) ** 2}
+    assert mean == pytest.approx(expected.get(name, metric(y, predicted, (0, 1, 2))), rel=1e-12)
+
+
+def _entry(submission_id: int, score: float, *, released: bool) -> ScoredSubmission:
+    created = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=submission_id)
+    return ScoredSubmission(submission_id, 1, created, score, score, {}, released=released)
+
+
+def test_under_the_ladder_the_public_board_takes_the_release_and_the_private_board_the_best() -> None:
+    subs = [_entry(1, 0.80, released=True), _entry(2, 0.81, released=False)]
+    teams = {1: TeamActivity("ada", 2, None)}
+    for ladder, public_entry in ((False, 2), (True, 1)):
+        rules = BoardRules(ladder=ladder)
+        public = Ranking.of(Board.PUBLIC, {1: subs}, higher_is_better=True, rules=rules).entries(teams)
+        private = Ranking.of(Board.PRIVATE, {1: subs}, higher_is_better=True, rules=rules).entries(teams)
+        assert [e.submission_id for e in public] == [public_entry]
+        assert [e.submission_id for e in private] == [2]  # the private board is not the Ladder's
+
+
+def test_a_ladder_needs_a_metric_with_per_row_losses() -> None:
+    base = {
+        "slug": "a-ladder",
+        "title": "X",
+        "target_column": "y",
+        "data": {"test_features": "a.csv", "test_labels": "b.csv"},
+        "public_board": "ladder",
+    }
+    assert ChallengeSpec.model_validate({**base, "metric": "accuracy"}).board_rules.ladder
+    with pytest.raises(ValidationError, match="public_board: ladder compares per-row losses"):
+        ChallengeSpec.model_validate({**base, "metric": "f1"})

@@ -85,8 +85,11 @@
           .map(([name, value]) => `${name} ${value === null ? "–" : value.toFixed(4)}`).join(" · ");
         details.append(line);
       }
-      row.append(cell(String(s.id)), cell(s.filename), cell(s.kind), status,
-                 cell(s.public_score === null ? "" : s.public_score.toFixed(4)),
+      const score = cell(s.public_score === null ? "" : s.public_score.toFixed(4));
+      if (s.released === false && s.status === "scored") {  // the Ladder did not release it
+        score.textContent = root.dataset.heldBack; score.title = root.dataset.heldBackTitle;
+      }
+      row.append(cell(String(s.id)), cell(s.filename), cell(s.kind), status, score,
                  cell(new Date(s.created_at).toLocaleString(lang)), final, details);
       body.append(row);
     }
