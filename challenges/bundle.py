@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from challenges.spec import ChallengeSpec, check_requirement
+from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, check_requirement, file_format
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
 from scoring.truth import GroundTruth, LabelsFileError, Scores
@@ -52,8 +52,7 @@ STARTER_SUFFIXES = (".py", ".ipynb", ".zip")
 PUBLIC_ROLES = frozenset(
     {FileRole.TRAIN, FileRole.TEST_FEATURES, FileRole.SAMPLE_SUBMISSION, FileRole.STARTER_KIT}
 )
-BASELINES = "baselines"  # a folder of the bundle: reference prediction files, each named by its file
-BASELINE_FORMATS = {".csv": FileFormat.CSV, ".parquet": FileFormat.PARQUET}
+BASELINES = "baselines"  # a folder of the bundle: reference submissions, each named by its file
 BASELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
 MAX_BASELINES = 20
 
@@ -91,12 +90,16 @@ class BundleFile:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """A reference prediction file of the bundle, scored like a submission; on both boards, never ranked."""
+    """A reference submission of the bundle, scored like one; on both boards, never ranked. A prediction
+    file is scored as the bundle loads; a model or code baseline runs in a worker's sandbox (scores: None
+    until then), as a team's would."""
 
     name: str
     filename: str
     data: bytes
-    scores: Scores
+    kind: Kind
+    file_format: FileFormat
+    scores: Scores | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,11 +341,13 @@ def _baselines(
         return ()
     for path in paths:
         where = f"{BASELINES}/{path.name}"
-        file_format = BASELINE_FORMATS.get(path.suffix.lower())
-        if file_format is None:
-            expected = "a prediction file (.csv or .parquet); model and code baselines are not supported yet"
+        kind = KIND_BY_SUFFIX.get(path.suffix.lower())
+        if kind is None:
+            expected = "a prediction file (.csv or .parquet), a model (.joblib, .pkl, .skops or .onnx) or code (.zip)"
             problems.append(Problem(where, expected))
             continue
+        found_format = file_format(kind, path.suffix.lower())
+        assert found_format is not None
         if not BASELINE_NAME.match(path.stem):
             problems.append(
                 Problem(
@@ -355,10 +360,13 @@ def _baselines(
         if located is None:
             continue
         data = located.read_bytes()
+        if kind is not Kind.PREDICTIONS:  # never opened here: a model or code only runs in the sandbox
+            found.append(Baseline(path.stem, path.name, data, kind, found_format, None))
+            continue
         try:
-            values = read_predictions(data, spec.expectation(truth), file_format).values
+            values = read_predictions(data, spec.expectation(truth), found_format).values
         except PredictionFileError as exc:
             problems.append(Problem(where, f"would be refused as a submission: {exc}"))
             continue
-        found.append(Baseline(path.stem, path.name, data, spec.score(truth, values)))
+        found.append(Baseline(path.stem, path.name, data, kind, found_format, spec.score(truth, values)))
     return tuple(found)

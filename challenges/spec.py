@@ -17,7 +17,7 @@ from scoring.ladder import ROW_LOSSES
 from scoring.metrics import REGISTRY, Metric, Output, Task, get_metric
 from scoring.ranking import BoardRules
 from scoring.truth import GroundTruth, Scores, expectation_for, load_truth, score
-from scoring.validate import Expectation
+from scoring.validate import Expectation, FileFormat
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 
@@ -30,6 +30,31 @@ class Kind(StrEnum):
     PREDICTIONS = "predictions"
     MODEL = "model"
     CODE = "code"
+
+
+# What a file's name says it is: a submission's (without a `kind` field) or a bundle's baseline.
+PREDICTION_FORMATS = {".csv": FileFormat.CSV, ".parquet": FileFormat.PARQUET, ".pq": FileFormat.PARQUET}
+MODEL_FORMATS = {
+    ".joblib": FileFormat.PICKLE,
+    ".pkl": FileFormat.PICKLE,
+    ".pickle": FileFormat.PICKLE,
+    ".skops": FileFormat.SKOPS,
+    ".onnx": FileFormat.ONNX,
+}
+KIND_BY_SUFFIX = {
+    **dict.fromkeys(PREDICTION_FORMATS, Kind.PREDICTIONS),
+    **dict.fromkeys(MODEL_FORMATS, Kind.MODEL),
+    ".zip": Kind.CODE,
+}
+
+
+def file_format(kind: Kind, suffix: str) -> FileFormat | None:
+    """The format of a file of `kind` named with `suffix` (None: not one that kind can be)."""
+    if kind is Kind.PREDICTIONS:
+        return PREDICTION_FORMATS.get(suffix)
+    if kind is Kind.CODE:
+        return FileFormat.ZIP
+    return MODEL_FORMATS.get(suffix, FileFormat.PICKLE)
 
 
 class _Strict(BaseModel):

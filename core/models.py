@@ -311,14 +311,27 @@ class BootstrapScores(SQLModel, table=True):
     private: bytes = Field(sa_type=LargeBinary)
 
 
+class BaselineState(StrEnum):
+    QUEUED = "queued"  # a model or code baseline waiting for a worker's sandbox
+    RUNNING = "running"
+    SCORED = "scored"
+    FAILED = "failed"
+
+
 class Baseline(SQLModel, table=True):
-    """A reference prediction file of the challenge's bundle, scored when the bundle is loaded: shown on
-    both boards apart from the teams, never ranked."""
+    """A reference submission of the challenge's bundle: a prediction file scored when the bundle is
+    loaded, a model or code run by a worker after it; shown on both boards apart from the teams, never
+    ranked."""
 
     challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
     name: str = Field(primary_key=True, sa_type=String(40))
     filename: str = Field(sa_type=String(60))  # under baselines/ in the bundle
     sha256: str = Field(sa_type=String(64))  # the file, kept so the bundle downloads whole
+    kind: str = Field(default="predictions", sa_type=String(20))
+    file_format: str = Field(default="csv", sa_type=String(20))
+    state: str = Field(default=BaselineState.SCORED, sa_type=String(20))
+    error: str | None = Field(default=None, sa_type=String(4000))  # why its run failed: for staff
+    updated_at: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)  # its job's version
     public_score: float | None = None
     private_score: float | None = None
     metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

@@ -18,6 +18,7 @@ EVALUATE = "evaluate"
 RESCORE = "rescore"
 BUILD_ENVIRONMENT = "build_environment"
 UNCERTAINTY = "uncertainty"
+SCORE_BASELINE = "score_baseline"
 
 
 def board_channel(slug: str) -> str:
@@ -55,6 +56,11 @@ def job_submission(job: bytes | str) -> int | None:
     text = job.decode() if isinstance(job, bytes) else job
     parts = text.split(":")
     return int(parts[1]) if len(parts) == 3 and parts[0] == "evaluate" and parts[1].isdigit() else None
+
+
+def baseline_version(updated_at: datetime | None) -> str:
+    """A baseline's job version: its row's last change (a new bundle, or a run given back)."""
+    return f"{updated_at.timestamp():.3f}" if updated_at is not None else "0"
 
 
 def uncertainty_due(period_s: float) -> tuple[int, datetime]:
@@ -108,6 +114,16 @@ class ArqQueue:
             BUILD_ENVIRONMENT,
             challenge_id,
             _job_id=f"environment:{challenge_id}:{version}",
+            _queue_name=SANDBOX_LANE,
+        )
+
+    async def enqueue_baseline(self, challenge_id: int, name: str, version: str) -> None:
+        """Run and score a model or code baseline (runner.baselines): in the sandbox lane, once per version."""
+        await self.redis.enqueue_job(
+            SCORE_BASELINE,
+            challenge_id,
+            name,
+            _job_id=f"baseline:{challenge_id}:{name}:{version}",
             _queue_name=SANDBOX_LANE,
         )
 

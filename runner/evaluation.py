@@ -171,31 +171,59 @@ class ScoredSubmission:
     created_at: datetime
 
 
-async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
-    submission = await session.get(Submission, submission_id)
-    if submission is None:
-        return None
-    challenge = await session.get(Challenge, submission.challenge_id)
+async def challenge_job(
+    session: AsyncSession,
+    challenge_id: int,
+    *,
+    submission_id: int,
+    team_id: int,
+    kind: Kind,
+    file_format: FileFormat,
+    sha256: str,
+    created_at: datetime,
+) -> Job:
+    """A job on one of the challenge's uploads: a team's submission, or a baseline of its bundle."""
+    challenge = await session.get(Challenge, challenge_id)
     assert challenge is not None
     spec = spec_of(challenge)
-    environment = await session.get(ChallengeEnvironment, submission.challenge_id)
+    environment = await session.get(ChallengeEnvironment, challenge_id)
     ready = environment is None or environment.state == EnvironmentState.READY
     if environment is not None and ready:
         spec = spec.model_copy(update={"runtime_image": environment.image})
     return Job(
         submission_id=submission_id,
-        challenge_id=submission.challenge_id,
-        team_id=submission.team_id,
+        challenge_id=challenge_id,
+        team_id=team_id,
         slug=challenge.slug,
         spec=spec,
         environment_lock=environment.lock if environment is not None and ready else None,
         environment_ready=ready,
+        kind=kind,
+        file_format=file_format,
+        sha256=sha256,
+        created_at=created_at,
+        files=await ChallengeFiles.load(session, challenge_id),
+    )
+
+
+async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
+    submission = await session.get(Submission, submission_id)
+    if submission is None:
+        return None
+    return await challenge_job(
+        session,
+        submission.challenge_id,
+        submission_id=submission_id,
+        team_id=submission.team_id,
         kind=Kind(submission.kind),
         file_format=FileFormat(submission.file_format),
         sha256=submission.sha256,
         created_at=submission.created_at,
-        files=await ChallengeFiles.load(session, submission.challenge_id),
     )
+
+
+async def always_ours() -> bool:
+    return True  # a run nobody cancels: a rescore, a baseline
 
 
 async def _environment_image(sandbox: Sandbox, job: Job) -> None:

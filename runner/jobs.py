@@ -13,10 +13,11 @@ from redis.exceptions import RedisError
 from core import logs
 from core.blobs import sweep_orphans
 from core.metrics import record_evaluation
-from core.models import EnvironmentState, FailureKind, Status
+from core.models import BaselineState, EnvironmentState, FailureKind, Status
 from core.queue import ArqQueue, board_channel, board_message, uncertainty_due, waiting_submissions
 from core.scheduling import Placement
-from runner import environments, fairness, heartbeat
+from runner import baselines, environments, fairness, heartbeat
+from runner.baselines import run_baseline
 from runner.budgets import ARQ_MAX_TRIES, JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.environments import EnvironmentNotReady
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
@@ -153,6 +154,23 @@ async def build_environment(ctx: dict[str, Any], challenge_id: int) -> str:
     return state
 
 
+async def score_baseline(ctx: dict[str, Any], challenge_id: int, name: str) -> str:
+    """Run and score a bundle's model or code baseline (runner.baselines); the boards show it once scored."""
+    settings = ctx["settings"]
+    ran = await run_baseline(
+        ctx["sessions"],
+        ctx["runtime"],
+        challenge_id,
+        name,
+        stale_after=timedelta(seconds=settings.reconcile_after_s),
+    )
+    if ran is None:
+        return "nothing to do"
+    if ran.state == BaselineState.SCORED:
+        await ctx["redis"].publish(board_channel(ran.slug), board_message(ran.slug, None))
+    return ran.state
+
+
 async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> str:
     """Score a submission again for a rescore; the last one tells the boards, once."""
     try:
@@ -202,6 +220,9 @@ async def reconcile(ctx: dict[str, Any]) -> int:
         await queue.enqueue_rescore(rescore_id, submission_id, lane)  # refused by arq unless Redis lost it
     for challenge_id, version in await environments.waiting(ctx["sessions"]):
         await queue.enqueue_environment(challenge_id, version)  # likewise: one job per request
+    base = timedelta(seconds=settings.reconcile_after_s)
+    for challenge_id, name, version in await baselines.waiting(ctx["sessions"], base):
+        await queue.enqueue_baseline(challenge_id, name, version)  # likewise
     waiting = await waiting_submissions(ctx["redis"])
     return len(await reenqueue(queue, retry, round_id=round_id, waiting=waiting))
 

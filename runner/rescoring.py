@@ -20,7 +20,7 @@ from core.best import recompute_best
 from core.db import SessionMaker
 from core.models import BootstrapScores, Challenge, FailureKind, Rescore, Status, Submission, utcnow
 from core.scheduling import lanes_of
-from runner.evaluation import Runtime, compute, load_job, score_values
+from runner.evaluation import Runtime, always_ours, compute, load_job, score_values
 from runner.ladder import replay
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,6 @@ class Finished:
     """The rescore whose last submission this was: the challenge's boards changed."""
 
     challenge: str
-
-
-async def _always_ours() -> bool:
-    return True  # a rescore runs a scored submission again; nobody cancels that
 
 
 async def _count(session: AsyncSession, rescore_id: int, *, failed: bool) -> None:
@@ -89,7 +85,7 @@ async def rescore_submission(
         status = (await session.exec(select(Submission.status).where(Submission.id == submission_id))).first()
         result = None
         if job is not None and status == Status.SCORED:
-            result = await compute(runtime, job, _always_ours)
+            result = await compute(runtime, job, always_ours)
         if not await _claim(session, rescore_id, submission_id):
             await session.rollback()
             log.info("submission %s: already counted in rescore %s", submission_id, rescore_id)

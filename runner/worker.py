@@ -21,14 +21,22 @@ from core.storage import BlobStore
 from runner import heartbeat
 from runner.budgets import ARQ_MAX_TRIES
 from runner.evaluation import Runtime
-from runner.jobs import build_environment, evaluate, reconcile, rescore, sweep_blobs, uncertainty
+from runner.jobs import (
+    build_environment,
+    evaluate,
+    reconcile,
+    rescore,
+    score_baseline,
+    sweep_blobs,
+    uncertainty,
+)
 from runner.sandbox import Sandbox, SandboxError
 from runner.truths import TruthCache
 
 log = logging.getLogger(__name__)
 
 
-JOBS = [evaluate, rescore, build_environment, uncertainty]
+JOBS = [evaluate, rescore, build_environment, uncertainty, score_baseline]
 # A safety net only: sandbox runs keep their own deadline (the challenge's time_s, up to 24 h each).
 JOB_TIMEOUT_S = 49 * 3600
 

@@ -19,6 +19,7 @@ from core.models import Challenge, ChallengeState, Rescore, utcnow
 from server.api.deps import announce_board_change
 from server.api.openapi import errors
 from server.api.schemas import (
+    BaselineStateOut,
     BundleForm,
     BundleReplaced,
     ChallengeCreated,
@@ -95,6 +96,10 @@ async def challenge_detail(
         staff_role=access.staff.value if access.staff else None,
         groups=groups_out(challenge, spec),
         public_board=spec.public_board.value,
+        baselines=[
+            BaselineStateOut(b.name, b.kind, b.state, b.error if access.is_staff else None)
+            for b in await service.challenge_baselines(session, challenge)
+        ],
     )
 
 
@@ -146,6 +151,7 @@ class ChallengeController(Controller):
         challenge = await lifecycle.create_challenge(db_session, state.store, current_user, bundle)
         assert challenge.id is not None
         await environments.start_build(db_session, state.queue, challenge.id)
+        await service.start_baselines(db_session, state.queue, challenge.id)
         return ChallengeCreated(
             slug=challenge.slug, state=challenge.state, title=challenge.title, url=f"/c/{challenge.slug}"
         )
@@ -252,6 +258,7 @@ class ChallengeController(Controller):
         changed = await lifecycle.replace_bundle(db_session, state.store, current_user, challenge, bundle)
         assert challenge.id is not None
         await environments.start_build(db_session, state.queue, challenge.id)
+        await service.start_baselines(db_session, state.queue, challenge.id)
         rescore = None
         if changed:
             reason = "bundle replaced: " + ", ".join(changed)

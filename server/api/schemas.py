@@ -137,6 +137,13 @@ class StaffChallengeOut(ChallengeSummary):
     staff_role: str  # organiser | judge
 
 
+class BaselineStateOut(msgspec.Struct):
+    name: str
+    kind: str
+    state: Annotated[str, msgspec.Meta(extra_json_schema={"enum": ["queued", "running", "scored", "failed"]})]
+    error: str | None  # why its run failed: to the challenge's staff only
+
+
 class ChallengeDetail(ChallengeSummary):
     description: str
     extra_metrics: list[str]
@@ -151,6 +158,8 @@ class ChallengeDetail(ChallengeSummary):
     groups: GroupsOut | None  # null: not scored per group
     # "plain": each team's best public score; "ladder": its released score (see the challenge page).
     public_board: str = "plain"
+    # The bundle's baselines and where each stands (a model or code one runs in a worker after loading).
+    baselines: list[BaselineStateOut] = []
 
 
 class ChallengeCreated(msgspec.Struct):

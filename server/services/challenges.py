@@ -15,6 +15,7 @@ from core.best import rules_changed
 from core.challenges import spec_of
 from core.models import (
     Baseline,
+    BaselineState,
     Challenge,
     ChallengeFile,
     ChallengeStaff,
@@ -25,6 +26,7 @@ from core.models import (
     Submission,
     utcnow,
 )
+from core.queue import ArqQueue, baseline_version
 from core.storage import BlobStore
 from scoring.truth import finite_or_none
 from server.errors import Conflict, NotFound
@@ -112,21 +114,34 @@ async def _has_scores(session: AsyncSession, challenge_id: int) -> bool:
 async def _write_baselines(
     session: AsyncSession, store: BlobStore, challenge_id: int, bundle: Bundle
 ) -> None:
-    """The bundle's baselines, scored against its labels as they are now (a new bundle: scored again)."""
+    """The bundle's baselines, scored against its labels as they are now (a new bundle: scored again);
+    a model or code one is queued for a worker (start_baselines, after the commit, or the reconciler)."""
     await session.exec(delete(Baseline).where(col(Baseline.challenge_id) == challenge_id))
     for baseline in bundle.baselines:
-        scores = baseline.scores
-        session.add(
-            Baseline(
-                challenge_id=challenge_id,
-                name=baseline.name,
-                filename=baseline.filename,
-                sha256=store.put_bytes(baseline.data),
-                public_score=finite_or_none(scores.public_score),
-                private_score=finite_or_none(scores.private_score),
-                metrics=scores.as_json(),
-            )
+        row = Baseline(
+            challenge_id=challenge_id,
+            name=baseline.name,
+            filename=baseline.filename,
+            sha256=store.put_bytes(baseline.data),
+            kind=baseline.kind,
+            file_format=baseline.file_format,
+            state=BaselineState.QUEUED if baseline.scores is None else BaselineState.SCORED,
         )
+        if (scores := baseline.scores) is not None:
+            row.public_score = finite_or_none(scores.public_score)
+            row.private_score = finite_or_none(scores.private_score)
+            row.metrics = scores.as_json()
+        session.add(row)
+
+
+async def start_baselines(session: AsyncSession, queue: ArqQueue, challenge_id: int) -> None:
+    """After the commit: hand the challenge's queued model and code baselines to the workers now."""
+    for name, version in await session.exec(
+        select(Baseline.name, Baseline.updated_at).where(
+            Baseline.challenge_id == challenge_id, Baseline.state == BaselineState.QUEUED
+        )
+    ):
+        await queue.enqueue_baseline(challenge_id, name, baseline_version(version))
 
 
 async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.spec import ChallengeSpec, Kind
+from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, file_format
 from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
@@ -40,18 +40,6 @@ from server.services.staff import Access, access_to, require_staff
 from server.services.teams import lock_team, membership, team_for_submission
 
 log = logging.getLogger(__name__)
-
-_FORMATS = {".csv": FileFormat.CSV, ".parquet": FileFormat.PARQUET, ".pq": FileFormat.PARQUET}
-_KIND_BY_SUFFIX = {
-    **dict.fromkeys(_FORMATS, Kind.PREDICTIONS),
-    ".zip": Kind.CODE,
-    ".joblib": Kind.MODEL,
-    ".pkl": Kind.MODEL,
-    ".pickle": Kind.MODEL,
-    ".skops": Kind.MODEL,
-    ".onnx": Kind.MODEL,
-}
-_MODEL_FORMATS = {".skops": FileFormat.SKOPS, ".onnx": FileFormat.ONNX}  # else a pickle
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +79,7 @@ def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
     suffix = PurePath(_display_name(upload.filename)).suffix.lower()
     if upload.kind is not None and upload.kind not in Kind.__members__.values():
         raise BadRequest(f"kind: expected one of {', '.join(k.value for k in Kind)} (got {upload.kind!r})")
-    kind = Kind(upload.kind) if upload.kind else _KIND_BY_SUFFIX.get(suffix)
+    kind = Kind(upload.kind) if upload.kind else KIND_BY_SUFFIX.get(suffix)
     if kind is None:
         raise BadRequest(
             f"file: cannot tell the kind of {upload.filename!r}; expected .csv or .parquet (predictions), "
@@ -102,15 +90,10 @@ def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
         raise BadRequest(
             f"kind: {spec.slug!r} does not accept {kind.value} submissions (accepted: {accepted})"
         )
-    if kind is Kind.PREDICTIONS:
-        if suffix not in _FORMATS:
-            raise BadRequest(
-                f"file: a prediction file must end in .csv or .parquet (got {upload.filename!r})"
-            )
-        return kind, _FORMATS[suffix]
-    if kind is Kind.CODE:
-        return kind, FileFormat.ZIP
-    return kind, _MODEL_FORMATS.get(suffix, FileFormat.PICKLE)
+    found = file_format(kind, suffix)
+    if found is None:
+        raise BadRequest(f"file: a prediction file must end in .csv or .parquet (got {upload.filename!r})")
+    return kind, found
 
 
 def _day_start(now: datetime) -> datetime:

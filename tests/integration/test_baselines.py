@@ -89,12 +89,12 @@ async def test_a_bad_baseline_is_named_and_the_bundle_download_keeps_them(
 ) -> None:
     folder = tmp_path / "bundle"
     shutil.copytree(EXAMPLES / SLUG, folder)
-    (folder / "baselines" / "model.joblib").write_bytes(b"\x80\x04")
+    (folder / "baselines" / "model.txt").write_bytes(b"\x80\x04")
     (folder / "baselines" / "short.csv").write_text("id,diagnosis\ntum-00000,0.5\n")
     with pytest.raises(BundleError) as refused:
         load_bundle(folder)
     problems = {p.path: p.message for p in refused.value.problems}
-    assert "model and code baselines are not supported yet" in problems["baselines/model.joblib"]
+    assert "a model (.joblib, .pkl, .skops or .onnx) or code (.zip)" in problems["baselines/model.txt"]
     assert "would be refused as a submission" in problems["baselines/short.csv"]
 
     olga = await organiser(settings, client)
