@@ -329,7 +329,10 @@ class ChallengeController(Controller):
         "/{slug:str}/files/{name:str}",
         responses={
             200: ResponseSpec(
-                data_container=str, media_type="text/csv", description="The file", generate_examples=False
+                data_container=str,
+                media_type="text/csv",
+                description="The file (a CSV; the starter kit: Python as text/plain, a notebook, or a zip)",
+                generate_examples=False,
             ),
             **errors(401, 404),
         },
@@ -344,4 +347,6 @@ class ChallengeController(Controller):
     ) -> File:
         challenge = await service.get_challenge(db_session, slug, viewer)
         row = await service.public_file(db_session, challenge, name)
-        return File(path=state.store.path(row.sha256), filename=row.name, media_type="text/csv")
+        return File(
+            path=state.store.path(row.sha256), filename=row.name, media_type=service.media_type(row.name)
+        )

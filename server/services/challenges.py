@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from sqlalchemy import delete, or_
 from sqlmodel import col, select
@@ -210,6 +211,20 @@ async def challenge_files(session: AsyncSession, challenge: Challenge) -> list[C
 
 async def challenge_baselines(session: AsyncSession, challenge: Challenge) -> list[Baseline]:
     return list(await session.exec(select(Baseline).where(Baseline.challenge_id == challenge.id)))
+
+
+# A public file's type by its name: the data are CSV; a starter kit is a script (shown as text, never run
+# by a browser), a notebook or a zip.
+MEDIA_TYPES = {
+    ".csv": "text/csv; charset=utf-8",
+    ".py": "text/plain; charset=utf-8",
+    ".ipynb": "application/x-ipynb+json",
+    ".zip": "application/zip",
+}
+
+
+def media_type(name: str) -> str:
+    return MEDIA_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")
 
 
 async def public_file(session: AsyncSession, challenge: Challenge, name: str) -> ChallengeFile:

@@ -62,9 +62,11 @@ async def test_the_starter_kit_is_served_and_writes_a_submission_that_scores(
     settings: Settings, client: AsyncTestClient, tmp_path: Path
 ) -> None:
     await load_challenge(settings, EXAMPLES / SLUG)
-    for name in ("starter.py", "train.csv", "test.csv"):
+    types = {"starter.py": "text/plain", "train.csv": "text/csv", "test.csv": "text/csv"}
+    for name, media_type in types.items():
         response = await client.get(f"/api/challenges/{SLUG}/files/{name}")
         assert response.status_code == 200, name
+        assert response.headers["content-type"].split(";")[0] == media_type, name  # a script is not a CSV
         (tmp_path / name).write_bytes(response.content)
     assert "starter.py" in (await client.get(f"/c/{SLUG}")).text
     ran = await asyncio.to_thread(
