@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Challenge, Submission, Team, User
+from core.models import Challenge, EntryUncertainty, Submission, Team, User
 from server.services import disqualifications
 from server.services.boards import Leaderboard
 from server.services.teams import members_by_team
@@ -43,6 +43,12 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _uncertainty(found: EntryUncertainty | None) -> tuple[object, ...]:
+    if found is None:
+        return (None,) * 5
+    return found.low, found.high, found.tied_with_leader, found.rank_low, found.rank_high
+
+
 def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
     """Every entry of the board, in its order, with the same figures the board shows."""
     entries = board.page()
@@ -61,6 +67,12 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
         "peak_memory_mb",
         "worst_group",
         "disparity",
+        # The last uncertainty pass's figures (blank for an entry newer than it, or a board without them).
+        "ci_low",
+        "ci_high",
+        "tied_with_leader",
+        "rank_low",
+        "rank_high",
     ]
     rows = (
         [
@@ -77,6 +89,7 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
             e.efficiency.peak_memory_mb,
             e.worst_group,
             e.disparity,
+            *_uncertainty(board.uncertainty.get(e.submission_id)),
         ]
         for e in entries
     )

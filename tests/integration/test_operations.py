@@ -276,6 +276,18 @@ async def test_exports_equal_the_boards_and_neutralise_formulas(
         assert [(r["rank"], r["team"].removeprefix("'"), float(r["roc_auc"])) for r in rows] == [
             (str(e["rank"]), e["team"], e["score"]) for e in shown["entries"]
         ]
+        assert [
+            (r["ci_low"], r["ci_high"], r["tied_with_leader"], r["rank_low"], r["rank_high"]) for r in rows
+        ] == [
+            (
+                repr(e["ci_low"]),
+                repr(e["ci_high"]),
+                "yes" if e["tied_with_leader"] else "no",
+                str(e["rank_low"]),
+                str(e["rank_high"]),
+            )
+            for e in shown["entries"]
+        ]  # the export carries the board's intervals and ties
         assert '\'=HYPERLINK("x")' in [r["team"] for r in rows]
         assert {r["members"] for r in rows} >= {"ada", "bob", "eve"}
     submissions = read_csv(
