@@ -3,6 +3,7 @@ notes, from the browser with the keyboard alone; every new page passes axe-core 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -163,6 +164,22 @@ async def test_a_judge_opens_a_team_and_leaves_notes_with_the_keyboard_alone(
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:  # and participants never see them
         mine = (await http.get(f"/api/challenges/{SLUG}/submissions", headers=people["ada"])).text
         assert "Check the seed." not in mine
+
+
+async def test_the_judges_boards_show_intervals_ties_and_baselines(
+    settings: Settings, api: str, page: Page
+) -> None:
+    people = await scored_contest(settings, api)
+    await signed_in(page, api, people["judy"])
+    await page.goto(f"{api}/c/{SLUG}/judge")
+    for board in ("private", "public"):
+        rows = page.locator(f'[data-judge-board="{board}"] tbody tr')
+        await expect(rows).to_have_count(3)  # ada, the example's baseline (between), bob
+        await expect(rows.nth(1)).to_have_class(re.compile(r"\bbaseline\b"))
+        await expect(rows.nth(1)).to_contain_text("one-feature logistic regression (baseline)")
+        await expect(rows.nth(0).locator("td").nth(2)).to_have_text(re.compile(r"^\d\.\d{4}–\d\.\d{4}$"))
+        await expect(rows.nth(0)).to_have_class(re.compile(r"\btied\b"))  # the leader is tied with itself
+        await expect(rows.nth(2)).not_to_have_class(re.compile(r"\btied\b"))
 
 
 async def test_a_disqualified_team_reads_why_on_its_page(settings: Settings, api: str, page: Page) -> None:

@@ -42,11 +42,30 @@
     const body = root.querySelector(`[data-judge-board="${kind}"] tbody`);
     const focused = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
     body.replaceChildren();
+    // The organisers' baselines among the entries by score, shaded, unranked (as on the public page).
+    const better = (a, b) => board.higher_is_better ? a > b : a < b;
+    const baselines = (board.baselines || []).slice().sort((a, b) => better(a.score, b.score) ? -1 : better(b.score, a.score) ? 1 : 0);
+    const baselineRow = (baseline) => {
+      const row = document.createElement("tr"); row.className = "baseline"; row.dataset.baseline = baseline.name;
+      const name = document.createElement("th"); name.scope = "row"; name.textContent = `${baseline.name} (${root.dataset.baselineText})`;
+      const cells = ["–", null, baseline.score.toFixed(4), "", ""].map((text) => { if (text === null) return name; const c = document.createElement("td"); c.textContent = text; return c; });
+      row.append(...cells);
+      return row;
+    };
     for (const entry of board.entries) {
+      while (baselines.length && better(baselines[0].score, entry.score)) body.append(baselineRow(baselines.shift()));
       const row = document.createElement("tr");
       row.dataset.team = entry.team;
-      const cells = [String(entry.rank), entry.team, entry.score.toFixed(4), String(entry.submissions)];
+      const interval = entry.ci_low === null || entry.ci_low === undefined ? "" : `${entry.ci_low.toFixed(4)}–${entry.ci_high.toFixed(4)}`;
+      const cells = [String(entry.rank), entry.team, entry.score.toFixed(4), interval, String(entry.submissions)];
       cells.forEach((text, i) => { const c = document.createElement(i === 1 ? "th" : "td"); c.textContent = text; if (i === 1) c.scope = "row"; row.append(c); });
+      if (entry.tied_with_leader) {  // not significantly different from the leader (paired bootstrap)
+        row.classList.add("tied"); row.dataset.tied = "";
+        if (entry.rank > 1) {
+          const mark = document.createElement("span"); mark.className = "tie"; mark.title = root.dataset.tiedHelp;
+          mark.textContent = ` ${root.dataset.tiedText}`; row.cells[1].append(mark);
+        }
+      }
       const action = document.createElement("td"), button = document.createElement("button");
       button.type = "button";
       button.textContent = root.dataset.open.replace("{id}", entry.submission_id);
@@ -62,6 +81,7 @@
       }
       body.append(row);
     }
+    baselines.forEach((baseline) => body.append(baselineRow(baseline)));
     if (focused) body.querySelector(`[data-key="${focused}"]`)?.focus();  // a redraw keeps the keyboard's place
     return true;
   }
