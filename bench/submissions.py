@@ -45,6 +45,7 @@ from databases import fresh_database  # noqa: E402
 
 from core.queue import board_channel  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from core.workers import live_workers  # noqa: E402
 from runner.evaluation import _score_file  # noqa: E402
 from scoring.validate import FileFormat  # noqa: E402
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
@@ -214,6 +215,18 @@ class Drained:
     worker_cpu_s: float  # over the same span
 
 
+async def workers_ready(redis_url: str, wanted: int, timeout_s: float = 120) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(await live_workers(client)) < wanted:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{wanted} worker(s) did not beat within {timeout_s:.0f} s")
+            await asyncio.sleep(0.2)
+    finally:
+        await client.aclose()
+
+
 async def drain(
     base: str, redis_url: str, count: int, payload: bytes, start_workers: Callable[[], Callable[[], float]]
 ) -> Drained:
@@ -330,7 +343,9 @@ def main() -> None:
                 drained = asyncio.run(drain(base, redis_url, args.drain, payload, start_workers))
             else:
                 start_workers()
-            time.sleep(1.5)  # let the workers connect
+            # The clock starts once every worker beats (its imports done): a worker still importing
+            # would count its start-up CPU against the submissions, and score none meanwhile.
+            asyncio.run(workers_ready(redis_url, args.workers))
             before = cpu_seconds(children, redis_process)
             spies = {
                 name: (profiling.record(child.pid, args.seconds, root / f"{name}.spy"), root / f"{name}.spy")
