@@ -188,6 +188,8 @@ class ChallengeSpec(_Strict):
     id_column: Annotated[str, Field(min_length=1)] = "id"
     target_column: Annotated[str, Field(min_length=1)]
     public_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    # A labels file's column naming each row's subset (public / private), instead of a seeded fraction.
+    split_column: Annotated[str, Field(min_length=1)] | None = None
     split_seed: str | None = None
     schedule: Schedule = Schedule()
     limits: Limits = Limits()
@@ -203,7 +205,9 @@ class ChallengeSpec(_Strict):
     def _group_column(cls, value: object) -> object:
         return {"column": value} if isinstance(value, str) else value  # `groups: sex`, the short form
 
-    @field_validator("title", "description", "id_column", "target_column", "split_seed", "runtime_image")
+    @field_validator(
+        "title", "description", "id_column", "target_column", "split_seed", "runtime_image", "split_column"
+    )
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         # Stored as text: PostgreSQL refuses a NUL in it, and no title or column name needs one.
@@ -240,6 +244,9 @@ class ChallengeSpec(_Strict):
             raise ValueError("id_column and target_column must differ")
         if self.groups is not None and self.groups.column in (self.id_column, self.target_column):
             raise ValueError("groups.column must differ from id_column and target_column")
+        named = (self.id_column, self.target_column, self.groups.column if self.groups else None)
+        if self.split_column is not None and self.split_column in named:
+            raise ValueError("split_column must differ from id_column, target_column and groups.column")
         if self.rank_by is RankBy.WORST_GROUP and self.groups is None:
             raise ValueError("rank_by: worst_group needs `groups: <column of the labels file>`")
         if self.groups is not None and self.scorer is not None:
@@ -337,6 +344,7 @@ class ChallengeSpec(_Strict):
             fraction=self.public_fraction,
             seed=self.seed,
             group_column=self.groups.column if self.groups else None,
+            split_column=self.split_column,
         )
 
     def score(self, truth: GroundTruth, predictions: np.ndarray) -> Scores:

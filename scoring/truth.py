@@ -99,13 +99,15 @@ def load_truth(
     fraction: float,
     seed: str,
     group_column: str | None = None,
+    split_column: str | None = None,
 ) -> GroundTruth:
-    """Read a labels CSV (id, target[, group]) into a GroundTruth; raise LabelsFileError if it is unusable."""
+    """Read a labels CSV (id, target[, group][, split]) into a GroundTruth; raise LabelsFileError if it is
+    unusable. The public rows are a seeded `fraction` of them, or those whose `split_column` says public."""
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise LabelsFileError(f"labels file is not a readable CSV: {exc}") from None
-    for column in (id_column, target_column, *([group_column] if group_column else [])):
+    for column in (id_column, target_column, *(c for c in (group_column, split_column) if c)):
         if column not in frame.columns:
             raise LabelsFileError(
                 f"labels file has no column {column!r} (found: {', '.join(map(str, frame.columns))})"
@@ -139,8 +141,29 @@ def load_truth(
             raise LabelsFileError(f"labels file: line {line}: empty group {group_column!r}")
         groups = named.to_numpy(dtype=str)
     index = pd.Index(ids.to_numpy(dtype=object), dtype=object)
-    public = public_mask(list(index), fraction, seed)
+    if split_column:
+        public = _named_split(frame[split_column], split_column)
+    else:
+        public = public_mask(list(index), fraction, seed)
     return GroundTruth(ids=index, y=y, public=public, classes=classes, groups=groups)
+
+
+SPLIT_VALUES = ("public", "private")
+
+
+def _named_split(column: pd.Series, name: str) -> np.ndarray:
+    """Each row's subset as the labels file names it (public / private, any case)."""
+    split = column.str.strip().str.lower()
+    unknown = ~split.isin(SPLIT_VALUES)
+    if unknown.any():
+        line = int(np.flatnonzero(unknown.to_numpy())[0]) + 2
+        raise LabelsFileError(
+            f"labels file: line {line}: {name!r} is {column.iloc[line - 2]!r}; expected public or private"
+        )
+    public = (split == "public").to_numpy()
+    if public.all() or not public.any():
+        raise LabelsFileError(f"labels file: column {name!r} must name both public and private rows")
+    return public
 
 
 def expectation_for(

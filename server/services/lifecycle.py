@@ -50,7 +50,8 @@ async def create_challenge(
 
 # What the scores depend on, besides the labels and scorer files: a change to any means a rescore.
 SCORING_FIELDS = (
-    "metric", "extra_metrics", "id_column", "target_column", "public_fraction", "split_seed", "prediction",
+    "metric", "extra_metrics", "id_column", "target_column", "public_fraction", "split_seed", "split_column",
+    "prediction",
     "higher_is_better", "scorer", "groups", "rank_by",
 )  # fmt: skip
 SCORING_FILES = (FileRole.TEST_LABELS, FileRole.SCORER)

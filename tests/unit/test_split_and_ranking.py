@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+from scoring.metrics import Task
 from scoring.ranking import (
     NO_RULES,
     NO_RUN,
@@ -22,6 +24,7 @@ from scoring.ranking import (
     by_team,
 )
 from scoring.split import public_mask
+from scoring.truth import LabelsFileError, load_truth
 
 IDS = [f"id-{i}" for i in range(1000)]
 
@@ -55,6 +58,31 @@ def sub(
     return ScoredSubmission(
         i, team, T0 + timedelta(minutes=minutes), public, private, {"public": {}, "private": {}}, final
     )
+
+
+def test_a_split_column_names_each_rows_subset() -> None:
+    labels = b"id,y,split\na,1,public\nb,0,PRIVATE\nc,1, private\nd,0,public\n"
+    truth = load_truth(
+        labels, id_column="id", target_column="y", task=Task.CLASSIFICATION, fraction=0.3, seed="s",
+        split_column="split",
+    )  # fmt: skip
+    assert truth.public.tolist() == [True, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (b"id,y,split\na,1,public\nb,0,test\n", "line 3: 'split' is 'test'; expected public or private"),
+        (b"id,y,split\na,1,public\nb,0,public\n", "must name both public and private rows"),
+        (b"id,y\na,1\nb,0\n", "no column 'split'"),
+    ],
+)
+def test_a_bad_split_column_is_named(labels: bytes, message: str) -> None:
+    with pytest.raises(LabelsFileError, match=re.escape(message)):
+        load_truth(
+            labels, id_column="id", target_column="y", task=Task.CLASSIFICATION, fraction=0.3, seed="s",
+            split_column="split",
+        )  # fmt: skip
 
 
 def test_public_board_keeps_each_teams_best_and_orders_by_direction() -> None:
