@@ -91,6 +91,7 @@ ROW_LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "log_loss": _cross_entropy,
     "mae": _absolute,
     "rmse": _squared,
+    "mse": _squared,
     "mape": _relative,
 }
 

@@ -265,6 +265,7 @@ REGISTRY: dict[str, Metric] = {
         Metric("log_loss", False, _C, _P, _log_loss, "cross-entropy of the predicted probabilities"),
         Metric("rmse", False, _R, _V, _regression(skm.root_mean_squared_error), "root mean squared error"),
         Metric("mae", False, _R, _V, _regression(skm.mean_absolute_error), "mean absolute error"),
+        Metric("mse", False, _R, _V, _regression(skm.mean_squared_error), "mean squared error"),
         Metric(
             "median_absolute_error",
             False,

@@ -77,7 +77,7 @@ def test_the_simulation_shows_a_smaller_public_private_gap_with_the_ladder() -> 
     assert gaps[False] > 0.05 and gaps[True] < gaps[False] / 2, gaps
 
 
-@pytest.mark.parametrize("name", ["accuracy", "log_loss", "mae", "rmse", "mape"])
+@pytest.mark.parametrize("name", ["accuracy", "log_loss", "mae", "rmse", "mse", "mape"])
 def test_row_losses_average_to_the_metric(name: str) -> None:
     """Each metric the Ladder accepts is the mean of its per-row losses (RMSE: the root of it)."""
     rng = np.random.default_rng(7)
