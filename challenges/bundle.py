@@ -109,6 +109,8 @@ class Bundle:
     files: tuple[BundleFile, ...]
     truth: GroundTruth
     baselines: tuple[Baseline, ...] = ()
+    # Imported from another platform (challenges.importers): what it could not honour, what it assumed.
+    report: tuple[str, ...] = ()
 
     def file(self, role: FileRole) -> BundleFile | None:
         return next((f for f in self.files if f.role is role), None)

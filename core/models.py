@@ -135,6 +135,8 @@ class Challenge(SQLModel, table=True):
     columns: list[str] = Field(default_factory=list, sa_type=JSON)  # a prediction file's header
     # With groups (spec.groups): rows of each group in the public and private subsets, for everyone to see.
     group_sizes: dict[str, dict[str, int]] = Field(default_factory=dict, sa_type=JSON)
+    # Imported from another platform: what its bundle asked that riality does not honour (for staff).
+    import_report: list[str] = Field(default_factory=list, sa_type=JSON)
     # As set by staff; the schedule may move it further (core.lifecycle.state_of is the one reading).
     state: str = Field(default=ChallengeState.DRAFT, sa_type=String(20))
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # closed early by staff

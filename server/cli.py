@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,7 +49,8 @@ def cmd_migrate(settings: Settings) -> None:
 
 
 async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
-    from challenges.bundle import BundleError, load_bundle
+    from challenges.bundle import BundleError
+    from challenges.importers import load_any
     from core.db import create_engine, create_sessionmaker
     from core.storage import BlobStore
     from server.services.challenges import import_bundle
@@ -57,7 +59,11 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
     failed = 0
     for path in paths:
         try:
-            bundles.append(load_bundle(path))
+            with tempfile.TemporaryDirectory(prefix="riality-import-") as scratch:
+                bundle = load_any(path, Path(scratch) / "translated")
+            bundles.append(bundle)
+            for line in bundle.report:
+                print(f"{path}: {line}")
         except BundleError as exc:
             print(exc, file=sys.stderr)
             failed += 1

@@ -100,6 +100,7 @@ async def challenge_detail(
             BaselineStateOut(b.name, b.kind, b.state, b.error if access.is_staff else None)
             for b in await service.challenge_baselines(session, challenge)
         ],
+        import_report=challenge.import_report if access.is_staff else None,
     )
 
 
@@ -153,7 +154,11 @@ class ChallengeController(Controller):
         await environments.start_build(db_session, state.queue, challenge.id)
         await service.start_baselines(db_session, state.queue, challenge.id)
         return ChallengeCreated(
-            slug=challenge.slug, state=challenge.state, title=challenge.title, url=f"/c/{challenge.slug}"
+            slug=challenge.slug,
+            state=challenge.state,
+            title=challenge.title,
+            url=f"/c/{challenge.slug}",
+            import_report=challenge.import_report,
         )
 
     @get("/{slug:str}", responses=errors(401, 404))

@@ -160,6 +160,7 @@ class ChallengeDetail(ChallengeSummary):
     public_board: str = "plain"
     # The bundle's baselines and where each stands (a model or code one runs in a worker after loading).
     baselines: list[BaselineStateOut] = []
+    import_report: list[str] | None = None  # to the challenge's staff (see ChallengeCreated)
 
 
 class ChallengeCreated(msgspec.Struct):
@@ -167,6 +168,9 @@ class ChallengeCreated(msgspec.Struct):
     state: str
     title: str
     url: str
+    # A bundle from another platform: what riality does not honour of it, and what it assumed. Read it
+    # before publishing.
+    import_report: list[str] = []
 
 
 class BundleForm(msgspec.Struct):

@@ -18,9 +18,9 @@ from challenges.bundle import (
     Bundle,
     BundleError,
     FileRole,
-    load_bundle,
     validation_problems,
 )
+from challenges.importers import load_any
 from challenges.spec import ChallengeSpec
 from core.archive import ArchiveError, ArchiveLimits, extract_archive
 from core.models import Baseline, ChallengeFile
@@ -29,16 +29,6 @@ from server.errors import PayloadTooLarge, ProblemAt, Unprocessable
 
 MAX_BUNDLE_BYTES = 1024 * 2**20  # the zip as uploaded
 BUNDLE_LIMITS = ArchiveLimits(max_entries=500, max_total_bytes=1024 * 2**20, max_entry_bytes=512 * 2**20)
-
-
-def _root(folder: Path) -> Path:
-    """Where challenge.yaml is: the top of the zip, or the one folder the organiser zipped."""
-    if (folder / MANIFEST).is_file():
-        return folder
-    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX"))]
-    if len(children) == 1 and children[0].is_dir() and (children[0] / MANIFEST).is_file():
-        return children[0]
-    return folder
 
 
 def invalid(detail: str, problems: list[ProblemAt]) -> Unprocessable:
@@ -67,7 +57,7 @@ def load_upload(source: BinaryIO, limit: int = MAX_BUNDLE_BYTES) -> Bundle:
         except ArchiveError as exc:
             raise invalid("bundle: not a usable zip", [ProblemAt("bundle", str(exc))]) from None
         try:
-            return load_bundle(_root(unpacked))
+            return load_any(unpacked, Path(folder) / "translated")
         except BundleError as exc:
             problems = [ProblemAt(p.path, p.message) for p in exc.problems]
             raise invalid("bundle: invalid", problems) from None

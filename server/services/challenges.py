@@ -66,6 +66,7 @@ async def write_bundle(
             spec=spec.model_dump(mode="json"),
             columns=columns,
             group_sizes=bundle.truth.group_sizes(),
+            import_report=list(bundle.report),
             state=state,
         )
         session.add(challenge)
@@ -83,6 +84,7 @@ async def write_bundle(
         challenge.spec = spec.model_dump(mode="json")
         challenge.columns = columns
         challenge.group_sizes = bundle.truth.group_sizes()
+        challenge.import_report = list(bundle.report)
         challenge.updated_at = utcnow()
         assert challenge.id is not None
         await rules_changed(session, challenge.id, before, spec)

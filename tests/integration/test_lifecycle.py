@@ -64,6 +64,7 @@ async def test_a_contest_from_bundle_to_reveal_over_the_api(
         "state": "draft",
         "title": created.json()["title"],
         "url": f"/c/{SLUG}",
+        "import_report": [],  # riality's own bundle: nothing to report
     }
 
     ada = await login(client, "ada")

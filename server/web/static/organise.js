@@ -35,6 +35,9 @@
     const link = document.createElement("a");
     link.href = `/c/${created.slug}/admin`; link.textContent = t("organise.manage", { title: created.title });
     const item = document.createElement("li"); item.append(link); list.append(item);
+    for (const line of created.import_report || []) {  // from another platform: read before publishing
+      const note = document.createElement("li"); note.textContent = line; list.append(note);
+    }
     form.reset();
     loadMine();
   });
