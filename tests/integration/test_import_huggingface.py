@@ -108,9 +108,7 @@ async def test_a_hugging_face_competition_imports_and_scores_as_there(
     scored = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=ada)).json()
     expected_public, _ = as_huggingface_scores(solution, guess)
     assert scored["status"] == "scored", scored["error"]
-    assert scored["public_score"] == pytest.approx(
-        expected_public, abs=1e-12
-    )
+    assert scored["public_score"] == pytest.approx(expected_public, abs=1e-12)
     olga_view = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=olga)).json()
     assert olga_view["private_score"] == pytest.approx(as_huggingface_scores(solution, guess)[1], abs=1e-12)
 
