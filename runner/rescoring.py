@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import FileRole
 from core.best import recompute_best
+from core.challenges import ChallengeFiles, spec_of
 from core.db import SessionMaker
 from core.models import BootstrapScores, Challenge, FailureKind, Rescore, Status, Submission, utcnow
 from core.scheduling import lanes_of
@@ -112,11 +113,20 @@ async def rescore_submission(
         await _count(session, rescore_id, failed=failed)
         await session.commit()
         finished = await _finish(session, rescore_id)
-        if finished is not None and job is not None and job.spec.ladder:
-            truth = runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256)
-            await replay(session, runtime.store, job.spec, truth, job.challenge_id)
-            await session.commit()
+        if finished is not None:
+            await _replay_ladder(session, runtime, finished.challenge)
         return finished
+
+
+async def _replay_ladder(session: AsyncSession, runtime: Runtime, slug: str) -> None:
+    """The rescore is done: under the Ladder, each team's releases are decided again on the new scores."""
+    challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
+    if challenge is None or challenge.id is None or not (spec := spec_of(challenge)).ladder:
+        return
+    files = await ChallengeFiles.load(session, challenge.id)
+    truth = runtime.truths.get(spec, files[FileRole.TEST_LABELS].sha256)
+    await replay(session, runtime.store, spec, truth, challenge.id)
+    await session.commit()
 
 
 async def give_up(
