@@ -287,6 +287,22 @@ class ChallengeController(Controller):
         )
         return rescore_out(started)
 
+    @post("/{slug:str}/baselines/rerun", status_code=202, responses=errors(401, 403, 404, 409))
+    async def rerun_baselines(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> list[BaselineStateOut]:
+        """Run the bundle's model and code baselines again (organisers); 409 if there is none to run."""
+        challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
+        await service.rerun_baselines(db_session, state.queue, current_user, challenge)
+        return [
+            BaselineStateOut(b.name, b.kind, b.state, b.error)
+            for b in await service.challenge_baselines(db_session, challenge)
+        ]
+
     @get("/{slug:str}/rescore", responses=errors(401, 404))
     async def rescores(
         self,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,7 +31,7 @@ from core.queue import ArqQueue, baseline_version
 from core.storage import BlobStore
 from scoring.truth import finite_or_none
 from server.errors import Conflict, NotFound
-from server.services import environments
+from server.services import audit, environments
 from server.services.accounts import Viewer
 from server.services.staff import access_to
 
@@ -135,6 +135,35 @@ async def _write_baselines(
             row.private_score = finite_or_none(scores.private_score)
             row.metrics = scores.as_json()
         session.add(row)
+
+
+async def rerun_baselines(
+    session: AsyncSession, queue: ArqQueue, viewer: Viewer, challenge: Challenge
+) -> list[str]:
+    """Run the challenge's model and code baselines again (organisers): after a failure, or once its
+    environment changed. Their current scores stay on the boards until the new ones are in."""
+    assert challenge.id is not None
+    challenge_id, slug = challenge.id, challenge.slug  # read now: a rollback expires the row
+    rerun = await session.exec(
+        update(Baseline)
+        .where(
+            col(Baseline.challenge_id) == challenge_id,
+            col(Baseline.kind) != "predictions",
+            col(Baseline.state).in_([BaselineState.SCORED, BaselineState.FAILED]),
+        )
+        .values(state=BaselineState.QUEUED, error=None, updated_at=utcnow())
+        .returning(col(Baseline.name))
+    )
+    names = sorted(rerun.scalars())
+    if not names:
+        await session.rollback()
+        raise Conflict(
+            f"{slug!r} has no model or code baseline to run again (none, or all queued or running)"
+        )
+    audit.record(session, viewer, challenge, "baselines.rerun", ", ".join(names), None, None)
+    await session.commit()
+    await start_baselines(session, queue, challenge_id)
+    return names
 
 
 async def start_baselines(session: AsyncSession, queue: ArqQueue, challenge_id: int) -> None:

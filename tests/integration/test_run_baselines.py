@@ -78,7 +78,8 @@ async def test_model_and_code_baselines_run_in_the_sandbox_and_join_the_boards(
         "broken": "failed",
     }
     assert "the baseline broke on purpose" in states["broken"]["error"]  # its logs, for the organisers
-    public_view = (await client.get(f"/api/challenges/{SLUG}", headers=await login(client, "ada"))).json()
+    ada = await login(client, "ada")
+    public_view = (await client.get(f"/api/challenges/{SLUG}", headers=ada)).json()
     assert {b["name"]: b["error"] for b in public_view["baselines"]}["broken"] is None
 
     scores = {
@@ -96,3 +97,19 @@ async def test_model_and_code_baselines_run_in_the_sandbox_and_join_the_boards(
         io.BytesIO((await client.get(f"/api/challenges/{SLUG}/bundle", headers=olga)).content)
     )
     assert archive.read("baselines/logistic regression.joblib") == model
+
+    # The organisers run them again (after a failure, or a new environment); a participant cannot.
+    rerun = f"/api/challenges/{SLUG}/baselines/rerun"
+    assert (await client.post(rerun, headers=ada)).status_code == 404
+    queued = await client.post(rerun, headers=olga)
+    assert queued.status_code == 202, queued.text
+    assert {b["name"]: b["state"] for b in queued.json() if b["kind"] != "predictions"} == {
+        "radius rule": "queued",
+        "logistic regression": "queued",
+        "broken": "queued",
+    }
+    assert (await client.post(rerun, headers=olga)).status_code == 409  # all queued already
+    await drain_queue(settings)
+    again = (await client.get(f"/api/challenges/{SLUG}", headers=olga)).json()["baselines"]
+    assert {b["name"]: b["state"] for b in again}["broken"] == "failed"
+    assert {b["name"]: b["state"] for b in again}["radius rule"] == "scored"
