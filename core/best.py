@@ -37,6 +37,18 @@ def allowed_by(rules: BoardRules) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def rankable(challenge_id: int, rules: BoardRules) -> list[ColumnElement[bool]]:
+    """The challenge's submissions a board may rank, as SQL conditions: scored with a public score, not
+    disqualified, within the board's rules."""
+    return [
+        col(Submission.challenge_id) == challenge_id,
+        col(Submission.status) == Status.SCORED,
+        col(Submission.public_score).is_not(None),
+        col(Submission.id).not_in(disqualified_submissions(challenge_id)),
+        *allowed_by(rules),
+    ]
+
+
 async def recompute_best(
     session: AsyncSession, challenge_id: int, team_id: int | None, spec: ChallengeSpec
 ) -> None:
@@ -55,13 +67,7 @@ async def recompute_best(
             order_by=(order, col(Submission.created_at), col(Submission.id)),
         )
         .label("n"),
-    ).where(
-        Submission.challenge_id == challenge_id,
-        Submission.status == Status.SCORED,
-        score.is_not(None),
-        col(Submission.id).not_in(disqualified_submissions(challenge_id)),
-        *allowed_by(spec.board_rules),
-    )
+    ).where(*rankable(challenge_id, spec.board_rules))
     stale = delete(TeamBest).where(col(TeamBest.challenge_id) == challenge_id)
     if team_id is not None:
         ranked = ranked.where(Submission.team_id == team_id)

@@ -103,9 +103,8 @@ async def run_baseline(
             sha256=row.sha256,
             created_at=claimed_at,
         )
-        await (
-            session.commit()
-        )  # nothing held open while the sandbox runs (and nothing expired: the job's files)
+        # Nothing held open while the sandbox runs (a commit, not a rollback: the job's files stay loaded).
+        await session.commit()
         try:
             result = await compute(runtime, job, always_ours)
         except EnvironmentNotReady:
@@ -114,9 +113,7 @@ async def run_baseline(
                 session, challenge_id, name, claimed_at, state=BaselineState.QUEUED, updated_at=utcnow()
             )
             return None
-        except (
-            Exception
-        ) as exc:  # ours (Docker, files): said to the organisers, who can load the bundle again
+        except Exception as exc:  # ours (Docker, files): said to the organisers, who can run it again
             log.exception("challenge %s: baseline %r could not be run", job.slug, name)
             message = f"the platform could not run this baseline: {exc!r}"[:ERROR_CHARS]
             await _write(session, challenge_id, name, claimed_at, state=BaselineState.FAILED, error=message)

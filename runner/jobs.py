@@ -117,11 +117,12 @@ async def _uncertainty_later(ctx: dict[str, Any], slug: str) -> None:
     Once per period from this process: arq would refuse the same job id anyway, after a round trip."""
     period = ctx["settings"].uncertainty_period_s
     asked: dict[str, int] = ctx["uncertainty_asked"]
-    if asked.get(slug) == uncertainty_due(period)[0]:
+    bucket = uncertainty_due(period)[0]
+    if asked.get(slug) == bucket:
         return
     try:
         await ArqQueue(ctx["redis"]).enqueue_uncertainty(slug, period)
-        asked[slug] = uncertainty_due(period)[0]
+        asked[slug] = bucket
     except RedisError as exc:
         log.warning("challenge %s: uncertainty pass not queued: %s", slug, exc)
 

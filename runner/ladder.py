@@ -17,9 +17,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec
-from core.best import allowed_by, disqualified_submissions
+from core.best import rankable
 from core.locks import lock_team
-from core.models import Status, Submission
+from core.models import Submission
 from core.storage import BlobStore
 from runner.kept import KEPT_COLUMNS, Kept
 from scoring.ladder import beats, row_losses, run_ladder
@@ -40,12 +40,9 @@ async def released_entry(
         await session.exec(
             select(*KEPT_COLUMNS)
             .where(
-                Submission.challenge_id == challenge_id,
+                *rankable(challenge_id, spec.board_rules),
                 Submission.team_id == team_id,
                 col(Submission.released),
-                Submission.status == Status.SCORED,
-                col(Submission.id).not_in(disqualified_submissions(challenge_id)),
-                *allowed_by(spec.board_rules),
             )
             .order_by(score.desc() if spec.primary_metric.higher_is_better else score.asc())
             .limit(1)
@@ -85,13 +82,7 @@ async def replay(
     releases."""
     rows = await session.exec(
         select(Submission.team_id, *KEPT_COLUMNS)
-        .where(
-            Submission.challenge_id == challenge_id,
-            Submission.status == Status.SCORED,
-            col(Submission.public_score).is_not(None),
-            col(Submission.id).not_in(disqualified_submissions(challenge_id)),
-            *allowed_by(spec.board_rules),
-        )
+        .where(*rankable(challenge_id, spec.board_rules))
         .order_by(col(Submission.team_id), col(Submission.created_at), col(Submission.id))
     )
     released: set[int] = set()

@@ -86,7 +86,6 @@ async def write_bundle(
         challenge.group_sizes = bundle.truth.group_sizes()
         challenge.import_report = list(bundle.report)
         challenge.updated_at = utcnow()
-        assert challenge.id is not None
         await rules_changed(session, challenge.id, before, spec)
     assert challenge.id is not None
     await environments.declare(session, challenge.id, spec)
