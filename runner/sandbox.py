@@ -207,7 +207,9 @@ class Sandbox:
     def sweep(self) -> int:
         """Remove containers left by workers that died mid-run; those of live workers on this host stay."""
         removed = 0
-        for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+        # ignore_removed: a run that ends, or another worker's sweep, may remove a listed container
+        # before it is inspected.
+        for container in self.client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
             if _owner_alive(container.labels.get(OWNER_LABEL, "")):
                 continue
             try:

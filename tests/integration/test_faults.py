@@ -59,7 +59,9 @@ def _containers_of(pid: int) -> list[str]:
     client = docker.from_env()
     try:
         owner = f"{OWNER_LABEL}={os.uname().nodename}:{pid}"
-        return [c.id for c in client.containers.list(all=True, filters={"label": [LABEL, owner]})]
+        # sparse: no inspection, which fails for a container the sweep removes meanwhile
+        found = client.containers.list(all=True, filters={"label": [LABEL, owner]}, sparse=True)
+        return [c.id for c in found]
     finally:
         client.close()
 

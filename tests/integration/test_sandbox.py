@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from docker.errors import NotFound
+from docker.models.containers import ContainerCollection
 from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
@@ -188,6 +189,31 @@ def test_sweep_removes_leftovers_of_dead_workers_only(sandbox: Sandbox) -> None:
         assert live.id in remaining and dead.id not in remaining
     finally:
         live.remove(force=True)
+
+
+def test_sweep_survives_a_container_removed_between_listing_and_inspection(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = sandbox.client.containers.create(
+        RUNTIME_IMAGE, ["true"], labels={LABEL: "1", OWNER_LABEL: "gone:1"}
+    )
+    dead = sandbox.client.containers.create(
+        RUNTIME_IMAGE, ["true"], labels={LABEL: "1", OWNER_LABEL: "gone:2"}
+    )
+    inspect = ContainerCollection.get
+
+    def removed_meanwhile(self: ContainerCollection, container_id: str) -> object:
+        if container_id == gone.id:  # another worker's sweep got there first
+            gone.remove(force=True)
+        return inspect(self, container_id)
+
+    # the client makes a new collection at each access: patch the class
+    monkeypatch.setattr(ContainerCollection, "get", removed_meanwhile)
+    assert sandbox.sweep() == 1
+    monkeypatch.undo()
+    assert {c.id for c in sandbox.client.containers.list(all=True, filters={"label": LABEL})}.isdisjoint(
+        {gone.id, dead.id}
+    )
 
 
 def test_cancel_kills_the_container_at_once(sandbox: Sandbox) -> None:
