@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from challenges.folders import FolderError, pack_folder
 from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, check_requirement, file_format
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
@@ -37,6 +38,10 @@ class FileRole(StrEnum):
     SAMPLE_SUBMISSION = "sample_submission"
     SCORER = "scorer"  # the organiser's scorer.py: runs in its own container, never served
     STARTER_KIT = "starter_kit"  # served as starter.py, .ipynb or .zip
+    # Folders, each stored as one zip (challenges.folders): a scoring program's challenge.
+    INPUTS = "inputs"  # public: what teams answer
+    REFERENCE = "reference"  # hidden: the answers the program compares with
+    PROGRAM = "program"  # hidden: the scoring program itself
 
 
 # The name each file is served under; labels are never served.
@@ -47,10 +52,20 @@ DOWNLOAD_NAMES = {
     FileRole.TEST_LABELS: "labels.csv",
     FileRole.SCORER: "scorer.py",
     FileRole.STARTER_KIT: "starter.py",
+    FileRole.INPUTS: "inputs.zip",
+    FileRole.REFERENCE: "reference.zip",
+    FileRole.PROGRAM: "program.zip",
 }
+FOLDER_ROLES = frozenset({FileRole.INPUTS, FileRole.REFERENCE, FileRole.PROGRAM})
 STARTER_SUFFIXES = (".py", ".ipynb", ".zip")
 PUBLIC_ROLES = frozenset(
-    {FileRole.TRAIN, FileRole.TEST_FEATURES, FileRole.SAMPLE_SUBMISSION, FileRole.STARTER_KIT}
+    {
+        FileRole.TRAIN,
+        FileRole.TEST_FEATURES,
+        FileRole.SAMPLE_SUBMISSION,
+        FileRole.STARTER_KIT,
+        FileRole.INPUTS,
+    }
 )
 BASELINES = "baselines"  # a folder of the bundle: reference submissions, each named by its file
 BASELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
@@ -107,7 +122,7 @@ class Bundle:
     root: Path
     spec: ChallengeSpec
     files: tuple[BundleFile, ...]
-    truth: GroundTruth
+    truth: GroundTruth | None  # None: a scoring program's challenge, which has no labels file
     baselines: tuple[Baseline, ...] = ()
     # Imported from another platform (challenges.importers): what it could not honour, what it assumed.
     report: tuple[str, ...] = ()
@@ -178,6 +193,23 @@ def _read_file(root: Path, field: str, relative: str, problems: list[Problem]) -
     return None if path is None else path.read_bytes()
 
 
+def _read_folder(root: Path, field: str, relative: str, problems: list[Problem]) -> bytes | None:
+    """A folder the manifest names, packed as one zip (a scoring program's, its reference, its inputs)."""
+    candidate = Path(relative)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        problems.append(Problem(field, f"{relative!r} must be a path inside the bundle, without '..'"))
+        return None
+    path = (root / candidate).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_dir():
+        problems.append(Problem(field, f"folder {relative!r} not found in the bundle"))
+        return None
+    try:
+        return pack_folder(path, max_bytes=MAX_FILE_BYTES)
+    except FolderError as exc:
+        problems.append(Problem(field, f"{relative!r}: {exc}"))
+        return None
+
+
 def _locate(root: Path, field: str, relative: str, problems: list[Problem]) -> Path | None:
     """The file a manifest field names, if it is a regular file inside the bundle and not too large."""
 
@@ -207,9 +239,15 @@ def _check_paths(root: Path, raw: dict[str, Any], problems: list[Problem]) -> No
     data = raw.get("data")
     named = [(f"data.{k}", v) for k, v in data.items()] if isinstance(data, dict) else []
     named.append(("scorer", raw.get("scorer")))
+    program = raw.get("program")
+    if isinstance(program, dict):
+        named.append(("program.folder", program.get("folder")))
     for field, relative in named:
         if isinstance(relative, str) and relative:
-            _locate(root, field, relative, problems)
+            if field in ("data.reference", "data.inputs", "program.folder"):
+                _read_folder(root, field, relative, problems)
+            else:
+                _locate(root, field, relative, problems)
 
 
 def _csv_columns(data: bytes, field: str, problems: list[Problem]) -> pd.DataFrame | None:
@@ -280,12 +318,16 @@ def load_bundle(root: Path | str) -> Bundle:
         raise BundleError(root, problems)
     raw: dict[FileRole, bytes] = {}
     for role in FileRole:
-        relative = spec.scorer if role is FileRole.SCORER else getattr(spec.data, role.value)
+        field, relative = _source(spec, role)
         if relative is not None:
-            field = role.value if role is FileRole.SCORER else f"data.{role.value}"
-            data = _read_file(root, field, relative, problems)
+            if role in FOLDER_ROLES:
+                data = _read_folder(root, field, relative, problems)
+            else:
+                data = _read_file(root, field, relative, problems)
             if data is not None:
                 raw[role] = data
+    if spec.program is not None:
+        return _program_bundle(root, spec, raw, problems)
     if FileRole.SCORER in raw:
         _check_scorer(raw[FileRole.SCORER], problems)
     truth = None
@@ -318,6 +360,31 @@ def load_bundle(root: Path | str) -> Bundle:
     return Bundle(root=root, spec=spec, files=files, truth=truth, baselines=baselines)
 
 
+def _source(spec: ChallengeSpec, role: FileRole) -> tuple[str, str | None]:
+    """The manifest field that names the file (or folder) of `role`, and what it names."""
+    if role is FileRole.SCORER:
+        return "scorer", spec.scorer
+    if role is FileRole.PROGRAM:
+        return "program.folder", spec.program.folder if spec.program else None
+    return f"data.{role.value}", getattr(spec.data, role.value)
+
+
+def _program_bundle(
+    root: Path, spec: ChallengeSpec, raw: dict[FileRole, bytes], problems: list[Problem]
+) -> Bundle:
+    """A challenge scored by its program: no labels to check here (the program reads the reference);
+    its baselines are run by a worker like a team's submission."""
+    if FileRole.STARTER_KIT in raw and Path(spec.data.starter_kit or "").suffix not in STARTER_SUFFIXES:
+        problems.append(Problem("data.starter_kit", f"expected a {', '.join(STARTER_SUFFIXES)} file"))
+    baselines = _baselines(root, spec, None, problems)
+    if problems:
+        raise BundleError(root, problems)
+    files = tuple(
+        BundleFile(role=role, name=_download_name(spec, role), data=data) for role, data in raw.items()
+    )
+    return Bundle(root=root, spec=spec, files=files, truth=None, baselines=baselines)
+
+
 def _download_name(spec: ChallengeSpec, role: FileRole) -> str:
     if role is FileRole.STARTER_KIT:
         return "starter" + Path(spec.data.starter_kit or ".py").suffix
@@ -325,7 +392,7 @@ def _download_name(spec: ChallengeSpec, role: FileRole) -> str:
 
 
 def _baselines(
-    root: Path, spec: ChallengeSpec, truth: GroundTruth, problems: list[Problem]
+    root: Path, spec: ChallengeSpec, truth: GroundTruth | None, problems: list[Problem]
 ) -> tuple[Baseline, ...]:
     """The bundle's `baselines/` folder: each prediction file validated like a submission and scored."""
     folder = root / BASELINES
@@ -343,7 +410,7 @@ def _baselines(
         return ()
     for path in paths:
         where = f"{BASELINES}/{path.name}"
-        kind = KIND_BY_SUFFIX.get(path.suffix.lower())
+        kind = Kind.FILES if spec.program is not None else KIND_BY_SUFFIX.get(path.suffix.lower())
         if kind is None:
             expected = "a prediction file (.csv or .parquet), a model (.joblib, .pkl, .skops or .onnx) or code (.zip)"
             problems.append(Problem(where, expected))
@@ -362,7 +429,7 @@ def _baselines(
         if located is None:
             continue
         data = located.read_bytes()
-        if kind is not Kind.PREDICTIONS:  # never opened here: a model or code only runs in the sandbox
+        if kind is not Kind.PREDICTIONS or truth is None:  # never opened here: only the sandbox runs it
             found.append(Baseline(path.stem, path.name, data, kind, found_format, None))
             continue
         try:

@@ -17,6 +17,8 @@ import yaml
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression
 
+from challenges.make_segmentation import write_segmentation
+
 EXAMPLES = Path(__file__).parent / "examples"
 SCHEDULE = {"opens": "2026-01-01T00:00:00Z", "closes": "2030-12-31T18:00:00Z"}
 
@@ -272,6 +274,7 @@ def main() -> None:
     args = parser.parse_args()
     for example in all_examples():
         print(write_example(example, args.out))
+    print(write_segmentation(args.out))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Kind(StrEnum):
     PREDICTIONS = "predictions"
     MODEL = "model"
     CODE = "code"
+    FILES = "files"  # any file, or a zip of files: read only by the challenge's scoring program
 
 
 # What a file's name says it is: a submission's (without a `kind` field) or a bundle's baseline.
@@ -54,6 +55,8 @@ def file_format(kind: Kind, suffix: str) -> FileFormat | None:
         return PREDICTION_FORMATS.get(suffix)
     if kind is Kind.CODE:
         return FileFormat.ZIP
+    if kind is Kind.FILES:
+        return FileFormat.ZIP if suffix == ".zip" else FileFormat.FILE
     return MODEL_FORMATS.get(suffix, FileFormat.PICKLE)
 
 
@@ -166,11 +169,56 @@ class PublicBoard(StrEnum):
 
 
 class DataFiles(_Strict):
-    test_features: str
-    test_labels: str
+    # A challenge scored by its own program has no labels file: its hidden `reference` folder instead.
+    test_features: str | None = None
+    test_labels: str | None = None
+    reference: str | None = None  # a folder, hidden: the scoring program's /app/input/ref
+    inputs: str | None = None  # a folder, public: what teams answer (images, texts), served as inputs.zip
     train: str | None = None
     sample_submission: str | None = None
     starter_kit: str | None = None  # a script or notebook that trains on train.csv and writes a submission
+
+
+COLUMN_KEY = r"^[A-Za-z_][A-Za-z0-9_]{0,39}$"
+
+
+class Column(_Strict):
+    """A board column a scoring program writes into scores.json."""
+
+    key: Annotated[str, Field(pattern=COLUMN_KEY)]
+    label: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    higher_is_better: bool = True
+    precision: Annotated[int, Field(ge=0, le=10)] = 4
+
+
+# Codabench's defaults: the program's folder, the submission and reference folders, and its output.
+DEFAULT_COMMAND = "python3 $program/score.py $input $output"
+PROGRAM_PATHS = {
+    "$program": "/app/program",
+    "$input": "/app/input",
+    "$output": "/app/output",
+    "$ref": "/app/input/ref",
+    "$res": "/app/input/res",
+}
+
+
+class ScoringProgram(_Strict):
+    """The organiser's program that scores a submission of any shape: it reads /app/input/res (the
+    submission), /app/input/ref (the hidden reference) and writes /app/output/scores.json."""
+
+    folder: Annotated[str, Field(min_length=1)]  # of the bundle, mounted read-only at /app/program
+    command: Annotated[str, Field(min_length=1, max_length=500)] = DEFAULT_COMMAND
+    columns: Annotated[list[Column], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ScoringProgram:
+        keys = [c.key for c in self.columns]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"columns: each key once (got {', '.join(keys)})")
+        return self
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
 
 
 class ChallengeSpec(_Strict):
@@ -181,12 +229,14 @@ class ChallengeSpec(_Strict):
     # A custom scorer (a scorer.py in the bundle, run in its own container) names its own metrics: then
     # `metric` is a key of the dict its score() returns, and the two fields after it are required.
     scorer: str | None = None
+    # A scoring program (any file as the submission, its own board columns) instead of labels and metrics.
+    program: ScoringProgram | None = None
     higher_is_better: bool | None = None
     prediction: Output | None = None  # what participants submit: label, probability or value
     metric: str
     extra_metrics: list[str] = []
     id_column: Annotated[str, Field(min_length=1)] = "id"
-    target_column: Annotated[str, Field(min_length=1)]
+    target_column: str = ""  # required, unless a scoring program reads the answers
     public_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
     # A labels file's column naming each row's subset (public / private), instead of a seeded fraction.
     split_column: Annotated[str, Field(min_length=1)] | None = None
@@ -218,7 +268,7 @@ class ChallengeSpec(_Strict):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, name: str, info: ValidationInfo) -> str:
-        if info.data.get("scorer"):
+        if info.data.get("scorer") or info.data.get("program"):
             return name
         try:
             get_metric(name)
@@ -229,7 +279,7 @@ class ChallengeSpec(_Strict):
     @field_validator("extra_metrics")
     @classmethod
     def _known_extra(cls, names: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("scorer"):
+        if info.data.get("scorer") or info.data.get("program"):
             return names
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
@@ -240,6 +290,16 @@ class ChallengeSpec(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> ChallengeSpec:
+        if self.program is not None:
+            return self._program_coherent()
+        if Kind.FILES in self.kinds:
+            raise ValueError("kinds: files needs a scoring program (`program:`) to read them")
+        missing = [f for f in ("test_features", "test_labels") if getattr(self.data, f) is None]
+        if missing or not self.target_column:
+            names = [f"data.{f}" for f in missing] + ([] if self.target_column else ["target_column"])
+            raise ValueError(f"{' and '.join(names)} required (or a scoring program, `program:`)")
+        if self.data.reference is not None or self.data.inputs is not None:
+            raise ValueError("data.reference and data.inputs are for a scoring program (`program:`)")
         if self.id_column == self.target_column:
             raise ValueError("id_column and target_column must differ")
         if self.groups is not None and self.groups.column in (self.id_column, self.target_column):
@@ -277,6 +337,44 @@ class ChallengeSpec(_Strict):
                 )
         return self
 
+    def _program_coherent(self) -> ChallengeSpec:
+        """A scoring program reads the submission and the reference; labels, metrics and scorer are its."""
+        assert self.program is not None
+        if self.kinds != [Kind.FILES]:
+            raise ValueError("a challenge with a scoring program takes `kinds: [files]`")
+        if self.data.reference is None:
+            raise ValueError(
+                "a scoring program needs data.reference: the folder of its hidden reference data"
+            )
+        clashing = [
+            name
+            for name, value in (
+                ("scorer", self.scorer),
+                ("data.test_labels", self.data.test_labels),
+                ("data.test_features", self.data.test_features),
+                ("data.sample_submission", self.data.sample_submission),
+                ("groups", self.groups),
+                ("higher_is_better", self.higher_is_better),
+                ("prediction", self.prediction),
+                ("split_column", self.split_column),
+                ("extra_metrics", self.extra_metrics),
+            )
+            if value
+        ]
+        if self.public_board is PublicBoard.LADDER:
+            clashing.append("public_board: ladder")
+        if self.rank_by is not RankBy.OVERALL:
+            clashing.append("rank_by")
+        if clashing:
+            raise ValueError(
+                f"a challenge scored by its program cannot also set {', '.join(clashing)} (the program's "
+                "columns are its metrics; its reference folder holds the answers)"
+            )
+        if self.program.column(self.metric) is None:
+            keys = ", ".join(c.key for c in self.program.columns)
+            raise ValueError(f"metric {self.metric!r} must be one of the program's columns ({keys})")
+        return self
+
     def _ladder_possible(self) -> None:
         if self.scorer is not None or self.rank_by is not RankBy.OVERALL or self.metric not in ROW_LOSSES:
             raise ValueError(
@@ -295,6 +393,17 @@ class ChallengeSpec(_Strict):
         return replace(self.limits.board_rules, ladder=self.ladder)
 
     def _custom(self, name: str) -> Metric:
+        if self.program is not None:
+            column = self.program.column(name)
+            assert column is not None
+            return Metric(
+                name,
+                column.higher_is_better,
+                Task.REGRESSION,
+                Output.VALUE,
+                _scored_by_scorer,
+                column.label or name,
+            )
         assert self.prediction is not None and self.higher_is_better is not None
         task = Task.REGRESSION if self.prediction is Output.VALUE else Task.CLASSIFICATION
         return Metric(
@@ -302,11 +411,18 @@ class ChallengeSpec(_Strict):
         )
 
     @property
+    def custom_metrics(self) -> bool:
+        """Its metrics are named by the organiser's code (a scorer or a scoring program), not the registry."""
+        return self.scorer is not None or self.program is not None
+
+    @property
     def primary_metric(self) -> Metric:
-        return self._custom(self.metric) if self.scorer else get_metric(self.metric)
+        return self._custom(self.metric) if self.custom_metrics else get_metric(self.metric)
 
     @property
     def extras(self) -> list[Metric]:
+        if self.program is not None:
+            return [self._custom(c.key) for c in self.program.columns if c.key != self.metric]
         names = [n for n in self.extra_metrics if n != self.metric]
         return [self._custom(n) if self.scorer else get_metric(n) for n in names]
 
@@ -332,7 +448,7 @@ class ChallengeSpec(_Strict):
     def has_uncertainty(self) -> bool:
         """Its boards get bootstrap intervals and ties (runner.uncertainty): the built-in metrics of an
         overall ranking (not a challenge's own scorer, not a worst-group ranking)."""
-        return self.scorer is None and self.rank_by is RankBy.OVERALL
+        return not self.custom_metrics and self.rank_by is RankBy.OVERALL
 
     def read_truth(self, labels: bytes) -> GroundTruth:
         """The hidden test set from the labels file's bytes (LabelsFileError if unusable)."""

@@ -301,6 +301,10 @@ class Submission(SQLModel, table=True):
     chain_hash: str | None = Field(default=None, sa_type=String(64))
     # Its validated predictions (a .npy in the store), for the board's bootstrap (None: not kept).
     predictions_sha256: str | None = Field(default=None, sa_type=String(64))
+    # A scoring program's detailed results page (HTML in the store), shown to its team in a sandboxed frame.
+    details_sha256: str | None = Field(default=None, sa_type=String(64))
+    # What a failed scorer or scoring program printed: for the challenge's staff only (it may show labels).
+    scorer_logs: str | None = Field(default=None, sa_type=Text)
 
 
 class BootstrapScores(SQLModel, table=True):

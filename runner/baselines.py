@@ -102,6 +102,7 @@ async def run_baseline(
             file_format=FileFormat(row.file_format),
             sha256=row.sha256,
             created_at=claimed_at,
+            filename=row.filename,
         )
         # Nothing held open while the sandbox runs (a commit, not a rollback: the job's files stay loaded).
         await session.commit()
@@ -119,7 +120,7 @@ async def run_baseline(
             await _write(session, challenge_id, name, claimed_at, state=BaselineState.FAILED, error=message)
             return Ran(job.slug, BaselineState.FAILED)
         if result.scores is None:
-            logs = result.record.get("logs") or ""
+            logs = result.record.get("logs") or result.record.get("scorer_logs") or ""
             error = "\n\n".join(part for part in (result.message, logs) if part)[:ERROR_CHARS]
             written = await _write(
                 session, challenge_id, name, claimed_at, state=BaselineState.FAILED, error=error

@@ -47,6 +47,7 @@ from runner.execution import prepare_and_run
 from runner.fairness import claim_under_cap
 from runner.kept import predictions_bytes
 from runner.ladder import ladder_step
+from runner.programs import run_program
 from runner.reconcile import stale_after as stale_after_for
 from runner.results import record_best, write_failure, write_result
 from runner.sandbox import Sandbox, SandboxError
@@ -115,6 +116,7 @@ class _Produced:
     record: dict[str, Any] = field(default_factory=dict)
 
 
+STAFF_LOG_CHARS = 20_000  # the tail of a failed scorer's output kept for the challenge's staff
 CANCEL_POLL_S = 0.5  # how often a running sandbox checks whether its submission was cancelled
 
 
@@ -158,6 +160,7 @@ class Job:
     # `environment_ready` is False while it is being built.
     environment_lock: str | None = None
     environment_ready: bool = True
+    filename: str = ""  # as uploaded: a scoring program sees a single-file submission under this name
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,7 @@ async def challenge_job(
     file_format: FileFormat,
     sha256: str,
     created_at: datetime,
+    filename: str = "",
 ) -> Job:
     """A job on one of the challenge's uploads: a team's submission, or a baseline of its bundle."""
     challenge = await session.get(Challenge, challenge_id)
@@ -203,6 +207,7 @@ async def challenge_job(
         sha256=sha256,
         created_at=created_at,
         files=await ChallengeFiles.load(session, challenge_id),
+        filename=filename,
     )
 
 
@@ -219,6 +224,7 @@ async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
         file_format=FileFormat(submission.file_format),
         sha256=submission.sha256,
         created_at=submission.created_at,
+        filename=submission.filename,
     )
 
 
@@ -302,9 +308,53 @@ class Result:
     predictions: np.ndarray | None = None  # validated, for the Ladder's paired test
 
 
+def _scorer_failed(job: Job, exc: ScorerError, record: dict[str, Any]) -> Result:
+    """The organiser's code failed, not the participant's: its logs may show labels, so they go to
+    the challenge's staff only (and the worker's log); the team is told, and charged nothing."""
+    log.warning(
+        "challenge %s: scorer failed on submission %s: %s\n%s", job.slug, job.submission_id, exc, exc.logs
+    )
+    message = "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
+    staff = f"{exc}\n\n{exc.logs}".strip()[-STAFF_LOG_CHARS:]
+    return Result(record | {"scorer_logs": staff}, failure=FailureKind.SCORER_FAILED, message=message)
+
+
+async def _program_result(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
+    """A scoring program's challenge: the upload goes to the program as it is (runner.programs)."""
+    if runtime.sandbox is None:
+        raise SandboxError("this worker has no Docker daemon; the challenge's scoring program needs one")
+    await _environment_image(runtime.sandbox, job)
+    cancel = threading.Event()
+    async with runtime.sandbox_slots, _kill_on_cancel(cancel, still_ours):
+        try:
+            run = await asyncio.to_thread(
+                run_program,
+                runtime.sandbox,
+                spec=job.spec,
+                submission_file=runtime.store.path(job.sha256),
+                filename=job.filename,
+                file_format=job.file_format,
+                reference_zip=runtime.store.path(job.files[FileRole.REFERENCE].sha256),
+                program_zip=runtime.store.path(job.files[FileRole.PROGRAM].sha256),
+                work_root=runtime.work_root,
+                cancel=cancel,
+            )
+        except ScorerError as exc:
+            return _scorer_failed(job, exc, {})
+    if run.scores is None:
+        failure = FailureKind.REJECTED_ARCHIVE if run.archive_refused else FailureKind.INVALID_PREDICTIONS
+        return Result({}, failure=failure, message=run.refusal or "refused by the scoring program")
+    record: dict[str, Any] = {"scorer_logs": None, "details_sha256": None}
+    if run.details is not None:
+        record["details_sha256"] = runtime.store.put_bytes(run.details)
+    return Result(record, scores=run.scores)
+
+
 async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
     """Produce predictions → validate → score. The participant's and the scorer's failures are
     results; ours (database, files, Docker) raise."""
+    if job.spec.program is not None:
+        return await _program_result(runtime, job, still_ours)
     # Scoring runs on the worker's own thread: it is CPU-bound, and handing it to a thread pool only
     # adds GIL hand-offs (measured: more futex time, lower throughput). Parallelism comes from processes.
     truth = runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256)
@@ -321,14 +371,7 @@ async def compute(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
     try:
         scores = await _scores(runtime, job, truth, predictions.values)
     except ScorerError as exc:
-        # The organiser's code failed, not the participant's: its logs may show labels, so they stay here.
-        log.warning(
-            "challenge %s: scorer failed on submission %s: %s\n%s", job.slug, job.submission_id, exc, exc.logs
-        )
-        message = (
-            "the challenge's scorer failed on this submission; the organisers can see why and rescore it"
-        )
-        return Result(produced.record, failure=FailureKind.SCORER_FAILED, message=message)
+        return _scorer_failed(job, exc, produced.record)
     record = produced.record
     # What a model or code run predicted is kept for the board's bootstrap pass (runner.uncertainty);
     # an uploaded file is kept already, and the pass reads it again.

@@ -8,7 +8,6 @@ scored outside, exactly like an uploaded predictions file.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 from challenges.spec import ChallengeSpec, Kind
 from core.archive import ArchiveError, extract_archive
 from core.models import FailureKind
-from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage, run_folder
+from runner.sandbox import Limits, Mount, Outcome, RunResult, Sandbox, Usage, readable_tree, run_folder
 from scoring.validate import FileFormat
 
 HARNESS = "/opt/riality/harness.py"
@@ -101,10 +100,7 @@ def prepare_and_run(
                 extract_archive(submission_file, submission / "code", required=ENTRY_POINT)
             except ArchiveError as exc:
                 return Execution(None, FailureKind.REJECTED_ARCHIVE, f"rejected archive: {exc}", "", None)
-            for folder, _, files in os.walk(submission):
-                os.chmod(folder, 0o755)
-                for name in files:
-                    os.chmod(Path(folder) / name, 0o644)
+            readable_tree(submission)
             target = "/submission/code"
         else:
             name = f"model.{_MODEL_SUFFIX.get(model_format, 'joblib')}"

@@ -30,7 +30,7 @@ class Stuck:
 
 def stale_after(spec: ChallengeSpec, kind: Kind, base: timedelta) -> timedelta:
     """How long a submission may stay `running` before it is presumed lost: sandbox runs get their limit."""
-    runs = (kind is not Kind.PREDICTIONS) + (spec.scorer is not None)
+    runs = (kind is not Kind.PREDICTIONS) + (spec.scorer is not None)  # a program's run: one, its own
     return base + runs * timedelta(seconds=2 * spec.limits.time_s)
 
 

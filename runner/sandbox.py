@@ -157,6 +157,14 @@ def run_folder(path: Path, *, writable: bool = False) -> Path:
     return path
 
 
+def readable_tree(folder: Path) -> None:
+    """Everything under `folder` readable (not writable) by the sandbox's user, whatever the umask."""
+    for parent, _, files in os.walk(folder):
+        os.chmod(parent, 0o755)
+        for name in files:
+            os.chmod(Path(parent) / name, 0o644)
+
+
 def _folder_bytes(folder: Path) -> int:
     total = 0
     for path in folder.rglob("*"):

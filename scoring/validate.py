@@ -34,6 +34,7 @@ class FileFormat(StrEnum):
     PICKLE = "pickle"  # a model submission (joblib or pickle), likewise
     SKOPS = "skops"  # a model in scikit-learn's secure format
     ONNX = "onnx"  # a model as an ONNX graph, run by onnxruntime
+    FILE = "file"  # any single file: a scoring program reads it (a zip of files is ZIP)
 
 
 @dataclass(frozen=True, slots=True)

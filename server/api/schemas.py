@@ -254,6 +254,9 @@ class SubmissionOut(msgspec.Struct):
     metrics: dict[str, Any]
     error: str | None
     logs: str | None  # the sandbox's capped output, for model and code submissions
+    # What the challenge's failed scorer or scoring program printed: for its staff only (null otherwise).
+    scorer_logs: str | None
+    details: bool  # the scoring program wrote a detailed results page: GET /api/submissions/{id}/details
     wall_s: float | None
     cpu_s: float | None
     peak_memory_mb: float | None

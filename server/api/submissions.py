@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
@@ -55,7 +56,7 @@ async def submission_outs(
     else:
         query = select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs}))
         team_names = dict((await session.exec(query)).all())
-    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules, bool]] = {}
+    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules, bool, bool]] = {}
     out = []
     for sub in subs:
         if sub.challenge_id not in shared:
@@ -73,8 +74,9 @@ async def submission_outs(
                 reasons,
                 rules,
                 hide_unreleased,
+                known.is_staff,
             )
-        challenge, show_private, reasons, rules, hide_unreleased = shared[sub.challenge_id]
+        challenge, show_private, reasons, rules, hide_unreleased, is_staff = shared[sub.challenge_id]
         show_public = not hide_unreleased or sub.released
         assert sub.id is not None
         out.append(
@@ -95,6 +97,8 @@ async def submission_outs(
                 released=sub.released if rules.ladder else None,
                 error=sub.error,
                 logs=sub.logs,
+                scorer_logs=sub.scorer_logs if is_staff else None,
+                details=sub.details_sha256 is not None,
                 wall_s=sub.wall_s,
                 cpu_s=sub.cpu_s,
                 peak_memory_mb=sub.peak_memory_mb,
@@ -122,6 +126,11 @@ async def submission_out(
     return (await submission_outs(session, viewer, [sub], access=access, team=team))[0]
 
 
+DETAILS_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'; form-action 'none'; base-uri 'none'"
+)
+DETAILS_LIMIT = 4 * 2**20  # the worker keeps at most 2 MiB (runner.programs)
 ACCESS_KEY = "riality_upload_access"  # what the upload's guard found, for its handler
 
 
@@ -276,6 +285,43 @@ class SubmissionController(Controller):
         """Score it again (the challenge's organisers): a scored one in place, a failed one from the queue."""
         sub = await rescoring.rescore_one(db_session, state.queue, current_user, submission_id)
         return await submission_out(db_session, current_user, sub)
+
+    @get(
+        "/submissions/{submission_id:int}/details",
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/html",
+                description="The scoring program's detailed results page, in a sandbox: no script, no request",
+                generate_examples=False,
+            ),
+            **errors(400, 401, 404),
+        },
+    )
+    async def details(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+        current_user: NamedDependency[Viewer],
+        submission_id: FromPath[int],
+    ) -> Response[bytes]:
+        """The detailed results page the challenge's scoring program wrote (its team and the staff).
+
+        The organiser's HTML is not trusted with our origin: the CSP's `sandbox` gives it an opaque
+        origin without scripts, forms or navigation, and it may load nothing but inline styles and
+        data: images."""
+        sub = await submissions.get_submission(db_session, current_user, submission_id)
+        if sub.details_sha256 is None:
+            raise NotFoundException(f"submission {submission_id} has no detailed results page")
+        return Response(
+            state.store.read_bytes(sub.details_sha256, limit=DETAILS_LIMIT),
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Security-Policy": DETAILS_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     @get(
         "/submissions/{submission_id:int}/file",

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from challenges.bundle import (
     BASELINES,
+    FOLDER_ROLES,
     MANIFEST,
     Bundle,
     BundleError,
@@ -80,13 +81,21 @@ def bundle_zip(
     paths = {FileRole(role): relative for role, relative in spec.data.model_dump().items() if relative}
     if spec.scorer:
         paths[FileRole.SCORER] = spec.scorer
+    if spec.program:
+        paths[FileRole.PROGRAM] = spec.program.folder
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = spec.model_dump(mode="json", exclude_none=True)
         archive.writestr(MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
         for role, relative in paths.items():
             row = by_role.get(role.value)
-            if row is not None:
+            if row is None:
+                continue
+            if role in FOLDER_ROLES:  # stored as one zip (challenges.folders): back to a folder
+                with zipfile.ZipFile(store.path(row.sha256)) as folder:
+                    for entry in folder.infolist():
+                        archive.writestr(f"{relative.rstrip('/')}/{entry.filename}", folder.read(entry))
+            else:
                 archive.write(store.path(row.sha256), relative)
         for baseline in baselines:
             archive.write(store.path(baseline.sha256), f"{BASELINES}/{baseline.filename}")

@@ -58,14 +58,16 @@ async def write_bundle(
     """
     digests = {f.role: (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
     spec = bundle.spec
-    columns = list(spec.expectation(bundle.truth).columns)
+    # A scoring program's challenge has no predictions table: its program reads the answers.
+    columns = list(spec.expectation(bundle.truth).columns) if bundle.truth is not None else []
+    group_sizes = bundle.truth.group_sizes() if bundle.truth is not None else {}
     if challenge is None:
         challenge = Challenge(
             slug=spec.slug,
             title=spec.title,
             spec=spec.model_dump(mode="json"),
             columns=columns,
-            group_sizes=bundle.truth.group_sizes(),
+            group_sizes=group_sizes,
             import_report=list(bundle.report),
             state=state,
         )
@@ -83,7 +85,7 @@ async def write_bundle(
         challenge.title = spec.title
         challenge.spec = spec.model_dump(mode="json")
         challenge.columns = columns
-        challenge.group_sizes = bundle.truth.group_sizes()
+        challenge.group_sizes = group_sizes
         challenge.import_report = list(bundle.report)
         challenge.updated_at = utcnow()
         await rules_changed(session, challenge.id, before, spec)

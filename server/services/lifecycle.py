@@ -52,9 +52,9 @@ async def create_challenge(
 SCORING_FIELDS = (
     "metric", "extra_metrics", "id_column", "target_column", "public_fraction", "split_seed", "split_column",
     "prediction",
-    "higher_is_better", "scorer", "groups", "rank_by",
+    "higher_is_better", "scorer", "groups", "rank_by", "program",
 )  # fmt: skip
-SCORING_FILES = (FileRole.TEST_LABELS, FileRole.SCORER)
+SCORING_FILES = (FileRole.TEST_LABELS, FileRole.SCORER, FileRole.REFERENCE, FileRole.PROGRAM)
 
 
 async def replace_bundle(

@@ -79,7 +79,10 @@ def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
     suffix = PurePath(_display_name(upload.filename)).suffix.lower()
     if upload.kind is not None and upload.kind not in Kind.__members__.values():
         raise BadRequest(f"kind: expected one of {', '.join(k.value for k in Kind)} (got {upload.kind!r})")
-    kind = Kind(upload.kind) if upload.kind else KIND_BY_SUFFIX.get(suffix)
+    if spec.program is not None and upload.kind is None:
+        kind: Kind | None = Kind.FILES  # any file: the challenge's scoring program decides what is valid
+    else:
+        kind = Kind(upload.kind) if upload.kind else KIND_BY_SUFFIX.get(suffix)
     if kind is None:
         raise BadRequest(
             f"file: cannot tell the kind of {upload.filename!r}; expected .csv or .parquet (predictions), "

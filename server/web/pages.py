@@ -109,6 +109,7 @@ BOARD_TOP = 100  # entries on the challenge page unless every team is asked for
 JUDGE_FIELDS = (
     "id", "team", "kind", "status", "filename", "note", "final", "public_score", "private_score",
     "wall_s", "cpu_s", "peak_memory_mb", "created_at", "metrics", "logs",
+    "scorer_logs",
 )  # fmt: skip
 
 
@@ -177,6 +178,7 @@ class PageController(Controller):
             limits=spec.limits,
             group_table=groups_out(context["challenge"], spec),
             ladder=spec.ladder,
+            program_columns=[c.label or c.key for c in spec.program.columns] if spec.program else [],
             kinds=[k.value for k in spec.kinds],
             probability_columns=[c for c in context["challenge"].columns if c.startswith("proba_")],
             environment=await environments.environment_of(db_session, context["challenge"], NOBODY),

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from challenges.bundle import BundleError, FileRole, load_bundle
+from challenges.bundle import FOLDER_ROLES, BundleError, FileRole, load_bundle
 from challenges.make_examples import all_examples, write_example
+from challenges.make_segmentation import write_segmentation
+from challenges.spec import Kind
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "challenges" / "examples"
 SLUGS = ["tumour-detection", "digits-vision-aid", "smartport-vessel-delay", "dyslexia-gaze"]
@@ -19,8 +21,21 @@ SLUGS = ["tumour-detection", "digits-vision-aid", "smartport-vessel-delay", "dys
 def test_example_bundle_loads(slug: str) -> None:
     bundle = load_bundle(EXAMPLES / slug)
     assert bundle.spec.slug == slug
-    assert {f.role for f in bundle.files} == set(FileRole) - {FileRole.SCORER}
+    assert {f.role for f in bundle.files} == set(FileRole) - {FileRole.SCORER} - FOLDER_ROLES
     assert not bundle.file(FileRole.TEST_LABELS).public  # type: ignore[union-attr]
+
+
+def test_the_segmentation_example_loads_as_a_scoring_program_challenge() -> None:
+    bundle = load_bundle(EXAMPLES / "tumour-segmentation")
+    assert bundle.truth is None and bundle.spec.program is not None
+    assert {f.role: f.public for f in bundle.files} == {
+        FileRole.INPUTS: True,
+        FileRole.STARTER_KIT: True,
+        FileRole.REFERENCE: False,
+        FileRole.PROGRAM: False,
+    }
+    (baseline,) = bundle.baselines
+    assert baseline.kind is Kind.FILES and baseline.scores is None  # a worker runs the program on it
 
 
 def test_examples_are_reproducible(tmp_path: Path) -> None:
@@ -28,6 +43,18 @@ def test_examples_are_reproducible(tmp_path: Path) -> None:
         folder = write_example(example, tmp_path)
         for name in ("challenge.yaml", "data/train.csv", "data/test.csv", "hidden/labels.csv"):
             assert (folder / name).read_bytes() == (EXAMPLES / example.slug / name).read_bytes(), name
+    shutil.copytree(
+        EXAMPLES / "tumour-segmentation" / "program", tmp_path / "tumour-segmentation" / "program"
+    )
+    folder = write_segmentation(tmp_path)
+    made = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    assert made == sorted(
+        p.relative_to(EXAMPLES / "tumour-segmentation")
+        for p in (EXAMPLES / "tumour-segmentation").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    for name in made:
+        assert (folder / name).read_bytes() == (EXAMPLES / "tumour-segmentation" / name).read_bytes(), name
 
 
 @pytest.fixture
@@ -63,7 +90,10 @@ INVALID = [
     ({"slug": "Bad Slug!"}, r"slug: String should match pattern"),
     ({"title": None}, r"title: Field required"),
     ({"metrc": "roc_auc"}, r"metrc: unknown field \(check its spelling\)"),
-    ({"kinds": ["predictions", "video"]}, r"kinds.1: Input should be 'predictions', 'model' or 'code'"),
+    (
+        {"kinds": ["predictions", "video"]},
+        r"kinds.1: Input should be 'predictions', 'model', 'code' or 'files'",
+    ),
     (
         {"schedule__opens": "2026-12-03T00:00:00Z", "schedule__closes": "2026-12-01T00:00:00Z"},
         r"schedule: .*closes .* must be after opens",

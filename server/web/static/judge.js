@@ -23,15 +23,17 @@
         const pre = document.createElement("pre");
         pre.textContent = JSON.stringify(s.metrics, null, 2);
         add(dl, label, pre);
-      } else if (key === "logs") {
-        if (!s.error && !s.logs) continue;
+      } else if (key === "logs" || key === "scorer_logs") {
+        const text = key === "logs" ? [s.error, s.logs].filter(Boolean).join("\n\n") : s.scorer_logs;
+        if (!text) continue;
         const logs = document.createElement("pre");
-        logs.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
+        logs.textContent = text;
         add(dl, label, logs);
       } else {
         add(dl, label, s[key] === null || s[key] === undefined ? "" : String(s[key]));
       }
     }
+    if (s.details) add(dl, root.dataset.results, window.rialityResults(s.id, root.dataset.results, root.dataset.resultsFrame, headers));
     root.querySelector("#details-heading").focus();  // keyboard and screen-reader users land on what they asked for
     root.dispatchEvent(new CustomEvent("submission-shown", { detail: id }));  // review.js adds its notes
   }

@@ -78,6 +78,11 @@
         pre.textContent = [s.error, s.logs].filter(Boolean).join("\n\n");
         more.append(summary, pre); details.append(more);
       }
+      if (s.details) {  // the challenge's scoring program wrote a page about this submission
+        const results = window.rialityResults(s.id, root.dataset.results, root.dataset.resultsFrame, auth);
+        results.open = open.has(results.dataset.key);
+        details.append(results);
+      }
       const groups = (s.metrics.groups || {}).public;  // the primary metric per group, public subset
       if (groups && Object.keys(groups).length) {
         const line = document.createElement("p"); line.className = "groups";

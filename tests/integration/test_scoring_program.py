@@ -1,0 +1,190 @@
+"""A challenge scored by the organiser's program: teams upload a zip of PNG masks, the program (in its
+own sandboxed container, Codabench's paths) writes Dice and IoU, the boards rank them. A program that
+crashes fails the submission at no cost to the team, its output for the staff only; a submission the
+program refuses tells the team why."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import shutil
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from litestar.testing import AsyncTestClient
+
+from core.db import create_engine, create_sessionmaker
+from core.models import StaffRole, Submission
+from core.settings import Settings
+from tests.helpers import announce_sandbox_worker, drain_queue, load_challenge, login, make_staff, upload
+
+EXAMPLE = Path(__file__).parents[2] / "challenges" / "examples" / "tumour-segmentation"
+SLUG = "tumour-segmentation"
+
+
+def _png() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("example_png", EXAMPLE / "program" / "png.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PNG = _png()
+
+
+def _truth() -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    masks = {
+        p.stem: PNG.read_png(p.read_bytes()) > 0 for p in (EXAMPLE / "reference" / "masks").glob("*.png")
+    }
+    rows = (EXAMPLE / "reference" / "split.csv").read_text().splitlines()[1:]
+    return masks, dict(line.split(",") for line in rows)
+
+
+def _masks_zip(masks: dict[str, np.ndarray], folder: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for image_id, mask in masks.items():
+            archive.writestr(f"{folder}{image_id}.png", PNG.write_png(mask.astype(np.uint8) * 255))
+    return buffer.getvalue()
+
+
+def _mean_dice(truth: dict[str, np.ndarray], predicted: dict[str, np.ndarray], ids: list[str]) -> float:
+    """Dice per image computed here, independently of the program (two empty masks agree fully)."""
+    values = []
+    for i in ids:
+        t, p = truth[i], predicted[i]
+        both = int(t.sum() + p.sum())
+        values.append(1.0 if both == 0 else 2 * int((t & p).sum()) / both)
+    return float(np.mean(values))
+
+
+def _bundle(tmp_path: Path, score_py: str | None = None) -> Path:
+    folder = tmp_path / "bundle"
+    shutil.copytree(EXAMPLE, folder)
+    if score_py is not None:
+        (folder / "program" / "score.py").write_text(score_py)
+    return folder
+
+
+@pytest.mark.timeout(300)
+async def test_a_zip_of_png_masks_is_scored_by_the_program_and_ranked(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, _bundle(tmp_path))
+    await announce_sandbox_worker(settings)
+    truth, subsets = _truth()
+    public = [i for i, s in subsets.items() if s == "public"]
+    private = [i for i, s in subsets.items() if s == "private"]
+    # ada: the right masks, with their corners cleared, in a folder of the zip; bob: a centred square
+    ada_masks = {i: m.copy() for i, m in truth.items()}
+    for mask in ada_masks.values():
+        mask[:8, :8] = False
+    square = np.zeros_like(next(iter(truth.values())))
+    square[12:20, 12:20] = True
+    bob_masks = {i: square for i in truth}
+    ada, bob = await login(client, "ada"), await login(client, "bob")
+    sent_ada = await upload(client, ada, SLUG, _masks_zip(ada_masks, "masks/"), filename="masks.zip")
+    sent_bob = await upload(client, bob, SLUG, _masks_zip(bob_masks), filename="square.zip")
+    assert sent_ada.status_code == 202 and sent_bob.status_code == 202, (sent_ada.text, sent_bob.text)
+    assert sent_ada.json()["kind"] == "files"
+
+    await drain_queue(settings)
+
+    ada_result = (await client.get(f"/api/submissions/{sent_ada.json()['id']}", headers=ada)).json()
+    bob_result = (await client.get(f"/api/submissions/{sent_bob.json()['id']}", headers=bob)).json()
+    assert ada_result["status"] == "scored", ada_result
+    assert ada_result["public_score"] == pytest.approx(_mean_dice(truth, ada_masks, public), abs=1e-12)
+    assert bob_result["public_score"] == pytest.approx(_mean_dice(truth, bob_masks, public), abs=1e-12)
+    assert set(ada_result["metrics"]["public"]) == {"dice", "iou"}
+    assert ada_result["private_score"] is None  # the private board is not revealed yet
+
+    board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
+    assert board["metric"] == "dice"
+    assert [e["team"] for e in board["entries"]] == ["ada", "bob"]
+    assert [b["name"] for b in board["baselines"]] == ["threshold at 150"]  # run by the worker, unranked
+
+    await make_staff(settings, "judy", SLUG, StaffRole.JUDGE)
+    judy = await login(client, "judy", register=False)
+    private_board = (
+        await client.get(f"/api/challenges/{SLUG}/leaderboard?board=private", headers=judy)
+    ).json()
+    top = private_board["entries"][0]
+    assert top["team"] == "ada" and top["score"] == pytest.approx(_mean_dice(truth, ada_masks, private))
+
+    assert ada_result["details"] is True
+    page = await client.get(f"/api/submissions/{ada_result['id']}/details", headers=ada)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"].startswith("sandbox;")
+    assert "Public images" in page.text and private[0] not in page.text
+    assert (await client.get(f"/api/submissions/{ada_result['id']}/details", headers=bob)).status_code == 404
+
+
+CRASHING = "import sys\nprint(open(sys.argv[1] + '/ref/split.csv').read())\nraise SystemExit(2)\n"
+
+
+@pytest.mark.timeout(300)
+async def test_a_crashing_program_fails_the_submission_at_no_cost_to_the_team(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, _bundle(tmp_path, CRASHING))
+    await announce_sandbox_worker(settings)
+    truth, _ = _truth()
+    ada = await login(client, "ada")
+    sent = await upload(client, ada, SLUG, _masks_zip(truth), filename="masks.zip")
+    await drain_queue(settings)
+    result = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=ada)).json()
+    assert result["status"] == "failed"
+    assert result["error"].startswith("the challenge's scorer failed on this submission")
+    assert result["scorer_logs"] is None and "subset" not in (
+        result["logs"] or ""
+    )  # the reference stays hidden
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            row = await session.get(Submission, sent.json()["id"])
+            assert row is not None and row.counts_toward_quota is False
+    finally:
+        await engine.dispose()
+    await make_staff(settings, "olga", SLUG, StaffRole.ORGANISER)
+    olga = await login(client, "olga", register=False)
+    seen = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=olga)).json()
+    assert "exit 2" in seen["scorer_logs"] and "scan-" in seen["scorer_logs"]  # the program's output
+
+
+@pytest.mark.timeout(300)
+async def test_a_submission_the_program_refuses_tells_the_team_why(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, _bundle(tmp_path))
+    await announce_sandbox_worker(settings)
+    truth, _ = _truth()
+    ada = await login(client, "ada")
+    some = dict(list(truth.items())[:5])
+    sent = await upload(client, ada, SLUG, _masks_zip(some), filename="masks.zip")
+    await drain_queue(settings)
+    result = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=ada)).json()
+    assert result["status"] == "failed"
+    assert result["error"].startswith(f"no mask for {len(truth) - 5} test image(s)"), result["error"]
+
+
+async def test_the_pages_and_downloads_of_a_program_challenge(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, _bundle(tmp_path))
+    detail = (await client.get(f"/api/challenges/{SLUG}")).json()
+    names = {f["name"] for f in detail["files"]}
+    assert names == {"inputs.zip", "starter.zip"}  # the reference and the program are never served
+    inputs = await client.get(f"/api/challenges/{SLUG}/files/inputs.zip")
+    with zipfile.ZipFile(io.BytesIO(inputs.content)) as archive:
+        listed = archive.namelist()
+    assert "test/images/scan-040.png" in listed and not any(n.startswith("reference") for n in listed)
+    assert (await client.get(f"/api/challenges/{SLUG}/files/reference.zip")).status_code == 404
+    for page in ("", "/team", "/judge"):
+        response = await client.get(f"/c/{SLUG}{page}")
+        assert response.status_code == 200, (page, response.text[:500])
+    challenge_page = (await client.get(f"/c/{SLUG}")).text
+    assert "inputs.zip" in challenge_page and "writes the board&#39;s columns: Dice, IoU" in challenge_page
