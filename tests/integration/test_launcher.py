@@ -106,7 +106,13 @@ def test_up_serves_examples_scores_an_upload_and_stops_cleanly(tmp_path: Path) -
         children = psutil.Process(process.pid).children(recursive=True)
         assert any("redis-server" in c.name() for c in children)
         slugs = sorted(c["slug"] for c in httpx.get(f"{base}/api/challenges").json())
-        assert slugs == ["digits-vision-aid", "dyslexia-gaze", "smartport-vessel-delay", "tumour-detection"]
+        assert slugs == [
+            "digits-vision-aid",
+            "dyslexia-gaze",
+            "smartport-vessel-delay",
+            "tumour-detection",
+            "tumour-segmentation",
+        ]
         assert (
             httpx.post(
                 f"{base}/api/auth/register", json={"username": "ada", "password": PASSWORD}

@@ -20,6 +20,7 @@ from core.db import create_engine, create_sessionmaker
 from core.models import StaffRole, Submission
 from core.settings import Settings
 from tests.helpers import announce_sandbox_worker, drain_queue, load_challenge, login, make_staff, upload
+from tests.integration.test_lifecycle import bundle_zip, create, organiser
 
 EXAMPLE = Path(__file__).parents[2] / "challenges" / "examples" / "tumour-segmentation"
 SLUG = "tumour-segmentation"
@@ -188,3 +189,46 @@ async def test_the_pages_and_downloads_of_a_program_challenge(
         assert response.status_code == 200, (page, response.text[:500])
     challenge_page = (await client.get(f"/c/{SLUG}")).text
     assert "inputs.zip" in challenge_page and "writes the board&#39;s columns: Dice, IoU" in challenge_page
+
+
+HALF = "import json, sys\nopen(sys.argv[2] + '/scores.json', 'w').write(json.dumps({'dice': 0.5, 'iou': 0.25}))\n"
+
+
+@pytest.mark.timeout(300)
+async def test_an_uploaded_program_bundle_round_trips_and_a_new_program_rescores(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    olga = await organiser(settings, client)
+    created = await create(client, olga, bundle_zip(_bundle(tmp_path)))
+    assert created.status_code == 201, created.text
+    assert (await client.post(f"/api/challenges/{SLUG}/publish", headers=olga)).status_code == 200
+    await announce_sandbox_worker(settings)
+    truth, subsets = _truth()
+    ada = await login(client, "ada")
+    sent = (await upload(client, ada, SLUG, _masks_zip(truth), filename="masks.zip")).json()
+    await drain_queue(settings)
+    first = (await client.get(f"/api/submissions/{sent['id']}", headers=ada)).json()
+    assert first["public_score"] == 1.0, first
+
+    # The exported bundle holds the program and reference folders again, and loads as it was.
+    exported = await client.get(f"/api/challenges/{SLUG}/bundle", headers=olga)
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        archive.extractall(tmp_path / "exported")
+    assert (tmp_path / "exported" / "program" / "score.py").read_bytes() == (
+        EXAMPLE / "program" / "score.py"
+    ).read_bytes()
+    assert len(list((tmp_path / "exported" / "reference" / "masks").glob("*.png"))) == len(subsets)
+
+    replaced = await client.put(
+        f"/api/challenges/{SLUG}/bundle",
+        files={
+            "bundle": ("b.zip", io.BytesIO(bundle_zip(_bundle(tmp_path / "new", HALF))), "application/zip")
+        },
+        headers=olga,
+    )
+    assert replaced.status_code == 200, replaced.text
+    # The program changed: its submission is scored again.
+    assert replaced.json()["changed"] == ["data.program"] and replaced.json()["rescore"]["total"] == 1
+    await drain_queue(settings)
+    again = (await client.get(f"/api/submissions/{sent['id']}", headers=ada)).json()
+    assert again["public_score"] == 0.5 and again["metrics"]["public"] == {"dice": 0.5, "iou": 0.25}
