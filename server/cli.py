@@ -53,6 +53,7 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
     from challenges.importers import load_any
     from core.db import create_engine, create_sessionmaker
     from core.storage import BlobStore
+    from server.services.bundles import unpack_nested
     from server.services.challenges import import_bundle
 
     bundles = []
@@ -60,7 +61,7 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
     for path in paths:
         try:
             with tempfile.TemporaryDirectory(prefix="riality-import-") as scratch:
-                bundle = load_any(path, Path(scratch) / "translated")
+                bundle = load_any(path, Path(scratch) / "translated", unpack_nested)
             bundles.append(bundle)
             for line in bundle.report:
                 print(f"{path}: {line}")

@@ -7,11 +7,15 @@ import dataclasses
 from pathlib import Path
 
 from challenges.bundle import MANIFEST, Bundle, BundleError, Problem, load_bundle
-from challenges.importers import huggingface
-from challenges.importers.report import Refused
+from challenges.importers import codabench, huggingface
+from challenges.importers.codabench import Unpack
+from challenges.importers.report import Imported, Refused
 
-MARKERS = (MANIFEST, huggingface.CONF)  # what says a folder is a bundle's top
-FORMATS = "challenge.yaml (riality), or conf.json and solution.csv (Hugging Face competitions)"
+MARKERS = (MANIFEST, huggingface.CONF, codabench.COMPETITION)  # what says a folder is a bundle's top
+FORMATS = (
+    "challenge.yaml (riality), competition.yaml (Codabench, CodaLab) or conf.json and solution.csv "
+    "(Hugging Face competitions)"
+)
 
 
 def bundle_root(folder: Path) -> Path:
@@ -24,18 +28,27 @@ def bundle_root(folder: Path) -> Path:
     return folder
 
 
-def load_any(folder: Path, scratch: Path) -> Bundle:
+def _translate(root: Path, scratch: Path, unpack: Unpack) -> Imported | None:
+    if codabench.detect(root):
+        return codabench.translate(root, scratch, unpack)
+    if huggingface.detect(root):
+        return huggingface.translate(root, scratch)
+    return None
+
+
+def load_any(folder: Path, scratch: Path, unpack: Unpack) -> Bundle:
     """A validated bundle from `folder`, riality's or translated from another platform's (into
-    `scratch`, which must not exist yet); BundleError listing every problem otherwise."""
+    `scratch`, which must not exist yet); BundleError listing every problem otherwise. `unpack`
+    opens the zips a foreign bundle holds (its programs, its data), with the caller's archive checks."""
     root = bundle_root(folder)
-    if (root / MANIFEST).is_file() or not huggingface.detect(root):
-        if not (root / MANIFEST).is_file():
-            raise BundleError(root, [Problem(MANIFEST, f"no bundle found; expected {FORMATS}")])
+    if (root / MANIFEST).is_file():
         return load_bundle(root)
     try:
-        imported = huggingface.translate(root, scratch)
+        imported = _translate(root, scratch, unpack)
     except Refused as exc:
         raise BundleError(root, [Problem(exc.path, exc.message)]) from None
+    if imported is None:
+        raise BundleError(root, [Problem(MANIFEST, f"no bundle found; expected {FORMATS}")])
     bundle = load_bundle(imported.root)
     return dataclasses.replace(
         bundle, report=tuple(imported.report(bundle.spec.primary_metric.higher_is_better))

@@ -75,7 +75,7 @@ async def challenge_detail(
     return ChallengeDetail(
         **summary_fields(challenge, spec),  # type: ignore[arg-type]
         description=spec.description,
-        extra_metrics=spec.extra_metrics,
+        extra_metrics=[m.name for m in spec.extras],  # a scoring program's other columns too
         id_column=spec.id_column,
         target_column=spec.target_column,
         prediction_columns=challenge.columns,

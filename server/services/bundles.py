@@ -40,6 +40,14 @@ def invalid(detail: str, problems: list[ProblemAt]) -> Unprocessable:
     )
 
 
+def unpack_nested(archive: Path, target: Path) -> None:
+    """A zip inside a foreign bundle (a Codabench program or data set), under the bundle's own limits."""
+    try:
+        extract_archive(archive, target, BUNDLE_LIMITS)
+    except ArchiveError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def load_upload(source: BinaryIO, limit: int = MAX_BUNDLE_BYTES) -> Bundle:
     """A validated bundle from an uploaded zip (read to at most `limit` bytes), or Unprocessable
     listing every problem found. Blocking: run it in a thread."""
@@ -58,7 +66,7 @@ def load_upload(source: BinaryIO, limit: int = MAX_BUNDLE_BYTES) -> Bundle:
         except ArchiveError as exc:
             raise invalid("bundle: not a usable zip", [ProblemAt("bundle", str(exc))]) from None
         try:
-            return load_any(unpacked, Path(folder) / "translated")
+            return load_any(unpacked, Path(folder) / "translated", unpack_nested)
         except BundleError as exc:
             problems = [ProblemAt(p.path, p.message) for p in exc.problems]
             raise invalid("bundle: invalid", problems) from None

@@ -17,7 +17,7 @@ TUMOUR = EXAMPLES / "tumour-detection"
 
 async def test_challenge_load_is_idempotent(settings: Settings, client: AsyncTestClient) -> None:
     first = run_cli(settings, "challenge", "load", *map(str, sorted(EXAMPLES.iterdir())))
-    assert first.stdout.count("created challenge") == 4
+    assert first.stdout.count("created challenge") == 5
     second = run_cli(settings, "challenge", "load", str(TUMOUR))
     assert "updated challenge tumour-detection" in second.stdout
     listing = (await client.get("/api/challenges")).json()
@@ -26,6 +26,7 @@ async def test_challenge_load_is_idempotent(settings: Settings, client: AsyncTes
         "dyslexia-gaze",
         "smartport-vessel-delay",
         "tumour-detection",
+        "tumour-segmentation",
     ]
 
 

@@ -1,0 +1,126 @@
+"""The Codabench / CodaLab translation on its own: which phase is taken, the board's columns, and the
+refusals that say where and what was expected."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from challenges.importers.codabench import translate
+from challenges.importers.report import Refused
+
+BASE: dict[str, Any] = {
+    "version": 2,
+    "title": "Masks",
+    "tasks": [{"index": 0, "scoring_program": "program", "reference_data": "ref"}],
+    "phases": [
+        {
+            "index": 0,
+            "name": "Warm-up",
+            "start": "2027-01-01T00:00:00Z",
+            "end": "2027-02-01T00:00:00Z",
+            "tasks": [0],
+        },
+        {
+            "index": 1,
+            "name": "Final",
+            "start": "2027-02-01T00:00:00Z",
+            "end": "2027-03-01T00:00:00Z",
+            "tasks": [0],
+        },
+    ],
+    "leaderboards": [
+        {
+            "primary_index": 1,
+            "columns": [
+                {"key": "iou", "index": 0},
+                {"key": "dice", "index": 1, "sorting": "desc"},
+                {"key": "mean", "index": 2, "computation": "avg", "computation_indexes": [0, 1]},
+            ],
+        }
+    ],
+}
+
+
+def folder(tmp_path: Path, manifest: dict[str, Any]) -> Path:
+    root = tmp_path / "source"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "program").mkdir(parents=True)
+    (root / "program" / "score.py").write_text("print(1)\n")
+    (root / "ref").mkdir()
+    (root / "ref" / "answers.txt").write_text("1\n")
+    (root / "competition.yaml").write_text(yaml.safe_dump(manifest))
+    return root
+
+
+def no_unpack(archive: Path, target: Path) -> None:
+    raise AssertionError("no zip in these bundles")
+
+
+def run(tmp_path: Path, manifest: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[str]]:
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    imported = translate(folder(tmp_path, manifest), out, no_unpack, now=now)
+    return yaml.safe_load((out / "challenge.yaml").read_text()), imported.notes
+
+
+@pytest.mark.parametrize(
+    ("now", "taken", "why"),
+    [
+        (datetime(2026, 6, 1, tzinfo=UTC), "Warm-up", "the next one"),
+        (datetime(2027, 2, 10, tzinfo=UTC), "Final", "the current one"),
+        (datetime(2028, 1, 1, tzinfo=UTC), "Final", "the last one"),
+    ],
+)
+def test_the_phase_running_now_else_the_next_else_the_last(
+    tmp_path: Path, now: datetime, taken: str, why: str
+) -> None:
+    manifest, notes = run(tmp_path, BASE, now)
+    other = "Final" if taken == "Warm-up" else "Warm-up"
+    assert (
+        f"phase {other!r} not imported: riality has one phase per challenge for now (imported: {taken!r}, {why})"
+        in notes
+    )
+    assert manifest["schedule"]["opens"] == (
+        "2027-01-01T00:00:00+00:00" if taken == "Warm-up" else "2027-02-01T00:00:00+00:00"
+    )
+
+
+def test_the_primary_column_ranks_and_computed_columns_are_reported(tmp_path: Path) -> None:
+    manifest, notes = run(tmp_path, BASE, datetime(2026, 6, 1, tzinfo=UTC))
+    assert manifest["metric"] == "dice"
+    assert [c["key"] for c in manifest["program"]["columns"]] == ["dice", "iou"]
+    assert any("computed column 'mean' (avg) not imported" in n for n in notes)
+    assert manifest["program"]["command"] == "python3 $program/score.py $input $output"
+    assert any("no metadata.yaml command" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        (lambda m: m["tasks"][0].pop("reference_data"), "phase 'Warm-up'", "no reference_data"),
+        (lambda m: m["tasks"][0].pop("scoring_program"), "phase 'Warm-up'", "no scoring program"),
+        (lambda m: m["phases"][0].update(tasks=[7]), "phases[0]", "expected the index of a task"),
+        (lambda m: m["phases"][0].update(start="soon"), "phases[0].start", "'soon' is not a date"),
+        (
+            lambda m: m["leaderboards"][0]["columns"][0].update(key="mean IoU"),
+            "leaderboards[0].columns[0].key",
+            "'mean IoU'",
+        ),
+        (lambda m: m.pop("leaderboards"), "competition.yaml leaderboards", "expected a list of leaderboards"),
+    ],
+)
+def test_an_unusable_bundle_is_refused_with_where_and_why(
+    tmp_path: Path, change: Any, where: str, message: str
+) -> None:
+    manifest = copy.deepcopy(BASE)
+    change(manifest)
+    with pytest.raises(Refused) as caught:
+        run(tmp_path, manifest, datetime(2026, 6, 1, tzinfo=UTC))
+    assert caught.value.path == where and message in caught.value.message
