@@ -7,14 +7,19 @@ import dataclasses
 from pathlib import Path
 
 from challenges.bundle import MANIFEST, Bundle, BundleError, Problem, load_bundle
-from challenges.importers import codabench, huggingface
-from challenges.importers.codabench import Unpack
+from challenges.importers import codabench, evalai, huggingface
+from challenges.importers.common import Unpack
 from challenges.importers.report import Imported, Refused
 
-MARKERS = (MANIFEST, huggingface.CONF, codabench.COMPETITION)  # what says a folder is a bundle's top
+MARKERS = (
+    MANIFEST,
+    huggingface.CONF,
+    codabench.COMPETITION,
+    evalai.CONFIG,
+)  # what says a folder is a bundle's top
 FORMATS = (
-    "challenge.yaml (riality), competition.yaml (Codabench, CodaLab) or conf.json and solution.csv "
-    "(Hugging Face competitions)"
+    "challenge.yaml (riality), competition.yaml (Codabench, CodaLab), challenge_config.yaml (EvalAI) "
+    "or conf.json and solution.csv (Hugging Face competitions)"
 )
 
 
@@ -31,6 +36,8 @@ def bundle_root(folder: Path) -> Path:
 def _translate(root: Path, scratch: Path, unpack: Unpack) -> Imported | None:
     if codabench.detect(root):
         return codabench.translate(root, scratch, unpack)
+    if evalai.detect(root):
+        return evalai.translate(root, scratch, unpack)
     if huggingface.detect(root):
         return huggingface.translate(root, scratch)
     return None

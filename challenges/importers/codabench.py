@@ -14,19 +14,17 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from challenges.importers.common import Column, Phase, Unpack, chosen, entry, read_yaml, when, write_manifest
 from challenges.importers.report import Imported, Refused
 from challenges.spec import DEFAULT_COMMAND
 
 COMPETITION = "competition.yaml"
-Unpack = Callable[[Path, Path], None]  # a zip into a folder, with the untrusted-archive checks
 
 # Top-level keys with no counterpart here, and what they were.
 IGNORED = {
@@ -47,59 +45,11 @@ def detect(root: Path) -> bool:
     return (root / COMPETITION).is_file()
 
 
-@dataclass(slots=True)
-class _Phase:
-    name: str
-    start: datetime | None
-    end: datetime | None
-    raw: dict[str, Any]
-    task: dict[str, Any] = field(default_factory=dict)  # scoring_program, reference_data, ...
-
-
-@dataclass(slots=True)
-class _Column:
-    key: str
-    title: str
-    higher_is_better: bool
-    precision: int
-    hidden: bool = False
-
-
-def _when(value: object, where: str, notes: list[str]) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time.min)
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip().replace(" ", "T").removesuffix("Z"))
-        except ValueError:
-            raise Refused(
-                where, f"{value!r} is not a date; expected e.g. 2026-12-01 or 2026-12-01T08:00:00"
-            ) from None
-    if moment.tzinfo is None:
-        notes.append(f"{where}: no time zone given; taken as UTC")
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise Refused(path.name, f"not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise Refused(path.name, f"expected a mapping of fields, got {type(raw).__name__}")
-    return raw
-
-
 def _is_v2(raw: dict[str, Any]) -> bool:
     return str(raw.get("version", "")).strip() == "2" or isinstance(raw.get("tasks"), list)
 
 
-def _v2_phases(raw: dict[str, Any], notes: list[str]) -> list[_Phase]:
+def _v2_phases(raw: dict[str, Any], notes: list[str]) -> list[Phase]:
     tasks = {t.get("index"): t for t in raw.get("tasks") or [] if isinstance(t, dict)}
     if not tasks:
         raise Refused(COMPETITION, "no tasks: a Codabench bundle lists its tasks (scoring program, data)")
@@ -116,14 +66,14 @@ def _v2_phases(raw: dict[str, Any], notes: list[str]) -> list[_Phase]:
             notes.append(f"{where}: {len(indexes)} tasks; riality scores the first ({indexes[0]}) only")
         name = str(phase.get("name") or f"phase {position + 1}")
         start, end = (
-            _when(phase.get("start"), f"{where}.start", notes),
-            _when(phase.get("end"), f"{where}.end", notes),
+            when(phase.get("start"), f"{where}.start", notes),
+            when(phase.get("end"), f"{where}.end", notes),
         )
-        found.append(_Phase(name, start, end, phase, dict(tasks[indexes[0]])))
+        found.append(Phase(name, start, end, phase, dict(tasks[indexes[0]])))
     return found
 
 
-def _v15_phases(raw: dict[str, Any], notes: list[str]) -> list[_Phase]:
+def _v15_phases(raw: dict[str, Any], notes: list[str]) -> list[Phase]:
     phases = raw.get("phases")
     if not isinstance(phases, dict) or not phases:
         raise Refused(f"{COMPETITION} phases", "expected phases keyed by their number (CodaLab 1.5)")
@@ -131,37 +81,19 @@ def _v15_phases(raw: dict[str, Any], notes: list[str]) -> list[_Phase]:
     found = []
     for position, phase in enumerate(ordered):
         where = f"phases.{phase.get('phasenumber', position + 1)}"
-        start = _when(phase.get("start_date"), f"{where}.start_date", notes)
+        start = when(phase.get("start_date"), f"{where}.start_date", notes)
         task = {
             k: phase[k]
             for k in ("scoring_program", "reference_data", "input_data", "ingestion_program")
             if phase.get(k)
         }
-        found.append(_Phase(str(phase.get("label") or f"phase {position + 1}"), start, None, phase, task))
+        found.append(Phase(str(phase.get("label") or f"phase {position + 1}"), start, None, phase, task))
     for current, following in itertools.pairwise(found):
         current.end = following.start  # a CodaLab phase ends when the next one starts
     return found
 
 
-def _chosen(phases: list[_Phase], now: datetime, notes: list[str]) -> _Phase:
-    """The phase running now, else the next to start, else the last."""
-    running = [p for p in phases if (p.start is None or p.start <= now) and (p.end is None or now < p.end)]
-    upcoming = [p for p in phases if p.start is not None and p.start > now]
-    chosen = running[0] if running else upcoming[0] if upcoming else phases[-1]
-    for phase in phases:
-        if phase is not chosen:
-            notes.append(
-                f"phase {phase.name!r} not imported: riality has one phase per challenge for now "
-                f"(imported: {chosen.name!r}, the {'current' if running else 'next' if upcoming else 'last'} one)"
-            )
-    if chosen.raw.get("auto_migrate_to_this_phase") or chosen.raw.get("auto_migration"):
-        notes.append(
-            f"phase {chosen.name!r}: auto-migration of the previous phase's submissions not honoured"
-        )
-    return chosen
-
-
-def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[_Column]:
+def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[Column]:
     boards = raw.get(
         "leaderboards", raw.get("leaderboard")
     )  # its parser wants the first, its docs say the second
@@ -186,7 +118,7 @@ def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[_Column]:
             )
             continue
         columns.append(
-            _Column(
+            Column(
                 key=_key(column.get("key"), where),
                 title=str(column.get("title") or column.get("key")),
                 higher_is_better=str(column.get("sorting", "desc")).lower() != "asc",
@@ -200,7 +132,7 @@ def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[_Column]:
     return columns
 
 
-def _v15_columns(raw: dict[str, Any], notes: list[str]) -> list[_Column]:
+def _v15_columns(raw: dict[str, Any], notes: list[str]) -> list[Column]:
     board = raw.get("leaderboard") or {}
     described = board.get("columns") if isinstance(board, dict) else None
     if not isinstance(described, dict) or not described:
@@ -218,7 +150,7 @@ def _v15_columns(raw: dict[str, Any], notes: list[str]) -> list[_Column]:
             continue
         digits = re.match(r"\d+", str(column.get("numeric_format", "4")))
         columns.append(
-            _Column(
+            Column(
                 key=_key(key, f"leaderboard.columns.{key}"),
                 title=str(column.get("label") or key),
                 higher_is_better=str(column.get("sort", "desc")).lower() != "asc",
@@ -233,28 +165,6 @@ def _key(value: object, where: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", key):
         raise Refused(f"{where}.key", f"{key!r}: expected a name of letters, digits and _ (at most 40)")
     return key
-
-
-def _entry(root: Path, name: object, where: str, target: Path, unpack: Unpack) -> None:
-    """A bundle entry that is a folder or a zip of one, copied (or unpacked) into `target`."""
-    relative = Path(str(name))
-    source = (root / relative).resolve()
-    if relative.is_absolute() or ".." in relative.parts or not source.is_relative_to(root.resolve()):
-        raise Refused(where, f"{name!r} must be a path inside the bundle")
-    if source.is_dir():
-        shutil.copytree(source, target, symlinks=False)
-    elif source.is_file() and source.suffix.lower() == ".zip":
-        try:
-            unpack(source, target)
-        except ValueError as exc:
-            raise Refused(where, f"{name}: {exc}") from None
-    else:
-        raise Refused(where, f"{name!r}: no such folder or zip in the bundle")
-    inner = [c for c in target.iterdir() if not c.name.startswith((".", "__MACOSX"))]
-    if len(inner) == 1 and inner[0].is_dir() and not (target / "metadata.yaml").exists():
-        for child in inner[0].iterdir():  # zipped with its folder: that folder is the entry
-            child.rename(target / child.name)
-        inner[0].rmdir()
 
 
 def _command(program: Path, notes: list[str]) -> str:
@@ -286,12 +196,7 @@ def _description(root: Path, raw: dict[str, Any]) -> str:
     return "\n\n".join(p for p in parts if p).strip()
 
 
-def _slug(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
-    return slug if len(slug) >= 3 else "codabench-competition"
-
-
-def _limits(phase: _Phase, notes: list[str]) -> dict[str, Any]:
+def _limits(phase: Phase, notes: list[str]) -> dict[str, Any]:
     raw = phase.raw
     limits: dict[str, Any] = {}
     if raw.get("max_submissions_per_day"):
@@ -331,13 +236,13 @@ def _copy_solutions(root: Path, raw: dict[str, Any], out: Path, notes: list[str]
 
 
 def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None) -> Imported:
-    raw = _read_yaml(root / COMPETITION)
+    raw = read_yaml(root / COMPETITION)
     version = (
         "Codabench (competition.yaml, version 2)" if _is_v2(raw) else "CodaLab Competitions (version 1.5)"
     )
     notes: list[str] = []
     phases = _v2_phases(raw, notes) if _is_v2(raw) else _v15_phases(raw, notes)
-    phase = _chosen(phases, now or datetime.now(UTC), notes)
+    phase = chosen(phases, now or datetime.now(UTC), notes)
     columns = _v2_columns(raw, notes) if _is_v2(raw) else _v15_columns(raw, notes)
     if not columns:
         raise Refused(f"{COMPETITION} leaderboard", "no column to rank by")
@@ -364,16 +269,16 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
     if task.get("input_data"):
         notes.append("input_data (for the ingestion program) not imported; public_data is served to teams")
     out.mkdir(parents=True)
-    _entry(root, task["scoring_program"], "scoring_program", out / "program", unpack)
-    _entry(root, task["reference_data"], "reference_data", out / "reference", unpack)
+    entry(root, task["scoring_program"], "scoring_program", out / "program", unpack)
+    entry(root, task["reference_data"], "reference_data", out / "reference", unpack)
     data: dict[str, Any] = {"reference": "reference"}
     public = phase.raw.get("public_data") or task.get("public_data")
     if public:
-        _entry(root, public, "public_data", out / "inputs", unpack)
+        entry(root, public, "public_data", out / "inputs", unpack)
         data["inputs"] = "inputs"
     kit = phase.raw.get("starting_kit")
     if kit:
-        _entry(root, kit, "starting_kit", out / "starting_kit", unpack)
+        entry(root, kit, "starting_kit", out / "starting_kit", unpack)
         shutil.make_archive(str(out / "starter"), "zip", out / "starting_kit")
         shutil.rmtree(out / "starting_kit")
         data["starter_kit"] = "starter.zip"
@@ -382,32 +287,16 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         notes.append(f"hidden columns {', '.join(hidden)} are shown: riality's board has no hidden columns")
     _copy_solutions(root, raw, out, notes)
     title = str(raw.get("title") or "Imported competition")[:200]
-    schedule = {k: v.isoformat() for k, v in (("opens", phase.start), ("closes", phase.end)) if v is not None}
-    manifest: dict[str, Any] = {
-        "slug": _slug(title),
-        "title": title,
-        "description": _description(root, raw),
-        "kinds": ["files"],
-        "program": {
-            "folder": "program",
-            "command": _command(out / "program", notes),
-            "columns": [
-                {
-                    "key": c.key,
-                    "label": c.title[:60],
-                    "higher_is_better": c.higher_is_better,
-                    "precision": min(10, c.precision),
-                }
-                for c in columns
-            ],
-        },
-        "metric": columns[0].key,
-        "schedule": schedule,
-        "limits": _limits(phase, notes),
-        "data": data,
-    }
-    notes.append(
-        f"ranked by {columns[0].key!r} ({'higher' if columns[0].higher_is_better else 'lower'} is better)"
+    write_manifest(
+        out,
+        title=title,
+        slug_fallback="codabench-competition",
+        description=_description(root, raw),
+        command=_command(out / "program", notes),
+        columns=columns,
+        phase=phase,
+        limits=_limits(phase, notes),
+        data=data,
+        notes=notes,
     )
-    (out / "challenge.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
     return Imported(version, out, notes)

@@ -10,7 +10,6 @@ on each split's rows. What riality cannot honour is said in the import report, n
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from challenges.importers.common import slug
 from challenges.importers.report import Imported, Refused
 
 CONF = "conf.json"
@@ -55,11 +55,6 @@ PAGES = ("COMPETITION_DESC.md", "DATASET_DESC.md", "SUBMISSION_DESC.md", "RULES.
 
 def detect(root: Path) -> bool:
     return (root / CONF).is_file() and (root / SOLUTION).is_file()
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
-    return slug if len(slug) >= 3 else "hf-competition"
 
 
 def _title(root: Path) -> str:
@@ -175,7 +170,7 @@ def translate(root: Path, out: Path) -> Imported:
             notes.append(f"{key}: {what}: not used")
     title = _title(root)
     manifest: dict[str, Any] = {
-        "slug": _slug(title),
+        "slug": slug(title, "hf-competition"),
         "title": title,
         "description": _description(root),
         "kinds": kinds,

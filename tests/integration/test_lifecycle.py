@@ -48,6 +48,18 @@ async def create(client: AsyncTestClient, headers: dict[str, str], data: bytes) 
     )
 
 
+async def create_reported(
+    client: AsyncTestClient, headers: dict[str, str], data: bytes, expected: tuple[str, ...]
+) -> str:
+    """Create a challenge from a foreign bundle: its slug, once its import report says each of `expected`."""
+    created = await create(client, headers, data)
+    assert created.status_code == 201, created.text  # type: ignore[attr-defined]
+    report = "\n".join(created.json()["import_report"])  # type: ignore[attr-defined]
+    for line in expected:
+        assert line in report, (line, report)
+    return str(created.json()["slug"])  # type: ignore[attr-defined]
+
+
 async def organiser(settings: Settings, client: AsyncTestClient, name: str = "olga") -> dict[str, str]:
     await make_user(settings, name, Role.ORGANISER)
     return await login(client, name, register=False)

@@ -124,3 +124,25 @@ def test_an_unusable_bundle_is_refused_with_where_and_why(
     with pytest.raises(Refused) as caught:
         run(tmp_path, manifest, datetime(2026, 6, 1, tzinfo=UTC))
     assert caught.value.path == where and message in caught.value.message
+
+
+def test_an_evalai_phase_without_a_public_split_is_refused(tmp_path: Path) -> None:
+    from challenges.importers import evalai
+
+    root = tmp_path / "evalai"
+    root.mkdir()
+    config = {
+        "title": "T",
+        "evaluation_script": "script",
+        "leaderboard": [{"id": 1, "schema": {"labels": ["Accuracy"]}}],
+        "challenge_phases": [{"id": 1, "name": "Dev", "codename": "dev", "test_annotation_file": "a.json"}],
+        "dataset_splits": [{"id": 1, "codename": "hidden"}],
+        "challenge_phase_splits": [
+            {"challenge_phase_id": 1, "leaderboard_id": 1, "dataset_split_id": 1, "visibility": 1}
+        ],
+    }
+    (root / "challenge_config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(Refused) as caught:
+        evalai.translate(root, tmp_path / "out", no_unpack, now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert caught.value.path == "challenge_phase_splits"
+    assert "phase 'Dev' has no public split (visibility 3)" in caught.value.message
