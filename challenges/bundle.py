@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from challenges.folders import FolderError, pack_folder
-from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, check_requirement, file_format
+from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, check_requirement, file_format, program_kind
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
 from scoring.truth import GroundTruth, LabelsFileError, Scores
@@ -42,6 +42,8 @@ class FileRole(StrEnum):
     INPUTS = "inputs"  # public: what teams answer
     REFERENCE = "reference"  # hidden: the answers the program compares with
     PROGRAM = "program"  # hidden: the scoring program itself
+    INGESTION = "ingestion"  # hidden: the ingestion program, which runs a team's code
+    INPUT_DATA = "input_data"  # hidden: the inputs the ingestion program gives the team's code
 
 
 # The name each file is served under; labels are never served.
@@ -55,8 +57,12 @@ DOWNLOAD_NAMES = {
     FileRole.INPUTS: "inputs.zip",
     FileRole.REFERENCE: "reference.zip",
     FileRole.PROGRAM: "program.zip",
+    FileRole.INGESTION: "ingestion.zip",
+    FileRole.INPUT_DATA: "input_data.zip",
 }
-FOLDER_ROLES = frozenset({FileRole.INPUTS, FileRole.REFERENCE, FileRole.PROGRAM})
+FOLDER_ROLES = frozenset(
+    {FileRole.INPUTS, FileRole.REFERENCE, FileRole.PROGRAM, FileRole.INGESTION, FileRole.INPUT_DATA}
+)
 STARTER_SUFFIXES = (".py", ".ipynb", ".zip")
 PUBLIC_ROLES = frozenset(
     {
@@ -244,7 +250,7 @@ def _check_paths(root: Path, raw: dict[str, Any], problems: list[Problem]) -> No
         named.append(("program.folder", program.get("folder")))
     for field, relative in named:
         if isinstance(relative, str) and relative:
-            if field in ("data.reference", "data.inputs", "program.folder"):
+            if field in ("data.reference", "data.inputs", "data.input_data", "program.folder"):
                 _read_folder(root, field, relative, problems)
             else:
                 _locate(root, field, relative, problems)
@@ -366,6 +372,9 @@ def _source(spec: ChallengeSpec, role: FileRole) -> tuple[str, str | None]:
         return "scorer", spec.scorer
     if role is FileRole.PROGRAM:
         return "program.folder", spec.program.folder if spec.program else None
+    if role is FileRole.INGESTION:
+        ingestion = spec.program.ingestion if spec.program else None
+        return "program.ingestion.folder", ingestion.folder if ingestion else None
     return f"data.{role.value}", getattr(spec.data, role.value)
 
 
@@ -410,7 +419,9 @@ def _baselines(
         return ()
     for path in paths:
         where = f"{BASELINES}/{path.name}"
-        kind = Kind.FILES if spec.program is not None else KIND_BY_SUFFIX.get(path.suffix.lower())
+        kind = (
+            program_kind(spec.kinds) if spec.program is not None else KIND_BY_SUFFIX.get(path.suffix.lower())
+        )
         if kind is None:
             expected = "a prediction file (.csv or .parquet), a model (.joblib, .pkl, .skops or .onnx) or code (.zip)"
             problems.append(Problem(where, expected))

@@ -174,6 +174,7 @@ class DataFiles(_Strict):
     test_labels: str | None = None
     reference: str | None = None  # a folder, hidden: the scoring program's /app/input/ref
     inputs: str | None = None  # a folder, public: what teams answer (images, texts), served as inputs.zip
+    input_data: str | None = None  # a folder, hidden: what an ingestion program gives the team's code
     train: str | None = None
     sample_submission: str | None = None
     starter_kit: str | None = None  # a script or notebook that trains on train.csv and writes a submission
@@ -202,6 +203,26 @@ PROGRAM_PATHS = {
 }
 
 
+# An ingestion program's paths (Codabench's): the team's code, the test inputs, what it writes.
+INGESTION_PATHS = {
+    "$ingested_program": "/app/ingested_program",
+    "$program": "/app/program",
+    "$input_data": "/app/input_data",
+    "$input": "/app/input_data",
+    "$output": "/app/output",
+}
+DEFAULT_INGESTION_COMMAND = "python3 $program/ingestion.py $input_data $output $program $ingested_program"
+
+
+class IngestionProgram(_Strict):
+    """The organiser's driver for code submissions: it runs the team's code (/app/ingested_program) on
+    the test inputs (/app/input_data, never the reference) in the team's sandbox, and what it writes to
+    /app/output is what the scoring program then reads as the submission."""
+
+    folder: Annotated[str, Field(min_length=1)]  # of the bundle, mounted read-only at /app/program
+    command: Annotated[str, Field(min_length=1, max_length=500)] = DEFAULT_INGESTION_COMMAND
+
+
 class ScoringProgram(_Strict):
     """The organiser's program that scores a submission of any shape: it reads /app/input/res (the
     submission), /app/input/ref (the hidden reference) and writes /app/output/scores.json."""
@@ -209,6 +230,7 @@ class ScoringProgram(_Strict):
     folder: Annotated[str, Field(min_length=1)]  # of the bundle, mounted read-only at /app/program
     command: Annotated[str, Field(min_length=1, max_length=500)] = DEFAULT_COMMAND
     columns: Annotated[list[Column], Field(min_length=1, max_length=20)]
+    ingestion: IngestionProgram | None = None  # code submissions run by it (kinds: code)
 
     @model_validator(mode="after")
     def _distinct(self) -> ScoringProgram:
@@ -219,6 +241,12 @@ class ScoringProgram(_Strict):
 
     def column(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key), None)
+
+
+def program_kind(kinds: list[Kind]) -> Kind:
+    """What a file sent to a scoring program's challenge without a `kind` is: code if that is all it
+    takes, else files (a team sends `kind=code` when it takes both)."""
+    return Kind.CODE if kinds == [Kind.CODE] else Kind.FILES
 
 
 class ChallengeSpec(_Strict):
@@ -340,8 +368,14 @@ class ChallengeSpec(_Strict):
     def _program_coherent(self) -> ChallengeSpec:
         """A scoring program reads the submission and the reference; labels, metrics and scorer are its."""
         assert self.program is not None
-        if self.kinds != [Kind.FILES]:
-            raise ValueError("a challenge with a scoring program takes `kinds: [files]`")
+        if not set(self.kinds) <= {Kind.FILES, Kind.CODE}:
+            raise ValueError("a challenge with a scoring program takes `kinds: [files]`, [code] or both")
+        if Kind.CODE in self.kinds and self.program.ingestion is None:
+            raise ValueError(
+                "kinds: code needs program.ingestion: the organiser's program that runs the code"
+            )
+        if self.data.input_data is not None and self.program.ingestion is None:
+            raise ValueError("data.input_data is for an ingestion program (program.ingestion)")
         if self.data.reference is None:
             raise ValueError(
                 "a scoring program needs data.reference: the folder of its hidden reference data"

@@ -37,6 +37,9 @@ class ChallengeFiles:
         rows = await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge_id))
         return cls(challenge_id, list(rows))
 
+    def get(self, role: FileRole) -> ChallengeFile | None:
+        return self._by_role.get(role.value)
+
     def __getitem__(self, role: FileRole) -> ChallengeFile:
         row = self._by_role.get(role.value)
         if row is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -45,12 +47,13 @@ from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.environments import EnvironmentNotReady, ensure_image
 from runner.execution import prepare_and_run
 from runner.fairness import claim_under_cap
+from runner.ingestion import Ingested, run_ingestion
 from runner.kept import predictions_bytes
 from runner.ladder import ladder_step
-from runner.programs import run_program
+from runner.programs import ProgramRun, run_program
 from runner.reconcile import stale_after as stale_after_for
 from runner.results import record_best, write_failure, write_result
-from runner.sandbox import Sandbox, SandboxError
+from runner.sandbox import Sandbox, SandboxError, Usage
 from runner.truths import TruthCache
 from scoring.errors import PredictionFileError
 from scoring.ranking import Efficiency
@@ -267,10 +270,7 @@ async def _produce(runtime: Runtime, job: Job, truth: GroundTruth, still_ours: S
             model_format=job.file_format,
             cancel=cancel,
         )
-    usage = execution.usage
-    record: dict[str, Any] = {"logs": execution.logs or None}
-    if usage is not None:
-        record |= {"wall_s": usage.wall_s, "cpu_s": usage.cpu_s, "peak_memory_mb": usage.peak_memory_mb}
+    record = _run_record(execution.logs, execution.usage)
     return _Produced(execution.predictions, FileFormat.CSV, execution.failure, execution.message, record)
 
 
@@ -319,32 +319,80 @@ def _scorer_failed(job: Job, exc: ScorerError, record: dict[str, Any]) -> Result
     return Result(record | {"scorer_logs": staff}, failure=FailureKind.SCORER_FAILED, message=message)
 
 
+def _run_record(logs: str, usage: Usage | None) -> dict[str, Any]:
+    """What a team's sandbox run leaves on its submission: its logs and what it used."""
+    record: dict[str, Any] = {"logs": logs or None}
+    if usage is not None:
+        record |= {"wall_s": usage.wall_s, "cpu_s": usage.cpu_s, "peak_memory_mb": usage.peak_memory_mb}
+    return record
+
+
+def _ingest(runtime: Runtime, job: Job, work: Path, cancel: threading.Event) -> Ingested:
+    """Blocking: a code submission run by the challenge's ingestion program (runner.ingestion)."""
+    input_data = job.files.get(FileRole.INPUT_DATA)
+    return run_ingestion(
+        runtime.sandbox,  # type: ignore[arg-type]
+        spec=job.spec,
+        code_zip=runtime.store.path(job.sha256),
+        ingestion_zip=runtime.store.path(job.files[FileRole.INGESTION].sha256),
+        input_data_zip=runtime.store.path(input_data.sha256) if input_data else None,
+        work=work,
+        cancel=cancel,
+    )
+
+
+def _score_by_program(
+    runtime: Runtime, job: Job, cancel: threading.Event
+) -> tuple[ProgramRun | None, dict[str, Any], Result | None]:
+    """Blocking: ingestion first for a code submission (its failure is the team's: a Result), then
+    the scoring program on what it wrote, or on the upload itself."""
+    runtime.work_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ingest-", dir=runtime.work_root))
+    try:
+        results, record = None, {}
+        if job.kind is Kind.CODE:
+            ingested = _ingest(runtime, job, work, cancel)
+            record = _run_record(ingested.logs, ingested.usage)
+            if ingested.results is None:
+                assert ingested.failure is not None
+                return None, record, Result(record, failure=ingested.failure, message=ingested.message or "")
+            results = ingested.results
+        run = run_program(
+            runtime.sandbox,  # type: ignore[arg-type]
+            spec=job.spec,
+            submission_file=runtime.store.path(job.sha256),
+            filename=job.filename,
+            file_format=job.file_format,
+            reference_zip=runtime.store.path(job.files[FileRole.REFERENCE].sha256),
+            program_zip=runtime.store.path(job.files[FileRole.PROGRAM].sha256),
+            work_root=runtime.work_root,
+            cancel=cancel,
+            results=results,
+        )
+        return run, record, None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 async def _program_result(runtime: Runtime, job: Job, still_ours: StillOurs) -> Result:
-    """A scoring program's challenge: the upload goes to the program as it is (runner.programs)."""
+    """A scoring program's challenge: the upload (or what the ingestion program made of the team's
+    code) goes to the program as it is (runner.programs)."""
     if runtime.sandbox is None:
         raise SandboxError("this worker has no Docker daemon; the challenge's scoring program needs one")
     await _environment_image(runtime.sandbox, job)
     cancel = threading.Event()
     async with runtime.sandbox_slots, _kill_on_cancel(cancel, still_ours):
         try:
-            run = await asyncio.to_thread(
-                run_program,
-                runtime.sandbox,
-                spec=job.spec,
-                submission_file=runtime.store.path(job.sha256),
-                filename=job.filename,
-                file_format=job.file_format,
-                reference_zip=runtime.store.path(job.files[FileRole.REFERENCE].sha256),
-                program_zip=runtime.store.path(job.files[FileRole.PROGRAM].sha256),
-                work_root=runtime.work_root,
-                cancel=cancel,
-            )
+            run, record, failed = await asyncio.to_thread(_score_by_program, runtime, job, cancel)
         except ScorerError as exc:
             return _scorer_failed(job, exc, {})
+    if failed is not None:
+        return failed
+    assert run is not None
     if run.scores is None:
         failure = FailureKind.REJECTED_ARCHIVE if run.archive_refused else FailureKind.INVALID_PREDICTIONS
-        return Result({}, failure=failure, message=run.refusal or "refused by the scoring program")
-    record: dict[str, Any] = {"scorer_logs": None, "details_sha256": None}
+        return Result(record, failure=failure, message=run.refusal or "refused by the scoring program")
+    record |= {"scorer_logs": None, "details_sha256": None}
     if run.details is not None:
         record["details_sha256"] = runtime.store.put_bytes(run.details)
     return Result(record, scores=run.scores)

@@ -48,7 +48,7 @@ def _tail(logs: str) -> str:
     return "\n".join(lines[-_TAIL_LINES:])
 
 
-def _failure(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str] | None:
+def failure_of(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str] | None:
     limits = spec.limits
     if result.outcome is Outcome.TIMEOUT:
         return FailureKind.TIMEOUT, f"timeout: stopped after the limit of {limits.time_s} s"
@@ -139,7 +139,7 @@ def prepare_and_run(
             labels={"riality.challenge": spec.slug},
             cancel=cancel,
         )
-        failure = _failure(result, spec)
+        failure = failure_of(result, spec)
         if failure is not None:
             return Execution(None, failure[0], failure[1], result.logs, result.usage)
         produced = output / PREDICTIONS

@@ -45,13 +45,18 @@ class ProgramRun:
     archive_refused: bool = False  # the submission's zip could not be unpacked safely
 
 
-def command_of(spec: ChallengeSpec) -> list[str]:
-    """The program's command, with $program, $input, $output, $ref and $res as the container's paths."""
-    assert spec.program is not None
-    words = shlex.split(spec.program.command)
-    for token, path in sorted(PROGRAM_PATHS.items(), key=lambda item: -len(item[0])):
+def command_with(command: str, paths: dict[str, str]) -> list[str]:
+    """A program's command line as words, each $name of `paths` replaced by its container path."""
+    words = shlex.split(command)
+    for token, path in sorted(paths.items(), key=lambda item: -len(item[0])):  # $input_data before $input
         words = [word.replace(token, path) for word in words]
     return words
+
+
+def command_of(spec: ChallengeSpec) -> list[str]:
+    """The scoring program's command, with $program, $input, $output, $ref and $res as the container's paths."""
+    assert spec.program is not None
+    return command_with(spec.program.command, PROGRAM_PATHS)
 
 
 def _numbers(document: object, spec: ChallengeSpec, where: str) -> dict[str, float]:
@@ -99,7 +104,7 @@ def _read_small(path: Path, limit: int) -> bytes | None:
 
 
 # A stored folder was packed by challenges.folders from the organiser's bundle: only sizes to bound.
-_FOLDER_LIMITS = ArchiveLimits(
+FOLDER_LIMITS = ArchiveLimits(
     max_entries=MAX_ENTRIES, max_total_bytes=2**31, max_entry_bytes=2**30, max_ratio=1e6
 )
 
@@ -123,19 +128,24 @@ def run_program(
     program_zip: Path,
     work_root: Path,
     cancel: threading.Event | None = None,
+    results: Path | None = None,
 ) -> ProgramRun:
-    """Blocking (call it from a thread). Raises ScorerError when the program fails or writes no scores."""
+    """Blocking (call it from a thread). Raises ScorerError when the program fails or writes no scores.
+    `results`: what an ingestion program wrote, read as the submission instead of the uploaded file."""
     work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="program-", dir=work_root))
     try:
         inputs, program, output = work / "input", work / "program", work / "output"
         run_folder(inputs)
         try:
-            _place_submission(submission_file, filename, file_format, run_folder(inputs / "res"))
+            if results is not None:
+                shutil.copytree(results, inputs / "res")  # regular files only (runner.ingestion)
+            else:
+                _place_submission(submission_file, filename, file_format, run_folder(inputs / "res"))
         except ArchiveError as exc:
             return ProgramRun(None, refusal=f"rejected archive: {exc}", archive_refused=True)
-        extract_archive(reference_zip, inputs / "ref", _FOLDER_LIMITS)
-        extract_archive(program_zip, program, _FOLDER_LIMITS)
+        extract_archive(reference_zip, inputs / "ref", FOLDER_LIMITS)
+        extract_archive(program_zip, program, FOLDER_LIMITS)
         readable_tree(inputs)
         readable_tree(program)
         run_folder(output, writable=True)

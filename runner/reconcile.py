@@ -30,7 +30,9 @@ class Stuck:
 
 def stale_after(spec: ChallengeSpec, kind: Kind, base: timedelta) -> timedelta:
     """How long a submission may stay `running` before it is presumed lost: sandbox runs get their limit."""
-    runs = (kind is not Kind.PREDICTIONS) + (spec.scorer is not None)  # a program's run: one, its own
+    # A scorer's run after the team's; an ingestion program's run before the scoring program's.
+    after = spec.scorer is not None or (spec.program is not None and kind is Kind.CODE)
+    runs = (kind is not Kind.PREDICTIONS) + after
     return base + runs * timedelta(seconds=2 * spec.limits.time_s)
 
 

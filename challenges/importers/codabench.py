@@ -22,7 +22,7 @@ import yaml
 
 from challenges.importers.common import Column, Phase, Unpack, chosen, entry, read_yaml, when, write_manifest
 from challenges.importers.report import Imported, Refused
-from challenges.spec import DEFAULT_COMMAND
+from challenges.spec import DEFAULT_COMMAND, DEFAULT_INGESTION_COMMAND
 
 COMPETITION = "competition.yaml"
 
@@ -167,19 +167,19 @@ def _key(value: object, where: str) -> str:
     return key
 
 
-def _command(program: Path, notes: list[str]) -> str:
+def _command(program: Path, notes: list[str], what: str, default: str) -> str:
     for name in ("metadata.yaml", "metadata"):
         path = program / name
         if path.is_file():
             try:
                 metadata = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                raise Refused(f"scoring_program/{name}", f"not valid YAML: {exc}") from None
+                raise Refused(f"{what.replace(' ', '_')}/{name}", f"not valid YAML: {exc}") from None
             command = metadata.get("command") if isinstance(metadata, dict) else None
             if isinstance(command, str) and command.strip():
                 return command.strip()
-    notes.append(f"the scoring program has no metadata.yaml command; riality runs `{DEFAULT_COMMAND}`")
-    return DEFAULT_COMMAND
+    notes.append(f"the {what} has no metadata.yaml command; riality runs `{default}`")
+    return default
 
 
 def _description(root: Path, raw: dict[str, Any]) -> str:
@@ -262,12 +262,8 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         raise Refused(f"phase {phase.name!r}", "no scoring program: riality needs one to score submissions")
     if not task.get("reference_data"):
         raise Refused(f"phase {phase.name!r}", "no reference_data: the scoring program's hidden answers")
-    if task.get("ingestion_program"):
-        notes.append(
-            "ingestion program not run: teams submit results (a zip of files) that the scoring program reads"
-        )
-    if task.get("input_data"):
-        notes.append("input_data (for the ingestion program) not imported; public_data is served to teams")
+    if task.get("input_data") and not task.get("ingestion_program"):
+        notes.append("input_data not imported: without an ingestion program nothing reads it")
     out.mkdir(parents=True)
     entry(root, task["scoring_program"], "scoring_program", out / "program", unpack)
     entry(root, task["reference_data"], "reference_data", out / "reference", unpack)
@@ -282,9 +278,16 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         shutil.make_archive(str(out / "starter"), "zip", out / "starting_kit")
         shutil.rmtree(out / "starting_kit")
         data["starter_kit"] = "starter.zip"
-    hidden = [c.key for c in columns if c.hidden]
-    if hidden:
-        notes.append(f"hidden columns {', '.join(hidden)} are shown: riality's board has no hidden columns")
+    ingestion = None
+    if task.get("ingestion_program"):
+        entry(root, task["ingestion_program"], "ingestion_program", out / "ingestion", unpack)
+        command = _command(out / "ingestion", notes, "ingestion program", DEFAULT_INGESTION_COMMAND)
+        ingestion = {"folder": "ingestion", "command": command}
+        if task.get("input_data"):
+            entry(root, task["input_data"], "input_data", out / "input_data", unpack)
+            data["input_data"] = "input_data"
+        if phase.raw.get("accepts_only_result_submissions"):
+            notes.append("accepts_only_result_submissions: code submissions are refused, as there")
     _copy_solutions(root, raw, out, notes)
     title = str(raw.get("title") or "Imported competition")[:200]
     write_manifest(
@@ -292,7 +295,9 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         title=title,
         slug_fallback="codabench-competition",
         description=_description(root, raw),
-        command=_command(out / "program", notes),
+        command=_command(out / "program", notes, "scoring program", DEFAULT_COMMAND),
+        ingestion=ingestion,
+        code=ingestion is not None and not phase.raw.get("accepts_only_result_submissions"),
         columns=columns,
         phase=phase,
         limits=_limits(phase, notes),

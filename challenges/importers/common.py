@@ -127,8 +127,11 @@ def write_manifest(
     limits: dict[str, Any],
     data: dict[str, Any],
     notes: list[str],
+    ingestion: dict[str, str] | None = None,
+    code: bool = False,
 ) -> None:
-    """challenge.yaml for a challenge scored by the program in `out/program`, ranked by the first column."""
+    """challenge.yaml for a challenge scored by the program in `out/program`, ranked by the first column;
+    with `code`, teams may also send code, run by the `ingestion` program."""
     hidden = [c.key for c in columns if c.hidden]
     if hidden:
         notes.append(f"hidden columns {', '.join(hidden)} are shown: riality's board has no hidden columns")
@@ -137,7 +140,7 @@ def write_manifest(
         "slug": slug(title, slug_fallback),
         "title": title,
         "description": description,
-        "kinds": ["files"],
+        "kinds": ["files", "code"] if code else ["files"],
         "program": {
             "folder": "program",
             "command": command,
@@ -150,6 +153,7 @@ def write_manifest(
                 }
                 for c in columns
             ],
+            **({"ingestion": ingestion} if ingestion else {}),
         },
         "metric": columns[0].key,
         "schedule": schedule,

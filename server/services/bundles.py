@@ -91,6 +91,8 @@ def bundle_zip(
         paths[FileRole.SCORER] = spec.scorer
     if spec.program:
         paths[FileRole.PROGRAM] = spec.program.folder
+        if spec.program.ingestion:
+            paths[FileRole.INGESTION] = spec.program.ingestion.folder
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = spec.model_dump(mode="json", exclude_none=True)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, file_format
+from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, file_format, program_kind
 from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
@@ -80,7 +80,7 @@ def detect_kind(spec: ChallengeSpec, upload: Upload) -> tuple[Kind, FileFormat]:
     if upload.kind is not None and upload.kind not in Kind.__members__.values():
         raise BadRequest(f"kind: expected one of {', '.join(k.value for k in Kind)} (got {upload.kind!r})")
     if spec.program is not None and upload.kind is None:
-        kind: Kind | None = Kind.FILES  # any file: the challenge's scoring program decides what is valid
+        kind: Kind | None = program_kind(spec.kinds)  # its scoring program decides what is valid
     else:
         kind = Kind(upload.kind) if upload.kind else KIND_BY_SUFFIX.get(suffix)
     if kind is None:

@@ -132,7 +132,6 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
         "imported from Codabench (competition.yaml, version 2)",
         "phase 'Final' not imported",
         "(imported: 'Development', the current one)",
-        "ingestion program not run",
         "image: the competition's logo not imported",
         "registration_auto_approve",
         "submission_rule Force_Last",
@@ -141,7 +140,7 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
     )
     slug = await create_reported(client, olga, codabench_bundle(), expected)
     detail = (await client.get(f"/api/challenges/{slug}", headers=olga)).json()
-    assert detail["metric"] == "accuracy"
+    assert detail["metric"] == "accuracy" and detail["kinds"] == ["files", "code"]  # code: the ingestion's
     assert (detail["limits"]["per_day"], detail["limits"]["total"], detail["limits"]["time_s"]) == (7, 70, 90)
     assert detail["closes"].startswith("2030-01-01")
     assert "Be kind." in detail["description"] and "Three species" in detail["description"]

@@ -14,6 +14,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import yaml
 from litestar.testing import AsyncTestClient
 
 from core.db import create_engine, create_sessionmaker
@@ -21,6 +22,7 @@ from core.models import StaffRole, Submission
 from core.settings import Settings
 from tests.helpers import announce_sandbox_worker, drain_queue, load_challenge, login, make_staff, upload
 from tests.integration.test_lifecycle import bundle_zip, create, organiser
+from tests.integration.test_model_and_code import zip_bytes
 
 EXAMPLE = Path(__file__).parents[2] / "challenges" / "examples" / "tumour-segmentation"
 SLUG = "tumour-segmentation"
@@ -232,3 +234,76 @@ async def test_an_uploaded_program_bundle_round_trips_and_a_new_program_rescores
     await drain_queue(settings)
     again = (await client.get(f"/api/submissions/{sent['id']}", headers=ada)).json()
     assert again["public_score"] == 0.5 and again["metrics"]["public"] == {"dice": 0.5, "iou": 0.25}
+
+
+INGEST = """
+import importlib, sys
+from pathlib import Path
+from png import read_png, write_png
+
+input_data, output, program, code = map(Path, sys.argv[1:5])
+sys.path.insert(0, str(code))
+team = importlib.import_module("segment")
+for scan in sorted(input_data.glob("*.png")):
+    mask = team.segment(read_png(scan.read_bytes()))
+    (output / scan.name).write_bytes(write_png((mask > 0).astype("uint8") * 255))
+"""
+THRESHOLD = "def segment(pixels):\n    return pixels > 150\n"
+CRASH = "def segment(pixels):\n    raise RuntimeError('my model broke')\n"
+# A link in the output would point the scoring program, which sees the reference, at the answer.
+LINK = (
+    "import os\n"
+    "def segment(pixels):\n"
+    "    if not os.path.lexists('/app/output/linked.png'):\n"
+    "        os.symlink('/app/input/ref/masks/scan-040.png', '/app/output/linked.png')\n"
+    "    return pixels > 150\n"
+)
+
+
+def _ingestion_bundle(tmp_path: Path) -> Path:
+    folder = _bundle(tmp_path)
+    (folder / "ingestion").mkdir()
+    (folder / "ingestion" / "ingest.py").write_text(INGEST)
+    shutil.copyfile(folder / "program" / "png.py", folder / "ingestion" / "png.py")
+    manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
+    manifest["kinds"] = ["files", "code"]
+    manifest["program"]["ingestion"] = {
+        "folder": "ingestion",
+        "command": "python3 $program/ingest.py $input_data $output $program $ingested_program",
+    }
+    manifest["data"]["input_data"] = "inputs/test/images"
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    return folder
+
+
+@pytest.mark.timeout(300)
+async def test_an_ingestion_program_runs_the_teams_code_and_the_program_scores_what_it_wrote(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, _ingestion_bundle(tmp_path))
+    await announce_sandbox_worker(settings)
+    ada, bob = await login(client, "ada"), await login(client, "bob")
+    code = zip_bytes({"segment.py": THRESHOLD})
+    sent = await upload(client, ada, SLUG, code, filename="code.zip", kind="code")
+    broken = await upload(
+        client, bob, SLUG, zip_bytes({"segment.py": CRASH}), filename="code.zip", kind="code"
+    )
+    eve = await login(client, "eve")
+    linked = await upload(
+        client, eve, SLUG, zip_bytes({"segment.py": LINK}), filename="code.zip", kind="code"
+    )
+    assert sent.status_code == 202 and broken.status_code == 202, (sent.text, broken.text)
+    await drain_queue(settings)
+    refused = (await client.get(f"/api/submissions/{linked.json()['id']}", headers=eve)).json()
+    assert refused["status"] == "failed"
+    assert refused["error"] == "invalid output: linked.png is not a regular file or folder"
+    result = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=ada)).json()
+    assert result["status"] == "scored", result
+    assert result["kind"] == "code" and result["wall_s"] is not None  # the team's run, measured
+    # The same rule as the bundle's "threshold at 150" baseline, which is a zip of masks: the same score.
+    board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
+    (baseline,) = board["baselines"]
+    assert result["public_score"] == pytest.approx(baseline["score"], abs=1e-12)
+    failed = (await client.get(f"/api/submissions/{broken.json()['id']}", headers=bob)).json()
+    assert failed["status"] == "failed" and failed["error"].startswith("crashed with exit code")
+    assert "my model broke" in failed["logs"]  # its own code's output: the team's to see
