@@ -450,6 +450,12 @@ class ChallengeSpec(_Strict):
         return self.scorer is not None or self.program is not None
 
     @property
+    def precision(self) -> int:
+        """Digits the boards show of the ranked score: a scoring program's column says; else 4."""
+        column = self.program.column(self.metric) if self.program else None
+        return column.precision if column else 4
+
+    @property
     def primary_metric(self) -> Metric:
         return self._custom(self.metric) if self.custom_metrics else get_metric(self.metric)
 

@@ -289,6 +289,10 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         if phase.raw.get("accepts_only_result_submissions"):
             notes.append("accepts_only_result_submissions: code submissions are refused, as there")
     _copy_solutions(root, raw, out, notes)
+    notes.append(
+        "the private board repeats the public one unless the scoring program writes "
+        '{"public": {...}, "private": {...}} (those platforms board each phase once)'
+    )
     title = str(raw.get("title") or "Imported competition")[:200]
     write_manifest(
         out,

@@ -32,6 +32,7 @@ def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer:
         board=result.board.value,
         metric=result.metric,
         higher_is_better=result.higher_is_better,
+        precision=result.precision,
         teams=len(result),
         record_length=result.record[0],
         record_head=result.record[1],

@@ -318,6 +318,7 @@ class LeaderboardOut(msgspec.Struct):
     board: str
     metric: str
     higher_is_better: bool
+    precision: int  # digits to show of a score (a scoring program's column declares it; else 4)
     entries: list[EntryOut]  # the page asked for (limit, offset)
     teams: int  # teams on the whole board
     # The submission record (GET …/chain): keep a copy of the head to pin the history up to it.
@@ -338,7 +339,10 @@ class UploadForm(msgspec.Struct):
         | None
     ) = None
     kind: (
-        Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"enum": ["predictions", "model", "code"]}})]
+        Annotated[
+            str,
+            msgspec.Meta(extra_json_schema={"extra": {"enum": ["predictions", "model", "code", "files"]}}),
+        ]
         | None
     ) = None
 

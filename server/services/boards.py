@@ -51,6 +51,7 @@ class Leaderboard:
     # The last uncertainty pass's figures by submission (runner.uncertainty); an entry newer than it has none.
     uncertainty: dict[int, EntryUncertainty] = field(default_factory=dict)
     references: list[Reference] = field(default_factory=list)  # the challenge's baselines on this board
+    precision: int = 4  # digits shown of a score
 
     def rows(self, offset: int = 0, limit: int | None = None) -> list[BoardEntry | Reference]:
         """A page with the baselines placed among its entries (scoring.ranking.interleave)."""
@@ -148,7 +149,15 @@ def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
         if (score := b.public_score if board is Board.PUBLIC else b.private_score) is not None
     ]
     return Leaderboard(
-        board, metric.name, metric.higher_is_better, ranking, data.teams, data.record, uncertainty, references
+        board,
+        metric.name,
+        metric.higher_is_better,
+        ranking,
+        data.teams,
+        data.record,
+        uncertainty,
+        references,
+        spec.precision,
     )
 
 

@@ -258,3 +258,7 @@ async def test_a_codalab_bundle_imports_and_scores_with_its_scores_txt(
     assert result["status"] == "scored", result
     assert result["public_score"] == pytest.approx(2.0, abs=1e-5)
     assert result["metrics"]["public"]["bias"] == pytest.approx(2.0, abs=1e-5)
+    board = (await client.get(f"/api/challenges/{slug}/leaderboard")).json()
+    assert board["precision"] == 3  # numeric_format: 3
+    page = (await client.get(f"/c/{slug}")).text
+    assert f"<td>{result['public_score']:.3f}</td>" in page

@@ -11,6 +11,7 @@
   const groups = table.hasAttribute("data-groups");
   // Bootstrap intervals and rank ranges as columns (the page); the tie band on every board (the screen too).
   const uncertainty = table.hasAttribute("data-uncertainty");
+  const digits = parseInt(table.dataset.precision || "4", 10);  // a scoring program's column declares it
   const usage = [["wall_s", (v) => `${v.toFixed(1)} s`], ["cpu_s", (v) => `${v.toFixed(1)} s`],
                  ["peak_memory_mb", (v) => `${Math.round(v)} MB`]];
   let sortKey = null, sortDirection = 1;
@@ -54,7 +55,7 @@
           name.append(" ", mark);
         }
       }
-      row.append(cell("td", String(entry.rank)), name, cell("td", entry.score.toFixed(4)));
+      row.append(cell("td", String(entry.rank)), name, cell("td", entry.score.toFixed(digits)));
       if (uncertainty) {
         const known = entry.ci_low !== null && entry.ci_low !== undefined;
         row.append(cell("td", known ? `${entry.ci_low.toFixed(4)}–${entry.ci_high.toFixed(4)}` : "–"));
@@ -89,7 +90,7 @@
       const row = document.createElement("tr"); row.className = "baseline"; row.dataset.baseline = baseline.name;
       const name = cell("th", baseline.name + " ", "row"), mark = document.createElement("span");
       mark.className = "tie"; mark.textContent = table.dataset.baselineText; name.append(mark);
-      row.append(cell("td", "–"), name, cell("td", baseline.score.toFixed(4)));
+      row.append(cell("td", "–"), name, cell("td", baseline.score.toFixed(digits)));
       for (let i = 3; i < columns; i++) row.append(cell("td", ""));
       return row;
     };
