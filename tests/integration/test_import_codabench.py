@@ -35,6 +35,16 @@ accuracy = sum(a == b for a, b in zip(truth, found)) / len(truth)
 json.dump({'accuracy': accuracy, 'duration': time.time() - started}, open('/app/output/scores.json', 'w'))
 """
 
+# Codabench's ingestion layout: the team's code at /app/ingested_program, the inputs at /app/input_data.
+CODABENCH_INGEST = """
+import sys
+sys.path.insert(0, '/app/ingested_program')
+from model import predict
+rows = open('/app/input_data/flowers.csv').read().split()[1:]
+open('/app/output/answers.txt', 'w').write('\\n'.join(str(predict(int(x))) for x in rows) + '\\n')
+"""
+FEATURE = (TRUTH + (RNG.random(ROWS) < 0.25)) % 3  # a feature that gives the class three times in four
+
 COMPETITION_V2 = {
     "version": 2,
     "title": "Iris, three ways",
@@ -115,7 +125,8 @@ def codabench_bundle() -> bytes:
             "scoring_program.zip": program,
             "reference_data/answers.txt": _answers(TRUTH),
             "ingestion_program/metadata.yaml": "command: python3 /app/program/ingest.py\n",
-            "input_data/flowers.csv": "x\n1\n",
+            "ingestion_program/ingest.py": CODABENCH_INGEST,
+            "input_data/flowers.csv": "x\n" + _answers(FEATURE),
             "public_data/flowers.csv": "x\n1\n",
             "solution/answers.txt": _answers(np.zeros(ROWS, dtype=int)),
         },
@@ -157,6 +168,10 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
         client, ada, slug, zip_files({"answers.txt": _answers(guess)}), filename="results.zip"
     )
     short = await upload(client, ada, slug, zip_files({"answers.txt": "1\n"}), filename="short.zip")
+    bob = await login(client, "bob")
+    model = zip_files({"model.py": "def predict(x):\n    return x\n"})
+    code = await upload(client, bob, slug, model, filename="model.zip", kind="code")
+    assert code.status_code == 202, code.text
     await drain_queue(settings)
     result = (await client.get(f"/api/submissions/{sent.json()['id']}", headers=ada)).json()
     assert result["status"] == "scored", result
@@ -164,8 +179,11 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
     assert set(result["metrics"]["public"]) == {"accuracy", "duration"}
     refused = (await client.get(f"/api/submissions/{short.json()['id']}", headers=ada)).json()
     assert refused["status"] == "failed" and refused["error"] == f"expected {ROWS} answers, got 1"
+    ran = (await client.get(f"/api/submissions/{code.json()['id']}", headers=bob)).json()
+    assert ran["status"] == "scored", ran  # the ingestion program ran bob's code on the input data
+    assert ran["public_score"] == pytest.approx(float(np.mean(FEATURE == TRUTH)))
     board = (await client.get(f"/api/challenges/{slug}/leaderboard")).json()
-    assert [e["team"] for e in board["entries"]] == ["ada"]
+    assert sorted(e["team"] for e in board["entries"]) == ["ada", "bob"]
     zeros = float(np.mean(TRUTH == 0))
     assert [(b["name"], b["score"]) for b in board["baselines"]] == [("all zeros", pytest.approx(zeros))]
 
