@@ -72,6 +72,7 @@ class Outcome:
     kind: str = ""  # for the metrics: the submission's kind, its failure, and upload → result
     failure: str | None = None
     latency_s: float | None = None
+    uncertainty: bool = False  # its board has bootstrap intervals to bring up to date
 
 
 def _validate(spec: ChallengeSpec, truth: GroundTruth, data: bytes, file_format: FileFormat) -> Predictions:
@@ -497,7 +498,16 @@ async def evaluate_submission(
 
 def _finished(job: Job, status: Status, failure: FailureKind | None = None) -> Outcome:
     latency = (utcnow() - job.created_at).total_seconds()
-    return Outcome(job.submission_id, job.slug, job.team_id, status, job.kind.value, failure, latency)
+    return Outcome(
+        job.submission_id,
+        job.slug,
+        job.team_id,
+        status,
+        job.kind.value,
+        failure,
+        latency,
+        job.spec.has_uncertainty,
+    )
 
 
 async def fail_internal(sessions: SessionMaker, submission_id: int, reason: str) -> Outcome | None:

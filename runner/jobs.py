@@ -107,7 +107,7 @@ async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
         log.exception("submission %s: giving up after %d tries", submission_id, tries)
         outcome = await fail_internal(ctx["sessions"], submission_id, _gave_up(exc, "score"))
     await _publish(ctx, outcome)
-    if outcome is not None and outcome.status is Status.SCORED:
+    if outcome is not None and outcome.status is Status.SCORED and outcome.uncertainty:
         await _uncertainty_later(ctx, outcome.challenge)
     return outcome.status.value if outcome else "skipped"
 

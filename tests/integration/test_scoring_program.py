@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 
 from core.db import create_engine, create_sessionmaker
 from core.models import StaffRole, Submission
@@ -105,6 +106,11 @@ async def test_a_zip_of_png_masks_is_scored_by_the_program_and_ranked(
     assert set(ada_result["metrics"]["public"]) == {"dice", "iou"}
     assert ada_result["private_score"] is None  # the private board is not revealed yet
 
+    redis = Redis.from_url(settings.redis_url)
+    try:  # a program's scores have no bootstrap intervals: no pass was queued for them
+        assert await redis.keys(f"arq:*uncertainty:{SLUG}*") == []
+    finally:
+        await redis.aclose()
     board = (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()
     assert board["metric"] == "dice"
     assert [e["team"] for e in board["entries"]] == ["ada", "bob"]
