@@ -159,7 +159,8 @@ async def rerun_baselines(
     if not names:
         await session.rollback()
         raise Conflict(
-            f"{slug!r} has no model or code baseline to run again (none, or all queued or running)"
+            f"{slug!r} has no model, code or program-scored baseline to run again (none, or all queued "
+            "or running)"
         )
     audit.record(session, viewer, challenge, "baselines.rerun", ", ".join(names), None, None)
     await session.commit()

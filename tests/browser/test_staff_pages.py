@@ -220,3 +220,25 @@ async def test_the_screen_fits_a_1024_by_768_projector(settings: Settings, api: 
     overflow = await page.evaluate("document.documentElement.scrollHeight - window.innerHeight")
     assert overflow <= 0, f"the screen scrolls by {overflow} px at 1024x768"
     await expect(page.locator("[data-board] tbody tr").last).to_be_in_viewport()
+
+
+async def test_an_organiser_runs_the_baselines_again_from_the_admin_page(
+    settings: Settings, api: str, page: Page
+) -> None:
+    slug = "tumour-segmentation"  # its baseline is a zip of masks, scored by the challenge's program
+    await load_challenge(settings, EXAMPLES / slug)
+    await make_staff(settings, "olga", slug, StaffRole.ORGANISER)
+    await drain_queue(settings)  # the worker runs the baseline through the program
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        olga = await login(http, "olga", register=False)
+    page.on("dialog", lambda dialog: dialog.accept())
+    await signed_in(page, api, olga)
+    await page.goto(f"{api}/c/{slug}/admin")
+    row = page.locator("[data-baselines] tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("threshold at 150")
+    await expect(row).to_contain_text("scored")
+    await page.locator("[data-baselines-rerun]").click()
+    await expect(page.locator("[data-message]")).to_contain_text("queued for a worker")
+    await expect(row).to_contain_text("queued")
+    await expect(page.locator("[data-baselines-rerun]")).to_be_disabled()  # nothing left to run again

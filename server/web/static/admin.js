@@ -32,7 +32,24 @@
     form.title.value = c.title;
     for (const name of ["opens", "closes", "reveal"]) form[name].value = value(c[name]);
     for (const name of ["per_day", "total", "team_size", "final_selections", "upload_mb"]) form[name].value = c.limits[name];
+    showBaselines(c.baselines);
     return c;
+  }
+  function showBaselines(baselines) {
+    // A model, code or program-scored baseline runs in a worker; a prediction file is scored at load.
+    const body = root.querySelector("[data-baselines] tbody");
+    body.replaceChildren();
+    for (const b of baselines) {
+      const row = document.createElement("tr");
+      cell(row, b.name, true); cell(row, b.kind); cell(row, status("status." + b.state));
+      const why = document.createElement("pre"); why.textContent = b.error || "";
+      cell(row, b.error ? why : "");
+      body.append(row);
+    }
+    if (!baselines.length) { const row = document.createElement("tr"); cell(row, t("admin.baseline_none")).colSpan = 4; body.append(row); }
+    // What the API can run again: those a worker runs, once their last run is over.
+    const runnable = (b) => b.kind !== "predictions" && ["scored", "failed"].includes(b.state);
+    root.querySelector("[data-baselines-rerun]").disabled = !baselines.some(runnable);
   }
   async function loadStaff() {
     const rows = await call("GET", `${api}/staff`);
@@ -164,6 +181,9 @@
     if (!confirm(t("admin.confirm_disqualify"))) return;
     const body = { reason: form.reason.value, [form.kind.value]: parseInt(form.id.value, 10) };
     if (await call("POST", `${api}/disqualifications`, body)) { say(t("admin.done")); form.reset(); refresh(); }
+  });
+  root.querySelector("[data-baselines-rerun]").addEventListener("click", async () => {
+    if (await call("POST", `${api}/baselines/rerun`)) { say(t("admin.baselines_queued")); refresh(); }
   });
   root.querySelector("[data-environment-rebuild]").addEventListener("click", async () => {
     if (await call("POST", `${api}/environment/rebuild`)) { say(t("admin.environment_queued")); refresh(); }
