@@ -179,7 +179,10 @@ def run_program(
         for name in (SCORES_JSON, SCORES_TXT):
             raw = _read_small(output / name, 2**20)
             if raw is not None:
-                scores = parse_scores(raw, spec, name)
+                try:
+                    scores = parse_scores(raw, spec, name)
+                except ScorerError as exc:  # with what the program printed, for the staff
+                    raise ScorerError(str(exc), result.logs) from None
                 break
         else:
             raise ScorerError(f"the challenge's scoring program wrote no {SCORES_JSON}", result.logs)
