@@ -247,9 +247,10 @@ async def submit(
         if kind is not Kind.PREDICTIONS:
             image = await environments.runtime_image(session, challenge_id, spec)
             if (refusal := await sandbox(image, spec.limits.gpus)) is not None:
+                still = "; prediction files are still accepted" if Kind.PREDICTIONS in spec.kinds else ""
                 raise ServiceUnavailable(
                     f"{kind.value} submissions run in a Docker sandbox, and no Docker daemon answers on a "
-                    f"live worker ({refusal}); prediction files are still accepted"
+                    f"live worker ({refusal}){still}"
                 )
         submission, team = await _insert(
             session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key, access

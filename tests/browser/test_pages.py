@@ -18,6 +18,7 @@ from tests.browser.helpers import signed_in
 from tests.conftest import EXAMPLES, ROOT
 from tests.helpers import (
     PASSWORD,
+    announce_sandbox_worker,
     csv_bytes,
     drain_queue,
     load_challenge,
@@ -249,3 +250,30 @@ async def test_the_board_sorts_by_what_runs_used_and_back_to_rank(
     await expect(rows.nth(0)).to_have_attribute("data-team", "ada")
     await expect(rows.nth(1)).to_have_attribute("data-team", "bob")
     await expect(page.locator("th", has=cpu)).to_have_attribute("aria-sort", "none")
+
+
+async def test_team_uploads_masks_and_reads_the_programs_detailed_results(
+    settings: Settings, api: str, page: Page, tmp_path: Path
+) -> None:
+    from tests.integration.test_scoring_program import _masks_zip, _truth
+
+    slug = "tumour-segmentation"
+    await load_challenge(settings, EXAMPLES / slug)
+    await announce_sandbox_worker(settings)  # the drain below runs it: uploads needing Docker are taken
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        await signed_in(page, api, await login(http, "ada"))
+    await page.goto(f"{api}/c/{slug}/team")
+    masks = tmp_path / "masks.zip"
+    masks.write_bytes(_masks_zip(_truth()[0]))
+    await page.get_by_label("File (any file, or a zip of files").set_input_files(str(masks))
+    await expect(page.locator("#upload-kind")).to_have_count(0)  # one kind: nothing to choose
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.locator("[data-upload-message]")).to_have_text("Received: submission 1 is queued.")
+    await drain_queue(settings)
+    row = page.locator('tr[data-submission="1"]')
+    await expect(row.locator("[data-status]")).to_have_text("scored", timeout=10000)
+    await expect(row.locator("td").nth(4)).to_have_text("1.0000")  # the right masks
+    await row.get_by_text("Detailed results").click()
+    frame = row.locator("iframe.results")
+    await expect(frame).to_have_attribute("sandbox", "")
+    await expect(frame.content_frame.get_by_role("heading", name="Public images")).to_be_visible()

@@ -313,3 +313,14 @@ async def test_an_ingestion_program_runs_the_teams_code_and_the_program_scores_w
     failed = (await client.get(f"/api/submissions/{broken.json()['id']}", headers=bob)).json()
     assert failed["status"] == "failed" and failed["error"].startswith("crashed with exit code")
     assert "my model broke" in failed["logs"]  # its own code's output: the team's to see
+
+
+async def test_without_a_sandbox_worker_the_upload_is_refused_without_suggesting_prediction_files(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    await load_challenge(settings, _bundle(tmp_path))
+    ada = await login(client, "ada")
+    refused = await upload(client, ada, SLUG, _masks_zip(_truth()[0]), filename="masks.zip")
+    assert refused.status_code == 503
+    assert "no Docker daemon answers on a live worker" in refused.json()["detail"]
+    assert "prediction files" not in refused.json()["detail"]  # this challenge takes none

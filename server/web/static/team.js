@@ -124,6 +124,7 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(form);
+    if (!data.get("kind")) data.delete("kind");  // told by the file name
     const request = new XMLHttpRequest();  // XHR, not fetch: it reports upload progress
     request.open("POST", `/api/challenges/${slug}/submissions`);
     request.setRequestHeader("Authorization", auth.Authorization);
