@@ -20,7 +20,18 @@ from typing import Any
 
 import yaml
 
-from challenges.importers.common import Column, Phase, Unpack, chosen, entry, read_yaml, when, write_manifest
+from challenges.importers.common import (
+    Column,
+    Phase,
+    Unpack,
+    chosen,
+    entry,
+    inside,
+    page,
+    read_yaml,
+    when,
+    write_manifest,
+)
 from challenges.importers.report import Imported, Refused
 from challenges.spec import DEFAULT_COMMAND, DEFAULT_INGESTION_COMMAND
 
@@ -189,10 +200,7 @@ def _description(root: Path, raw: dict[str, Any]) -> str:
     pages += [(title.title(), name) for title, name in html.items()]
     if raw.get("terms"):
         pages.append(("Terms", raw["terms"]))
-    for title, name in pages:
-        path = (root / str(name)).resolve()
-        if name and path.is_file() and path.is_relative_to(root.resolve()):
-            parts.append(f"## {title}\n\n" + path.read_text(encoding="utf-8", errors="replace").strip())
+    parts += [page(root, name, str(title)) for title, name in pages]
     return "\n\n".join(p for p in parts if p).strip()
 
 
@@ -220,14 +228,14 @@ def _limits(phase: Phase, notes: list[str]) -> dict[str, Any]:
 def _copy_solutions(root: Path, raw: dict[str, Any], out: Path, notes: list[str]) -> None:
     """Codabench's solutions (the organiser's example submissions) become baselines on the boards."""
     for position, solution in enumerate(raw.get("solutions") or []):
-        path = root / str(solution.get("path", ""))
+        path = inside(root, solution.get("path", ""))
+        if path is None or not (path.is_file() or path.is_dir()):
+            notes.append(f"solutions[{position}]: {solution.get('path')!r} not found; not imported")
+            continue
         name = (
             re.sub(r"[^A-Za-z0-9 _.-]", "", str(solution.get("name") or path.stem))[:40].strip()
             or f"solution {position + 1}"
         )
-        if not path.resolve().is_relative_to(root.resolve()) or not (path.is_file() or path.is_dir()):
-            notes.append(f"solutions[{position}]: {solution.get('path')!r} not found; not imported")
-            continue
         (out / "baselines").mkdir(exist_ok=True)
         if path.is_dir():
             shutil.make_archive(str(out / "baselines" / name), "zip", path)

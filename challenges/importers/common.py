@@ -77,11 +77,27 @@ def chosen(phases: list[Phase], now: datetime, notes: list[str]) -> Phase:
     return chosen
 
 
-def entry(root: Path, name: object, where: str, target: Path, unpack: Unpack) -> None:
-    """A bundle entry that is a folder or a zip of one, copied (or unpacked) into `target`."""
+def inside(root: Path, name: object) -> Path | None:
+    """What a foreign manifest names, resolved, if it stays inside the bundle (None: it leads out)."""
     relative = Path(str(name))
     source = (root / relative).resolve()
     if relative.is_absolute() or ".." in relative.parts or not source.is_relative_to(root.resolve()):
+        return None
+    return source
+
+
+def page(root: Path, name: object, title: str) -> str:
+    """A page file of the bundle as a section of the description ("" if absent or outside the bundle)."""
+    path = inside(root, name) if name else None
+    if path is None or not path.is_file():
+        return ""
+    return f"## {title}\n\n" + path.read_text(encoding="utf-8", errors="replace").strip()
+
+
+def entry(root: Path, name: object, where: str, target: Path, unpack: Unpack) -> None:
+    """A bundle entry that is a folder or a zip of one, copied (or unpacked) into `target`."""
+    source = inside(root, name)
+    if source is None:
         raise Refused(where, f"{name!r} must be a path inside the bundle")
     if source.is_dir():
         shutil.copytree(source, target, symlinks=False)

@@ -16,7 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from challenges.importers.common import Column, Phase, Unpack, chosen, entry, read_yaml, when, write_manifest
+from challenges.importers.common import (
+    Column,
+    Phase,
+    Unpack,
+    chosen,
+    entry,
+    inside,
+    page,
+    read_yaml,
+    when,
+    write_manifest,
+)
 from challenges.importers.report import Imported, Refused
 
 CONFIG = "challenge_config.yaml"
@@ -53,11 +64,7 @@ def detect(root: Path) -> bool:
 
 def _description(root: Path, raw: dict[str, Any]) -> str:
     parts = [str(raw.get("short_description") or "")]
-    for key, title in PAGES:
-        name = raw.get(key)
-        path = (root / str(name)).resolve() if name else None
-        if path is not None and path.is_file() and path.is_relative_to(root.resolve()):
-            parts.append(f"## {title}\n\n" + path.read_text(encoding="utf-8", errors="replace").strip())
+    parts += [page(root, raw.get(key), title) for key, title in PAGES]
     return "\n\n".join(p for p in parts if p).strip()
 
 
@@ -156,8 +163,8 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
     entry(root, raw["evaluation_script"], "evaluation_script", out / "program" / "evaluation_script", unpack)
     shutil.copyfile(DRIVER, out / "program" / DRIVER.name)
     annotation = Path(str(phase.raw["test_annotation_file"]))
-    source = (root / annotation).resolve()
-    if not source.is_file() or not source.is_relative_to(root.resolve()):
+    source = inside(root, annotation)
+    if source is None or not source.is_file():
         raise Refused(f"phase {phase.name!r} test_annotation_file", f"{annotation} not found in the bundle")
     (out / "reference").mkdir()
     shutil.copyfile(source, out / "reference" / annotation.name)
