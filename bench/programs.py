@@ -19,11 +19,8 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,49 +34,30 @@ from runner.ingestion import run_ingestion
 from runner.programs import run_program
 from runner.sandbox import Sandbox
 from scoring.validate import FileFormat
+from tests.integration.test_model_and_code import zip_bytes
+from tests.integration.test_scoring_program import THRESHOLD, ingestion_bundle
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "challenges" / "examples" / "tumour-segmentation"
 BASELINE = EXAMPLE / "baselines" / "threshold at 150.zip"
-INGEST = """
-import importlib, sys
-from pathlib import Path
-from png import read_png, write_png
-input_data, output, code = map(Path, sys.argv[1:4])
-sys.path.insert(0, str(code))
-team = importlib.import_module("segment")
-for scan in sorted(input_data.glob("*.png")):
-    (output / scan.name).write_bytes(write_png((team.segment(read_png(scan.read_bytes())) > 0).astype("uint8") * 255))
-"""
 
 
 def prepared(work: Path) -> tuple[ChallengeSpec, dict[FileRole, Path], Path]:
-    """The example with an ingestion program added, its stored folders as files, and a code zip."""
-    folder = work / "bundle"
-    shutil.copytree(EXAMPLE, folder)
-    (folder / "ingestion").mkdir()
-    (folder / "ingestion" / "ingest.py").write_text(INGEST)
-    shutil.copyfile(folder / "program" / "png.py", folder / "ingestion" / "png.py")
-    manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
-    manifest["kinds"] = ["files", "code"]
-    manifest["program"]["ingestion"] = {
-        "folder": "ingestion",
-        "command": "python3 $program/ingest.py $input_data $output $ingested_program",
-    }
-    manifest["data"]["input_data"] = "inputs/test/images"
-    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
-    bundle = load_bundle(folder)
+    """The example with an ingestion program added (as its test has it), its stored folders as files,
+    and a code zip that segments by the same threshold as the example's baseline."""
+    bundle = load_bundle(ingestion_bundle(work))
     stored = {}
     for file in bundle.files:
         stored[file.role] = work / f"{file.role.value}.zip"
         stored[file.role].write_bytes(file.data)
     code = work / "code.zip"
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("segment.py", "def segment(pixels):\n    return pixels > 150\n")
+    code.write_bytes(zip_bytes({"segment.py": THRESHOLD}))
     return bundle.spec, stored, code
 
 
-def scored(box: Sandbox, spec: ChallengeSpec, stored: dict[FileRole, Path], work: Path) -> float:
-    start = time.perf_counter()
+def program(
+    box: Sandbox, spec: ChallengeSpec, stored: dict[FileRole, Path], work: Path, results: Path | None = None
+) -> None:
+    """The scoring program on the baseline's masks, or on what an ingestion program wrote."""
     run = run_program(
         box,
         spec=spec,
@@ -89,8 +67,14 @@ def scored(box: Sandbox, spec: ChallengeSpec, stored: dict[FileRole, Path], work
         reference_zip=stored[FileRole.REFERENCE],
         program_zip=stored[FileRole.PROGRAM],
         work_root=work,
+        results=results,
     )
     assert run.scores is not None, run.refusal
+
+
+def scored(box: Sandbox, spec: ChallengeSpec, stored: dict[FileRole, Path], work: Path) -> float:
+    start = time.perf_counter()
+    program(box, spec, stored, work)
     return time.perf_counter() - start
 
 
@@ -110,18 +94,7 @@ def ingested(
             cancel=threading.Event(),
         )
         assert made.results is not None, made.message
-        run = run_program(
-            box,
-            spec=spec,
-            submission_file=code,
-            filename=code.name,
-            file_format=FileFormat.ZIP,
-            reference_zip=stored[FileRole.REFERENCE],
-            program_zip=stored[FileRole.PROGRAM],
-            work_root=work,
-            results=made.results,
-        )
-        assert run.scores is not None, run.refusal
+        program(box, spec, stored, work, made.results)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return time.perf_counter() - start

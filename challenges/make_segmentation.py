@@ -55,7 +55,8 @@ print("wrote submission.zip")
 '''
 
 
-def _codec(program: Path) -> ModuleType:
+def load_codec(program: Path) -> ModuleType:
+    """The PNG codec the example's program ships (the generator, the tests and the benchmark use it)."""
     spec = importlib.util.spec_from_file_location("riality_example_png", program / "png.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -87,7 +88,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
 def write_segmentation(root: Path) -> Path:
     folder = root / SLUG
     program = folder / "program"
-    png = _codec(program)
+    png = load_codec(program)
     rng = np.random.default_rng(11)
     split_rows, test_scans = [], {}
     for index in range(TRAIN + TEST):

@@ -6,9 +6,6 @@ keyed by the leaderboard's columns."""
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import numpy as np
 import pytest
 import yaml
@@ -17,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from core.settings import Settings
 from tests.helpers import announce_sandbox_worker, drain_queue, login, upload
 from tests.integration.test_lifecycle import create, create_reported, organiser
+from tests.integration.test_model_and_code import zip_bytes
 
 ROWS = 90
 RNG = np.random.default_rng(12)
@@ -100,38 +98,28 @@ COMPETITION_V2 = {
 }
 
 
-def zip_files(files: dict[str, str | bytes], inside: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(inside + name, data)
-    return buffer.getvalue()
-
-
 def _answers(values: np.ndarray) -> str:
     return "\n".join(str(v) for v in values) + "\n"
 
 
 def codabench_bundle() -> bytes:
-    program = zip_files(
+    program = zip_bytes(
         {"metadata.yaml": "command: python3 /app/program/score.py\n", "score.py": CODABENCH_SCORE}
     )
-    return zip_files(
-        {
-            "competition.yaml": yaml.safe_dump(COMPETITION_V2),
-            "logo.png": b"\x89PNG",
-            "pages/terms.md": "Be kind.",
-            "pages/overview.md": "Three species, four measurements.",
-            "scoring_program.zip": program,
-            "reference_data/answers.txt": _answers(TRUTH),
-            "ingestion_program/metadata.yaml": "command: python3 /app/program/ingest.py\n",
-            "ingestion_program/ingest.py": CODABENCH_INGEST,
-            "input_data/flowers.csv": "x\n" + _answers(FEATURE),
-            "public_data/flowers.csv": "x\n1\n",
-            "solution/answers.txt": _answers(np.zeros(ROWS, dtype=int)),
-        },
-        inside="iris/",
-    )
+    files: dict[str, str | bytes] = {
+        "competition.yaml": yaml.safe_dump(COMPETITION_V2),
+        "logo.png": b"\x89PNG",
+        "pages/terms.md": "Be kind.",
+        "pages/overview.md": "Three species, four measurements.",
+        "scoring_program.zip": program,
+        "reference_data/answers.txt": _answers(TRUTH),
+        "ingestion_program/metadata.yaml": "command: python3 /app/program/ingest.py\n",
+        "ingestion_program/ingest.py": CODABENCH_INGEST,
+        "input_data/flowers.csv": "x\n" + _answers(FEATURE),
+        "public_data/flowers.csv": "x\n1\n",
+        "solution/answers.txt": _answers(np.zeros(ROWS, dtype=int)),
+    }
+    return zip_bytes({f"iris/{name}": data for name, data in files.items()})  # zipped with its folder
 
 
 @pytest.mark.timeout(300)
@@ -165,11 +153,11 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
     guess = TRUTH.copy()
     guess[:20] = (guess[:20] + 1) % 3
     sent = await upload(
-        client, ada, slug, zip_files({"answers.txt": _answers(guess)}), filename="results.zip"
+        client, ada, slug, zip_bytes({"answers.txt": _answers(guess)}), filename="results.zip"
     )
-    short = await upload(client, ada, slug, zip_files({"answers.txt": "1\n"}), filename="short.zip")
+    short = await upload(client, ada, slug, zip_bytes({"answers.txt": "1\n"}), filename="short.zip")
     bob = await login(client, "bob")
-    model = zip_files({"model.py": "def predict(x):\n    return x\n"})
+    model = zip_bytes({"model.py": "def predict(x):\n    return x\n"})
     code = await upload(client, bob, slug, model, filename="model.zip", kind="code")
     assert code.status_code == 202, code.text
     await drain_queue(settings)
@@ -242,18 +230,18 @@ async def test_a_codalab_bundle_imports_and_scores_with_its_scores_txt(
     settings: Settings, client: AsyncTestClient
 ) -> None:
     truth = RNG.normal(30, 10, 40).round(2)
-    bundle = zip_files(
+    bundle = zip_bytes(
         {
             "competition.yaml": yaml.safe_dump(COMPETITION_V15),
             "overview.html": "<p>Vessels wait.</p>",
             "terms.html": "<p>Share your code.</p>",
-            "program.zip": zip_files(
+            "program.zip": zip_bytes(
                 {
                     "metadata": "command: python $program/evaluate.py $input $output\n",
                     "evaluate.py": CODALAB_EVALUATE,
                 }
             ),
-            "reference.zip": zip_files({"truth.txt": "\n".join(map(str, truth))}),
+            "reference.zip": zip_bytes({"truth.txt": "\n".join(map(str, truth))}),
         }
     )
     olga = await organiser(settings, client)

@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 from core.models import StaffRole
 from core.settings import Settings
 from tests.helpers import announce_sandbox_worker, drain_queue, login, make_staff, upload
-from tests.integration.test_import_codabench import zip_files as _zip
 from tests.integration.test_lifecycle import create_reported, organiser
+from tests.integration.test_model_and_code import zip_bytes
 
 ITEMS = 60
 RNG = np.random.default_rng(21)
@@ -107,9 +107,9 @@ CONFIG = {
 }
 
 
-def challenge_zip() -> bytes:
-    script = _zip({"__init__.py": "from .main import evaluate\n", "main.py": MAIN})
-    return _zip(
+def challengezip_bytes() -> bytes:
+    script = zip_bytes({"__init__.py": "from .main import evaluate\n", "main.py": MAIN})
+    return zip_bytes(
         {
             "challenge_config.yaml": yaml.safe_dump(CONFIG),
             "logo.jpg": b"\xff\xd8",
@@ -136,7 +136,7 @@ async def test_an_evalai_challenge_imports_and_scores_each_split_on_its_board(
         "the allowed file types",
         "ranked by 'Accuracy' (higher is better)",
     )
-    slug = await create_reported(client, olga, challenge_zip(), expected)
+    slug = await create_reported(client, olga, challengezip_bytes(), expected)
     detail = (await client.get(f"/api/challenges/{slug}", headers=olga)).json()
     assert detail["metric"] == "Accuracy" and detail["extra_metrics"] == ["Total"]
     assert (detail["limits"]["per_day"], detail["limits"]["total"]) == (9, 90)

@@ -5,12 +5,10 @@ program refuses tells the team why."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ import yaml
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from challenges.make_segmentation import load_codec
 from core.db import create_engine, create_sessionmaker
 from core.models import StaffRole, Submission
 from core.settings import Settings
@@ -29,15 +28,7 @@ EXAMPLE = Path(__file__).parents[2] / "challenges" / "examples" / "tumour-segmen
 SLUG = "tumour-segmentation"
 
 
-def _png() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("example_png", EXAMPLE / "program" / "png.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-PNG = _png()
+PNG = load_codec(EXAMPLE / "program")
 
 
 def _truth() -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -266,7 +257,7 @@ LINK = (
 )
 
 
-def _ingestion_bundle(tmp_path: Path) -> Path:
+def ingestion_bundle(tmp_path: Path) -> Path:
     folder = _bundle(tmp_path)
     (folder / "ingestion").mkdir()
     (folder / "ingestion" / "ingest.py").write_text(INGEST)
@@ -286,7 +277,7 @@ def _ingestion_bundle(tmp_path: Path) -> Path:
 async def test_an_ingestion_program_runs_the_teams_code_and_the_program_scores_what_it_wrote(
     settings: Settings, client: AsyncTestClient, tmp_path: Path
 ) -> None:
-    await load_challenge(settings, _ingestion_bundle(tmp_path))
+    await load_challenge(settings, ingestion_bundle(tmp_path))
     await announce_sandbox_worker(settings)
     ada, bob = await login(client, "ada"), await login(client, "bob")
     code = zip_bytes({"segment.py": THRESHOLD})
