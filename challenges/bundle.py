@@ -242,15 +242,13 @@ def _locate(root: Path, field: str, relative: str, problems: list[Problem]) -> P
 def _check_paths(root: Path, raw: dict[str, Any], problems: list[Problem]) -> None:
     """With an invalid manifest, still report the files it names that are missing or unsafe: the
     organiser sees every problem at once, not the file ones on the next try."""
-    data = raw.get("data")
-    named = [(f"data.{k}", v) for k, v in data.items()] if isinstance(data, dict) else []
-    named.append(("scorer", raw.get("scorer")))
-    program = raw.get("program")
-    if isinstance(program, dict):
-        named.append(("program.folder", program.get("folder")))
-    for field, relative in named:
+    for role in FileRole:
+        field = _field(role)
+        relative: Any = raw
+        for key in field.split("."):
+            relative = relative.get(key) if isinstance(relative, dict) else None
         if isinstance(relative, str) and relative:
-            if field in ("data.reference", "data.inputs", "data.input_data", "program.folder"):
+            if role in FOLDER_ROLES:
                 _read_folder(root, field, relative, problems)
             else:
                 _locate(root, field, relative, problems)
@@ -366,16 +364,24 @@ def load_bundle(root: Path | str) -> Bundle:
     return Bundle(root=root, spec=spec, files=files, truth=truth, baselines=baselines)
 
 
+_FIELDS = {
+    FileRole.SCORER: "scorer",
+    FileRole.PROGRAM: "program.folder",
+    FileRole.INGESTION: "program.ingestion.folder",
+}
+
+
+def _field(role: FileRole) -> str:
+    """The manifest field that names the file (or folder) of `role`."""
+    return _FIELDS.get(role, f"data.{role.value}")
+
+
 def _source(spec: ChallengeSpec, role: FileRole) -> tuple[str, str | None]:
     """The manifest field that names the file (or folder) of `role`, and what it names."""
-    if role is FileRole.SCORER:
-        return "scorer", spec.scorer
-    if role is FileRole.PROGRAM:
-        return "program.folder", spec.program.folder if spec.program else None
-    if role is FileRole.INGESTION:
-        ingestion = spec.program.ingestion if spec.program else None
-        return "program.ingestion.folder", ingestion.folder if ingestion else None
-    return f"data.{role.value}", getattr(spec.data, role.value)
+    found: Any = spec
+    for key in _field(role).split("."):
+        found = getattr(found, key, None) if found is not None else None
+    return _field(role), found
 
 
 def _program_bundle(

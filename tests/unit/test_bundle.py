@@ -147,6 +147,23 @@ def test_an_invalid_manifest_still_reports_the_files_it_names(bundle_dir: Path) 
     assert any("not found in the bundle" in p.message for p in info.value.problems)
 
 
+def test_an_invalid_program_manifest_still_reports_its_missing_folders(tmp_path: Path) -> None:
+    folder = tmp_path / "segmentation"
+    shutil.copytree(EXAMPLES / "tumour-segmentation", folder)
+    manifest = yaml.safe_load((folder / "challenge.yaml").read_text())
+    manifest["metric"] = "hausdorff"  # not one of the program's columns
+    manifest["program"]["ingestion"] = {"folder": "no-ingestion"}
+    manifest["data"]["reference"] = "no-reference"
+    (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest))
+    with pytest.raises(BundleError) as info:
+        load_bundle(folder)
+    assert {p.path for p in info.value.problems} == {
+        "(top level)",
+        "program.ingestion.folder",
+        "data.reference",
+    }
+
+
 def test_features_that_leak_the_labels_are_refused(bundle_dir: Path) -> None:
     labels = (bundle_dir / "hidden" / "labels.csv").read_text().splitlines()
     features = (bundle_dir / "data" / "test.csv").read_text().splitlines()
