@@ -54,7 +54,14 @@ SCORING_FIELDS = (
     "prediction",
     "higher_is_better", "scorer", "groups", "rank_by", "program",
 )  # fmt: skip
-SCORING_FILES = (FileRole.TEST_LABELS, FileRole.SCORER, FileRole.REFERENCE, FileRole.PROGRAM)
+SCORING_FILES = (
+    FileRole.TEST_LABELS,
+    FileRole.SCORER,
+    FileRole.REFERENCE,
+    FileRole.PROGRAM,
+    FileRole.INGESTION,  # what a code submission's run produces depends on these two as well
+    FileRole.INPUT_DATA,
+)
 
 
 async def replace_bundle(

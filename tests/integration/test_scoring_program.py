@@ -315,3 +315,21 @@ async def test_without_a_sandbox_worker_the_upload_is_refused_without_suggesting
     assert refused.status_code == 503
     assert "no Docker daemon answers on a live worker" in refused.json()["detail"]
     assert "prediction files" not in refused.json()["detail"]  # this challenge takes none
+
+
+async def test_a_new_ingestion_program_or_input_data_is_a_change_the_scores_depend_on(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    olga = await organiser(settings, client)
+    created = await create(client, olga, bundle_zip(ingestion_bundle(tmp_path / "first")))
+    assert created.status_code == 201, created.text
+    changed = ingestion_bundle(tmp_path / "second")
+    (changed / "ingestion" / "ingest.py").write_text(INGEST + "# the driver, revised\n")
+    (changed / "inputs" / "test" / "images" / "scan-040.png").unlink()
+    replaced = await client.put(
+        f"/api/challenges/{SLUG}/bundle",
+        files={"bundle": ("b.zip", io.BytesIO(bundle_zip(changed)), "application/zip")},
+        headers=olga,
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["changed"] == ["data.ingestion", "data.input_data"]
