@@ -41,7 +41,7 @@ class ChallengeFiles:
         return self._by_role.get(role.value)
 
     def __getitem__(self, role: FileRole) -> ChallengeFile:
-        row = self._by_role.get(role.value)
+        row = self.get(role)
         if row is None:
             raise Missing(f"challenge {self.challenge_id} has no {role.value} file")
         return row

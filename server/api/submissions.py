@@ -56,7 +56,7 @@ async def submission_outs(
     else:
         query = select(Team.id, Team.name).where(col(Team.id).in_({s.team_id for s in subs}))
         team_names = dict((await session.exec(query)).all())
-    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules, bool, bool]] = {}
+    shared: dict[int, tuple[Challenge, bool, disqualifications.Reasons, BoardRules, bool]] = {}
     out = []
     for sub in subs:
         if sub.challenge_id not in shared:
@@ -66,18 +66,11 @@ async def submission_outs(
             known = access if access is not None else await staff.access_to(session, viewer, challenge.id)
             reasons = await disqualifications.reasons(session, sub.challenge_id)
             rules = spec_of(challenge).board_rules
-            # Under the Ladder a team learns the public score of its released submissions only.
-            hide_unreleased = rules.ladder and not known.is_staff
-            shared[sub.challenge_id] = (
-                challenge,
-                private_visible(known, challenge, now),
-                reasons,
-                rules,
-                hide_unreleased,
-                known.is_staff,
-            )
-        challenge, show_private, reasons, rules, hide_unreleased, is_staff = shared[sub.challenge_id]
-        show_public = not hide_unreleased or sub.released
+            private = private_visible(known, challenge, now)
+            shared[sub.challenge_id] = (challenge, private, reasons, rules, known.is_staff)
+        challenge, show_private, reasons, rules, is_staff = shared[sub.challenge_id]
+        # Under the Ladder a team learns the public score of its released submissions only.
+        show_public = not rules.ladder or is_staff or sub.released
         assert sub.id is not None
         out.append(
             SubmissionOut(
