@@ -262,7 +262,10 @@ class Sandbox:
                 nano_cpus=int(limits.cpus * 1e9),
                 tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
                 volumes={
-                    str(m.host): {"bind": m.container, "mode": "rw" if m.writable else "ro"} for m in mounts
+                    # Docker binds absolute host paths only; a relative one (the default ./.riality data
+                    # dir) would be taken for the name of a volume.
+                    str(m.host.resolve()): {"bind": m.container, "mode": "rw" if m.writable else "ro"}
+                    for m in mounts
                 },
                 # No single file past the output bound, and the log driver keeps only the newest bytes.
                 ulimits=[Ulimit(name="fsize", soft=file_limit, hard=file_limit)],

@@ -169,6 +169,17 @@ def test_inputs_are_read_only(sandbox: Sandbox, tmp_path: Path) -> None:
     assert (data / "features.csv").read_text() == "id,x\n1,2\n"
 
 
+def test_a_folder_given_by_a_relative_path_is_mounted(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `riality up` keeps its data dir at ./.riality by default: its run folders are relative paths.
+    monkeypatch.chdir(tmp_path)
+    Path("data").mkdir()
+    Path("data", "features.csv").write_text("id,x\n1,2\n")
+    result = run(sandbox, "print(open('/data/features.csv').read())", mounts=(Mount(Path("data"), "/data"),))
+    assert result.outcome is Outcome.OK and "id,x" in result.logs, result
+
+
 def test_no_container_is_left_behind(sandbox: Sandbox) -> None:
     run(sandbox, "print(1)")
     run(sandbox, "while True: pass", limits=Limits(time_s=1, memory_mb=128))
