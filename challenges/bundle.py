@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,15 @@ import yaml
 from pydantic import ValidationError
 
 from challenges.folders import FolderError, pack_folder
-from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, check_requirement, file_format, program_kind
+from challenges.spec import (
+    KIND_BY_SUFFIX,
+    ONE_PHASE,
+    ChallengeSpec,
+    Kind,
+    check_requirement,
+    file_format,
+    program_kind,
+)
 from scoring.errors import PredictionFileError
 from scoring.metrics import Output
 from scoring.truth import GroundTruth, LabelsFileError, Scores
@@ -103,6 +111,7 @@ class BundleFile:
     role: FileRole
     name: str
     data: bytes
+    phase: str = ONE_PHASE  # each phase has its own files (a phase's own data, or the challenge's)
 
     @property
     def public(self) -> bool:
@@ -121,6 +130,7 @@ class Baseline:
     kind: Kind
     file_format: FileFormat
     scores: Scores | None
+    phase: str = ONE_PHASE  # scored on that phase's data
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +138,15 @@ class Bundle:
     root: Path
     spec: ChallengeSpec
     files: tuple[BundleFile, ...]
-    truth: GroundTruth | None  # None: a scoring program's challenge, which has no labels file
+    truth: GroundTruth | None  # the first phase's; None: a scoring program's, which has no labels file
     baselines: tuple[Baseline, ...] = ()
     # Imported from another platform (challenges.importers): what it could not honour, what it assumed.
     report: tuple[str, ...] = ()
 
-    def file(self, role: FileRole) -> BundleFile | None:
-        return next((f for f in self.files if f.role is role), None)
+    def file(self, role: FileRole, phase: str | None = None) -> BundleFile | None:
+        """The file of `role` of a phase (None: the first phase's)."""
+        phase = phase or self.spec.phase_keys[0]
+        return next((f for f in self.files if f.role is role and f.phase == phase), None)
 
 
 def validation_problems(error: ValidationError) -> list[Problem]:
@@ -320,6 +332,47 @@ def load_bundle(root: Path | str) -> Bundle:
     if spec is None:
         _check_paths(root, manifest, problems)
         raise BundleError(root, problems)
+    if not spec.phases:
+        return _load_phase(root, spec, problems)
+    # Each phase is loaded as the challenge it runs (its own data where it says so), and checked whole.
+    # A prediction-file baseline answers one phase's test set: it is scored in the phases it fits.
+    loaded: list[Bundle] = []
+    misfits: dict[str, list[str]] = {}
+    for phase in spec.phases:
+        unfit: list[Problem] = []
+        try:
+            loaded.append(_load_phase(root, spec.phase_spec(phase.key), [], unfit))
+        except BundleError as exc:
+            problems += [Problem(f"phases.{phase.key}: {p.path}", p.message) for p in exc.problems]
+        for misfit in unfit:
+            misfits.setdefault(misfit.path, []).append(f"{phase.key}: {misfit.message}")
+    for path, reasons in misfits.items():
+        if len(reasons) == len(spec.phases):
+            problems.append(Problem(path, "fits no phase's test set (" + "; ".join(reasons) + ")"))
+    if problems:
+        raise BundleError(root, problems)
+    return Bundle(
+        root=root,
+        spec=spec,
+        files=tuple(
+            replace(f, phase=phase.key)
+            for phase, one in zip(spec.phases, loaded, strict=True)
+            for f in one.files
+        ),
+        truth=loaded[0].truth,
+        baselines=tuple(
+            replace(b, phase=phase.key)
+            for phase, one in zip(spec.phases, loaded, strict=True)
+            for b in one.baselines
+        ),
+    )
+
+
+def _load_phase(
+    root: Path, spec: ChallengeSpec, problems: list[Problem], misfits: list[Problem] | None = None
+) -> Bundle:
+    """The bundle of a challenge of one phase (the whole challenge, or one phase as it runs).
+    `misfits`: where prediction-file baselines this phase would refuse go (else they are problems)."""
     raw: dict[FileRole, bytes] = {}
     for role in FileRole:
         field, relative = _source(spec, role)
@@ -353,7 +406,7 @@ def load_bundle(root: Path | str) -> Bundle:
             except PredictionFileError as exc:
                 refused = f"would be refused as a submission: {exc}"
                 problems.append(Problem("data.sample_submission", refused))
-    baselines = _baselines(root, spec, truth, problems) if truth is not None else ()
+    baselines = _baselines(root, spec, truth, problems, misfits) if truth is not None else ()
     if FileRole.STARTER_KIT in raw and Path(spec.data.starter_kit or "").suffix not in STARTER_SUFFIXES:
         problems.append(Problem("data.starter_kit", f"expected a {', '.join(STARTER_SUFFIXES)} file"))
     if problems or truth is None:
@@ -407,7 +460,11 @@ def _download_name(spec: ChallengeSpec, role: FileRole) -> str:
 
 
 def _baselines(
-    root: Path, spec: ChallengeSpec, truth: GroundTruth | None, problems: list[Problem]
+    root: Path,
+    spec: ChallengeSpec,
+    truth: GroundTruth | None,
+    problems: list[Problem],
+    misfits: list[Problem] | None = None,
 ) -> tuple[Baseline, ...]:
     """The bundle's `baselines/` folder: each prediction file validated like a submission and scored."""
     folder = root / BASELINES
@@ -452,7 +509,8 @@ def _baselines(
         try:
             values = read_predictions(data, spec.expectation(truth), found_format).values
         except PredictionFileError as exc:
-            problems.append(Problem(where, f"would be refused as a submission: {exc}"))
+            refusal = Problem(where, f"would be refused as a submission: {exc}")
+            (misfits if misfits is not None else problems).append(refusal)
             continue
         found.append(Baseline(path.stem, path.name, data, kind, found_format, spec.score(truth, values)))
     return tuple(found)

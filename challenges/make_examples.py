@@ -36,6 +36,8 @@ class Example:
     groups: pd.Series | None = None  # a hidden column of the labels file: scored per group
     # A simple reference on the boards: its name, and its predictions from (train, test features).
     baseline: tuple[str, Callable[[pd.DataFrame, pd.DataFrame], pd.Series]] | None = None
+    # A second, final phase on a test set of its own (features, labels): the example runs in two phases.
+    final: tuple[pd.DataFrame, pd.Series] | None = None
 
 
 def _tumour() -> Example:
@@ -79,9 +81,8 @@ def _digits() -> Example:
     )
 
 
-def _smartport() -> Example:
-    rng = np.random.default_rng(2026)
-    n = 2000
+def _vessels(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.Series]:
+    """`n` vessels calling at the port, and the minutes each waited before berthing."""
     features = pd.DataFrame(
         {
             "vessel_length_m": rng.uniform(80, 400, n).round(1),
@@ -104,6 +105,11 @@ def _smartport() -> Example:
         + 10 * features["weekday"].isin([5, 6])
         + rng.normal(0, 12, n)
     )
+    return features, delay.round(1).rename("delay_minutes")
+
+
+def _smartport() -> Example:
+    features, delay = _vessels(np.random.default_rng(2026), 2000)
     return Example(
         slug="smartport-vessel-delay",
         title="SmartPort: vessel berthing delay",
@@ -116,8 +122,10 @@ def _smartport() -> Example:
         extra_metrics=["mae", "r2"],
         target="delay_minutes",
         features=features,
-        labels=delay.round(1).rename("delay_minutes"),
+        labels=delay,
         baseline=("mean delay", lambda train, test: _constant(test, round(train["delay_minutes"].mean(), 1))),
+        # The final phase: the next season's vessels, which the teams' models and code are run on.
+        final=_vessels(np.random.default_rng(2027), 600),
     )
 
 
@@ -260,8 +268,50 @@ def write_example(example: Example, root: Path, *, test_fraction: float = 0.4) -
             "starter_kit": "starter/starter.py",
         },
     }
+    if example.final is not None:
+        _final_phase(example, folder, manifest)
     (folder / "challenge.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
     return folder
+
+
+FINAL_OPENS = "2030-06-30T18:00:00Z"
+
+
+def _final_phase(example: Example, folder: Path, manifest: dict[str, object]) -> None:
+    """The example in two phases: development on the test set written above, then a final phase on a
+    test set of its own that takes models and code only, into which each team's final selections (else
+    its best) of the development phase migrate when it opens."""
+    assert example.final is not None
+    features, labels = example.final
+    ids = pd.Series([f"{example.slug[:3]}-f{i:04d}" for i in range(len(features))], name="id")
+    pd.concat([ids, features.reset_index(drop=True)], axis=1).to_csv(
+        folder / "data" / "final_test.csv", index=False
+    )
+    pd.DataFrame({"id": ids, example.target: labels.reset_index(drop=True)}).to_csv(
+        folder / "hidden" / "final_labels.csv", index=False
+    )
+    manifest.pop("schedule")
+    manifest["phases"] = [
+        {
+            "key": "development",
+            "title": "Development",
+            "description": "Predictions, models or code, scored on this season's vessels.",
+            "schedule": {"opens": SCHEDULE["opens"], "closes": FINAL_OPENS},
+        },
+        {
+            "key": "final",
+            "title": "Final",
+            "description": (
+                "Models and code only, run on the next season's vessels (released when the phase opens). "
+                "Each team's final selections (else its best) of the development phase are run again here."
+            ),
+            "schedule": {"opens": FINAL_OPENS, "closes": SCHEDULE["closes"]},
+            "migrate": True,
+            "kinds": ["model", "code"],
+            "limits": {"per_day": 3},
+            "data": {"test_features": "data/final_test.csv", "test_labels": "hidden/final_labels.csv"},
+        },
+    ]
 
 
 def all_examples() -> list[Example]:

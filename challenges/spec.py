@@ -9,7 +9,16 @@ from typing import Annotated
 
 import numpy as np
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from scoring.errors import UnknownMetricError
 from scoring.groups import DEFAULT_MIN_SIZE
@@ -249,6 +258,61 @@ def program_kind(kinds: list[Kind]) -> Kind:
     return Kind.CODE if kinds == [Kind.CODE] else Kind.FILES
 
 
+PHASE_KEY = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
+ONE_PHASE = "main"  # the key of a challenge's only phase, when its bundle declares none
+MAX_PHASES = 10
+
+
+class PhaseData(_Strict):
+    """A phase's own test data; a field left out is the challenge's (`data:`)."""
+
+    test_features: str | None = None
+    test_labels: str | None = None
+    reference: str | None = None
+    inputs: str | None = None
+    input_data: str | None = None
+    sample_submission: str | None = None
+    starter_kit: str | None = None
+
+
+class Phase(_Strict):
+    """One stage of a challenge (a development phase on a public test set, then a final one): its own
+    schedule and, where it says so, its own test data, accepted kinds, limits and metric. Each phase
+    has its own boards; the teams, staff and record are the challenge's."""
+
+    key: Annotated[str, Field(pattern=PHASE_KEY)]
+    title: Annotated[str, Field(min_length=1, max_length=80)]
+    description: str = ""
+    schedule: Schedule = Schedule()
+    # CodaLab's auto_migration: when this phase opens, each team's final selections of the phase
+    # before (else its best public submission) are sent again, to be scored on this phase's data.
+    migrate: bool = False
+    kinds: Annotated[list[Kind], Field(min_length=1)] | None = None
+    limits: dict[str, object] | None = None  # fields of `limits:` this phase changes
+    metric: str | None = None
+    extra_metrics: list[str] | None = None
+    public_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    split_column: Annotated[str, Field(min_length=1)] | None = None
+    program: ScoringProgram | None = None  # its own scoring (and ingestion) program
+    data: PhaseData = PhaseData()
+
+    @field_validator("schedule")
+    @classmethod
+    def _no_reveal(cls, schedule: Schedule) -> Schedule:
+        if schedule.reveal is not None:
+            raise ValueError("reveal is the challenge's (schedule.reveal), for every phase at once")
+        return schedule
+
+    def overrides(self) -> dict[str, object]:
+        """The challenge's fields this phase sets, as they would be written in challenge.yaml."""
+        return self.model_dump(
+            mode="json",
+            exclude_unset=True,
+            exclude_none=True,
+            exclude={"key", "title", "description", "migrate", "schedule", "data", "limits"},
+        )
+
+
 class ChallengeSpec(_Strict):
     slug: Annotated[str, Field(pattern=SLUG_PATTERN)]
     title: Annotated[str, Field(min_length=1, max_length=200)]
@@ -277,6 +341,31 @@ class ChallengeSpec(_Strict):
     rank_by: RankBy = RankBy.OVERALL
     public_board: PublicBoard = PublicBoard.PLAIN
     data: DataFiles
+    # None declared: the challenge is one phase (ONE_PHASE) with the fields above.
+    phases: Annotated[list[Phase], Field(max_length=MAX_PHASES)] = []
+    _phase_specs: dict[str, ChallengeSpec] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schedule_from_phases(cls, raw: object) -> object:
+        """With phases, the challenge runs from the first phase's opening to the last one's close."""
+        if not isinstance(raw, dict) or not isinstance(phases := raw.get("phases"), list) or not phases:
+            return raw
+        schedule = raw.get("schedule") or {}
+        if not isinstance(schedule, dict) or not all(isinstance(p, dict) for p in phases):
+            return raw
+        derived = {
+            "opens": (phases[0].get("schedule") or {}).get("opens"),
+            "closes": (phases[-1].get("schedule") or {}).get("closes"),
+        }
+        for field, value in derived.items():
+            given = schedule.get(field)
+            if given is not None and str(given) != str(value):
+                raise ValueError(
+                    f"schedule.{field}: with phases, each phase has its own schedule (the challenge "
+                    f"{field} with its {'first' if field == 'opens' else 'last'} phase); leave it out"
+                )
+        return {**raw, "schedule": {**schedule, **derived}}
 
     @field_validator("groups", mode="before")
     @classmethod
@@ -317,7 +406,33 @@ class ChallengeSpec(_Strict):
         return names
 
     @model_validator(mode="after")
+    def _phases_coherent(self) -> ChallengeSpec:
+        keys = [p.key for p in self.phases]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"phases: each key once (got {', '.join(keys)})")
+        for before, after in zip(self.phases, self.phases[1:], strict=False):
+            if before.schedule.closes is None or after.schedule.opens is None:
+                raise ValueError(
+                    f"phases: {before.key!r} needs schedule.closes and {after.key!r} schedule.opens, "
+                    "so that one phase follows the other"
+                )
+            if after.schedule.opens < before.schedule.closes:
+                raise ValueError(
+                    f"phases: {after.key!r} opens ({after.schedule.opens.isoformat()}) before "
+                    f"{before.key!r} closes ({before.schedule.closes.isoformat()}); phases may not overlap"
+                )
+        if self.phases and self.phases[0].migrate:
+            raise ValueError(
+                f"phases: {self.phases[0].key!r} is the first phase: there is nothing to migrate"
+            )
+        for phase in self.phases:
+            self.phase_spec(phase.key)  # each phase's own challenge must be valid as a whole
+        return self
+
+    @model_validator(mode="after")
     def _coherent(self) -> ChallengeSpec:
+        if self.phases:
+            return self  # each phase's own challenge is checked as a whole (phase_spec)
         if self.program is not None:
             return self._program_coherent()
         if Kind.FILES in self.kinds:
@@ -513,3 +628,50 @@ class ChallengeSpec(_Strict):
             min_group_size=self.groups.min_size if self.groups else DEFAULT_MIN_SIZE,
             by_worst_group=self.rank_by is RankBy.WORST_GROUP,
         )
+
+    @property
+    def phase_keys(self) -> list[str]:
+        return [p.key for p in self.phases] or [ONE_PHASE]
+
+    def phase(self, key: str) -> Phase | None:
+        return next((p for p in self.phases if p.key == key), None)
+
+    def phase_at(self, now: datetime) -> str:
+        """The current phase: the last one opened by `now`; before the first opens, the first."""
+        current = self.phase_keys[0]
+        for phase in self.phases:
+            if phase.schedule.opens is None or phase.schedule.opens <= now:
+                current = phase.key
+        return current
+
+    def phase_before(self, key: str) -> str | None:
+        keys = self.phase_keys
+        index = keys.index(key)
+        return keys[index - 1] if index > 0 else None
+
+    def phase_spec(self, key: str) -> ChallengeSpec:
+        """The challenge as phase `key` runs it: its fields with the phase's in their place (no phases)."""
+        if not self.phases and key == ONE_PHASE:
+            return self
+        if key in self._phase_specs:
+            return self._phase_specs[key]
+        phase = self.phase(key)
+        if phase is None:
+            raise KeyError(f"no phase {key!r}; expected one of {', '.join(self.phase_keys)}")
+        raw = self.model_dump(mode="json", exclude={"phases"}, exclude_none=True)
+        raw.update(phase.overrides())
+        raw["schedule"] = {**phase.schedule.model_dump(mode="json", exclude_none=True)}
+        if self.schedule.reveal is not None:
+            raw["schedule"]["reveal"] = self.schedule.reveal.isoformat()
+        raw["limits"] = {**raw["limits"], **(phase.limits or {})}
+        raw["data"] = {**raw["data"], **phase.data.model_dump(exclude_none=True)}
+        try:
+            spec = ChallengeSpec.model_validate(raw)
+        except ValidationError as exc:
+            where = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc']) or 'phase'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+            raise ValueError(f"phases: {key!r}: {where}") from None
+        self._phase_specs[key] = spec
+        return spec

@@ -37,11 +37,12 @@ def allowed_by(rules: BoardRules) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def rankable(challenge_id: int, rules: BoardRules) -> list[ColumnElement[bool]]:
-    """The challenge's submissions a board may rank, as SQL conditions: scored with a public score, not
-    disqualified, within the board's rules."""
+def rankable(challenge_id: int, phase: str, rules: BoardRules) -> list[ColumnElement[bool]]:
+    """The submissions of a phase of the challenge a board may rank, as SQL conditions: scored with a
+    public score, not disqualified, within the board's rules."""
     return [
         col(Submission.challenge_id) == challenge_id,
+        col(Submission.phase) == phase,
         col(Submission.status) == Status.SCORED,
         col(Submission.public_score).is_not(None),
         col(Submission.id).not_in(disqualified_submissions(challenge_id)),
@@ -50,10 +51,11 @@ def rankable(challenge_id: int, rules: BoardRules) -> list[ColumnElement[bool]]:
 
 
 async def recompute_best(
-    session: AsyncSession, challenge_id: int, team_id: int | None, spec: ChallengeSpec
+    session: AsyncSession, challenge_id: int, phase: str, team_id: int | None, spec: ChallengeSpec
 ) -> None:
-    """Rewrite the best of one team (or of every team: None) from its scored, not disqualified
-    submissions within the board's rules, in one statement; the caller commits."""
+    """Rewrite the best of one team (or of every team: None) in a phase from its scored, not
+    disqualified submissions within the board's rules, in one statement; `spec`: the phase's. The
+    caller commits."""
     score = col(Submission.public_score)
     order = score.desc() if spec.primary_metric.higher_is_better else score.asc()
     ranked = select(
@@ -67,8 +69,8 @@ async def recompute_best(
             order_by=(order, col(Submission.created_at), col(Submission.id)),
         )
         .label("n"),
-    ).where(*rankable(challenge_id, spec.board_rules))
-    stale = delete(TeamBest).where(col(TeamBest.challenge_id) == challenge_id)
+    ).where(*rankable(challenge_id, phase, spec.board_rules))
+    stale = delete(TeamBest).where(col(TeamBest.challenge_id) == challenge_id, col(TeamBest.phase) == phase)
     if team_id is not None:
         ranked = ranked.where(Submission.team_id == team_id)
         stale = stale.where(col(TeamBest.team_id) == team_id)
@@ -76,17 +78,32 @@ async def recompute_best(
     await session.exec(stale)
     await session.exec(
         insert(TeamBest).from_select(
-            ["team_id", "challenge_id", "submission_id", "public_score", "created_at"],
+            ["team_id", "phase", "challenge_id", "submission_id", "public_score", "created_at"],
             select(
-                best.c.team_id, literal(challenge_id), best.c.id, best.c.public_score, best.c.created_at
+                best.c.team_id,
+                literal(phase),
+                literal(challenge_id),
+                best.c.id,
+                best.c.public_score,
+                best.c.created_at,
             ).where(best.c.n == 1),
         )
     )
 
 
+async def recompute_team(session: AsyncSession, challenge_id: int, team_id: int, spec: ChallengeSpec) -> None:
+    """Rewrite a team's best in every phase of the challenge (a submission of it disqualified or
+    reinstated); the caller commits."""
+    for phase in spec.phase_keys:
+        await recompute_best(session, challenge_id, phase, team_id, spec.phase_spec(phase))
+
+
 async def rules_changed(
     session: AsyncSession, challenge_id: int, before: ChallengeSpec, after: ChallengeSpec
 ) -> None:
-    """A challenge's spec changed: if its board rules did, every team's best may have (the caller commits)."""
-    if before.board_rules != after.board_rules:
-        await recompute_best(session, challenge_id, None, after)
+    """A challenge's spec changed: where a phase's board rules did, every team's best in it may have
+    (the caller commits)."""
+    for phase in after.phase_keys:
+        rules = after.phase_spec(phase).board_rules
+        if phase not in before.phase_keys or before.phase_spec(phase).board_rules != rules:
+            await recompute_best(session, challenge_id, phase, None, after.phase_spec(phase))

@@ -18,9 +18,10 @@ Candidates = dict[int, list[ScoredSubmission]]
 
 
 async def read_board(
-    session: AsyncSession, challenge_id: int, team_ids: Collection[int] | None = None
+    session: AsyncSession, challenge_id: int, phase: str, team_ids: Collection[int] | None = None
 ) -> tuple[Candidates, dict[int, TeamActivity]]:
-    """The candidates and activity of every team of a challenge on its boards, or only of `team_ids`."""
+    """The candidates and activity of every team of a challenge on a phase's boards, or only of
+    `team_ids`."""
     columns = (
         Submission.id,
         Submission.team_id,
@@ -40,6 +41,7 @@ async def read_board(
         .join(TeamBest, col(TeamBest.submission_id) == Submission.id)
         .where(
             TeamBest.challenge_id == challenge_id,
+            TeamBest.phase == phase,
             Submission.status == Status.SCORED,
             col(Submission.id).not_in(disqualified_entries),
         )
@@ -48,6 +50,7 @@ async def read_board(
     finals_query, released_query = (
         select(*columns).where(
             Submission.challenge_id == challenge_id,
+            Submission.phase == phase,
             flag,
             Submission.status == Status.SCORED,
             col(Submission.id).not_in(disqualified_entries),

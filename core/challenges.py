@@ -33,8 +33,13 @@ class ChallengeFiles:
         self._by_role = {row.role: row for row in rows}
 
     @classmethod
-    async def load(cls, session: AsyncSession, challenge_id: int) -> ChallengeFiles:
-        rows = await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge_id))
+    async def load(cls, session: AsyncSession, challenge_id: int, phase: str) -> ChallengeFiles:
+        """The files of one phase of the challenge (each phase has its own)."""
+        rows = await session.exec(
+            select(ChallengeFile).where(
+                ChallengeFile.challenge_id == challenge_id, ChallengeFile.phase == phase
+            )
+        )
         return cls(challenge_id, list(rows))
 
     def get(self, role: FileRole) -> ChallengeFile | None:

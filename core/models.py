@@ -10,6 +10,8 @@ from sqlalchemy import JSON, DateTime, Index, LargeBinary, String, Text, TypeDec
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from challenges.spec import ONE_PHASE
+
 MAX_ROW_ID = (
     2**31 - 1
 )  # ids are INTEGER columns: PostgreSQL's range, and SQLite's driver overflows past int64
@@ -198,9 +200,10 @@ class AuditEvent(SQLModel, table=True):
 
 
 class ChallengeFile(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("challenge_id", "role"),)
+    __table_args__ = (UniqueConstraint("challenge_id", "phase", "role"),)
     id: int | None = Field(default=None, primary_key=True)
     challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
+    phase: str = Field(default=ONE_PHASE, sa_type=String(40))  # each phase has its own files
     role: str = Field(sa_type=String(40))
     name: str = Field(sa_type=String(100))
     sha256: str = Field(sa_type=String(64))
@@ -226,6 +229,7 @@ class TeamBest(SQLModel, table=True):
     """Each team's best public submission, kept by the worker as it scores: the board reads 1 row a team."""
 
     team_id: int = Field(primary_key=True, foreign_key="team.id", ondelete="CASCADE")
+    phase: str = Field(default=ONE_PHASE, primary_key=True, sa_type=String(40))
     challenge_id: int = Field(foreign_key="challenge.id", index=True, ondelete="CASCADE")
     submission_id: int = Field(foreign_key="submission.id", ondelete="CASCADE")
     public_score: float
@@ -268,6 +272,7 @@ class Submission(SQLModel, table=True):
     challenge_id: int = Field(foreign_key="challenge.id", ondelete="CASCADE")
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE")
     user_id: int = Field(foreign_key="user.id")
+    phase: str = Field(default=ONE_PHASE, sa_type=String(40))  # the phase it was sent in (or migrated to)
     kind: str = Field(sa_type=String(20))
     file_format: str = Field(sa_type=String(20))
     filename: str = Field(sa_type=String(255))  # shown to people only; never used as a path
@@ -330,6 +335,7 @@ class Baseline(SQLModel, table=True):
     ranked."""
 
     challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
+    phase: str = Field(default=ONE_PHASE, primary_key=True, sa_type=String(40))  # scored on its data
     name: str = Field(primary_key=True, sa_type=String(40))
     filename: str = Field(sa_type=String(60))  # under baselines/ in the bundle
     sha256: str = Field(sa_type=String(64))  # the file, kept so the bundle downloads whole
@@ -350,6 +356,7 @@ class EntryUncertainty(SQLModel, table=True):
     challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
     board: str = Field(primary_key=True, sa_type=String(10))
     submission_id: int = Field(primary_key=True, foreign_key="submission.id", ondelete="CASCADE")
+    phase: str = Field(default=ONE_PHASE, sa_type=String(40))
     low: float | None = None
     high: float | None = None
     tied_with_leader: bool = False
@@ -403,3 +410,14 @@ class Rescore(SQLModel, table=True):
     failed: int = 0  # no longer valid under the new data (its status says why)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PhaseStart(SQLModel, table=True):
+    """A phase's opening, handled once: its migration of the phase before's submissions (one row per
+    phase that migrates, written by the first reconciler to see the phase open)."""
+
+    __tablename__ = "phase_start"
+    challenge_id: int = Field(primary_key=True, foreign_key="challenge.id", ondelete="CASCADE")
+    phase: str = Field(primary_key=True, sa_type=String(40))
+    migrated: int = 0  # submissions sent again into the phase
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -117,13 +117,14 @@ class ArqQueue:
             _queue_name=SANDBOX_LANE,
         )
 
-    async def enqueue_baseline(self, challenge_id: int, name: str, version: str) -> None:
+    async def enqueue_baseline(self, challenge_id: int, phase: str, name: str, version: str) -> None:
         """Run and score a model or code baseline (runner.baselines): in the sandbox lane, once per version."""
         await self.redis.enqueue_job(
             SCORE_BASELINE,
             challenge_id,
             name,
-            _job_id=f"baseline:{challenge_id}:{name}:{version}",
+            phase,
+            _job_id=f"baseline:{challenge_id}:{phase}:{name}:{version}",
             _queue_name=SANDBOX_LANE,
         )
 

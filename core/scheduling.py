@@ -92,8 +92,12 @@ async def lanes_of(session: AsyncSession, submission_ids: list[int]) -> dict[int
     if not submission_ids:
         return {}
     rows = await session.exec(
-        select(Submission.id, Submission.kind, Challenge)
+        select(Submission.id, Submission.kind, Submission.phase, Challenge)
         .join(Challenge, col(Challenge.id) == Submission.challenge_id)
         .where(col(Submission.id).in_(submission_ids))
     )
-    return {sid: lane(spec_of(challenge), kind) for sid, kind, challenge in rows if sid is not None}
+    return {
+        sid: lane(spec_of(challenge).phase_spec(phase), kind)
+        for sid, kind, phase, challenge in rows
+        if sid is not None
+    }

@@ -46,17 +46,22 @@ def _claimable(now: datetime, stale: timedelta):  # type: ignore[no-untyped-def]
 
 
 async def _claim(
-    session: AsyncSession, challenge_id: int, name: str, base: timedelta
+    session: AsyncSession, challenge_id: int, phase: str, name: str, base: timedelta
 ) -> tuple[Baseline, datetime] | None:
-    row = await session.get(Baseline, (challenge_id, name))
+    row = await session.get(Baseline, (challenge_id, phase, name))
     challenge = await session.get(Challenge, challenge_id)
     if row is None or challenge is None:
         return None
     now = utcnow()
-    stale = stale_after_for(spec_of(challenge), Kind(row.kind), base)
+    stale = stale_after_for(spec_of(challenge).phase_spec(phase), Kind(row.kind), base)
     claimed = await session.exec(
         update(Baseline)
-        .where(col(Baseline.challenge_id) == challenge_id, col(Baseline.name) == name, _claimable(now, stale))
+        .where(
+            col(Baseline.challenge_id) == challenge_id,
+            col(Baseline.phase) == phase,
+            col(Baseline.name) == name,
+            _claimable(now, stale),
+        )
         .values(state=BaselineState.RUNNING, updated_at=now, error=None)
     )
     await session.commit()
@@ -67,12 +72,13 @@ async def _claim(
 
 
 async def _write(
-    session: AsyncSession, challenge_id: int, name: str, claimed_at: datetime, **values: object
+    session: AsyncSession, challenge_id: int, phase: str, name: str, claimed_at: datetime, **values: object
 ) -> bool:
     written = await session.exec(
         update(Baseline)
         .where(
             col(Baseline.challenge_id) == challenge_id,
+            col(Baseline.phase) == phase,
             col(Baseline.name) == name,
             col(Baseline.state) == BaselineState.RUNNING,
             col(Baseline.updated_at) == claimed_at,
@@ -84,12 +90,18 @@ async def _write(
 
 
 async def run_baseline(
-    sessions: SessionMaker, runtime: Runtime, challenge_id: int, name: str, *, stale_after: timedelta
+    sessions: SessionMaker,
+    runtime: Runtime,
+    challenge_id: int,
+    phase: str,
+    name: str,
+    *,
+    stale_after: timedelta,
 ) -> Ran | None:
     """Run and score one baseline (None: nothing to do, another worker has it, or it waits for the
     challenge's environment and is queued again)."""
     async with sessions() as session:
-        claim = await _claim(session, challenge_id, name, stale_after)
+        claim = await _claim(session, challenge_id, phase, name, stale_after)
         if claim is None:
             return None
         row, claimed_at = claim
@@ -103,6 +115,7 @@ async def run_baseline(
             sha256=row.sha256,
             created_at=claimed_at,
             filename=row.filename,
+            phase=phase,
         )
         # Nothing held open while the sandbox runs (a commit, not a rollback: the job's files stay loaded).
         await session.commit()
@@ -111,25 +124,34 @@ async def run_baseline(
         except EnvironmentNotReady:
             # Queued again under a new version: the reconciler hands it out once the environment is built.
             await _write(
-                session, challenge_id, name, claimed_at, state=BaselineState.QUEUED, updated_at=utcnow()
+                session,
+                challenge_id,
+                phase,
+                name,
+                claimed_at,
+                state=BaselineState.QUEUED,
+                updated_at=utcnow(),
             )
             return None
         except Exception as exc:  # ours (Docker, files): said to the organisers, who can run it again
             log.exception("challenge %s: baseline %r could not be run", job.slug, name)
             message = f"the platform could not run this baseline: {exc!r}"[:ERROR_CHARS]
-            await _write(session, challenge_id, name, claimed_at, state=BaselineState.FAILED, error=message)
+            await _write(
+                session, challenge_id, phase, name, claimed_at, state=BaselineState.FAILED, error=message
+            )
             return Ran(job.slug, BaselineState.FAILED)
         if result.scores is None:
             logs = result.record.get("logs") or result.record.get("scorer_logs") or ""
             error = "\n\n".join(part for part in (result.message, logs) if part)[:ERROR_CHARS]
             written = await _write(
-                session, challenge_id, name, claimed_at, state=BaselineState.FAILED, error=error
+                session, challenge_id, phase, name, claimed_at, state=BaselineState.FAILED, error=error
             )
             return Ran(job.slug, BaselineState.FAILED) if written else None
         values = score_values(result.scores)
         written = await _write(
             session,
             challenge_id,
+            phase,
             name,
             claimed_at,
             state=BaselineState.SCORED,
@@ -141,8 +163,8 @@ async def run_baseline(
         return Ran(job.slug, BaselineState.SCORED) if written else None
 
 
-async def waiting(sessions: SessionMaker, base: timedelta) -> list[tuple[int, str, str]]:
-    """Baselines to hand to the workers (challenge id, name, version): queued, or running past their
+async def waiting(sessions: SessionMaker, base: timedelta) -> list[tuple[int, str, str, str]]:
+    """Baselines to hand to the workers (challenge id, phase, name, version): queued, or running past their
     time (their worker died)."""
     now = utcnow()
     async with sessions() as session:
@@ -153,9 +175,9 @@ async def waiting(sessions: SessionMaker, base: timedelta) -> list[tuple[int, st
         )
         found = []
         for row, challenge in rows:
-            stale = stale_after_for(spec_of(challenge), Kind(row.kind), base)
+            stale = stale_after_for(spec_of(challenge).phase_spec(row.phase), Kind(row.kind), base)
             if row.state == BaselineState.QUEUED or (
                 row.updated_at is not None and row.updated_at < now - stale
             ):
-                found.append((row.challenge_id, row.name, baseline_version(row.updated_at)))
+                found.append((row.challenge_id, row.phase, row.name, baseline_version(row.updated_at)))
         return found

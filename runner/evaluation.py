@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import FileRole
-from challenges.spec import ChallengeSpec, Kind
+from challenges.spec import ONE_PHASE, ChallengeSpec, Kind
 from core import logs
 from core.best import is_disqualified
 from core.challenges import ChallengeFiles, spec_of
@@ -160,6 +160,7 @@ class Job:
     sha256: str
     created_at: datetime
     files: ChallengeFiles
+    phase: str = ONE_PHASE  # spec and files are this phase's
     # The challenge's own environment: its lock once ready (spec.runtime_image is then its image);
     # `environment_ready` is False while it is being built.
     environment_lock: str | None = None
@@ -176,6 +177,7 @@ class ScoredSubmission:
     challenge_id: int
     public_score: float | None
     created_at: datetime
+    phase: str
 
 
 async def challenge_job(
@@ -189,11 +191,13 @@ async def challenge_job(
     sha256: str,
     created_at: datetime,
     filename: str = "",
+    phase: str = ONE_PHASE,
 ) -> Job:
-    """A job on one of the challenge's uploads: a team's submission, or a baseline of its bundle."""
+    """A job on one of the challenge's uploads (a team's submission, or a baseline of its bundle), as
+    its phase scores it."""
     challenge = await session.get(Challenge, challenge_id)
     assert challenge is not None
-    spec = spec_of(challenge)
+    spec = spec_of(challenge).phase_spec(phase)
     environment = await session.get(ChallengeEnvironment, challenge_id)
     ready = environment is None or environment.state == EnvironmentState.READY
     if environment is not None and ready:
@@ -210,8 +214,9 @@ async def challenge_job(
         file_format=file_format,
         sha256=sha256,
         created_at=created_at,
-        files=await ChallengeFiles.load(session, challenge_id),
+        files=await ChallengeFiles.load(session, challenge_id, phase),
         filename=filename,
+        phase=phase,
     )
 
 
@@ -229,6 +234,7 @@ async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
         sha256=submission.sha256,
         created_at=submission.created_at,
         filename=submission.filename,
+        phase=submission.phase,
     )
 
 
@@ -478,7 +484,12 @@ async def evaluate_submission(
         ranked = job.spec.limits.board_rules.allow(used)
         if written and ranked and not await is_disqualified(session, job.challenge_id, submission_id):
             entry = ScoredSubmission(
-                submission_id, job.team_id, job.challenge_id, values["public_score"], job.created_at
+                submission_id,
+                job.team_id,
+                job.challenge_id,
+                values["public_score"],
+                job.created_at,
+                job.phase,
             )
             await record_best(session, entry, higher_is_better=job.spec.primary_metric.higher_is_better)
             if job.spec.ladder and result.predictions is not None and values["public_score"] is not None:
@@ -488,6 +499,7 @@ async def evaluate_submission(
                     job.spec,
                     runtime.truths.get(job.spec, job.files[FileRole.TEST_LABELS].sha256),
                     challenge_id=job.challenge_id,
+                    phase=job.phase,
                     team_id=job.team_id,
                     submission_id=submission_id,
                     predictions=result.predictions,

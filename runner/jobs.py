@@ -10,10 +10,11 @@ from typing import Any
 from arq import Retry
 from redis.exceptions import RedisError
 
+from challenges.spec import ONE_PHASE
 from core import logs
 from core.blobs import sweep_orphans
 from core.metrics import record_evaluation
-from core.models import BaselineState, EnvironmentState, FailureKind, Status
+from core.models import BaselineState, EnvironmentState, FailureKind, Status, utcnow
 from core.queue import ArqQueue, board_channel, board_message, uncertainty_due, waiting_submissions
 from core.scheduling import Placement
 from runner import baselines, environments, fairness, heartbeat
@@ -22,6 +23,7 @@ from runner.budgets import ARQ_MAX_TRIES, JOB_TRIES, RECONCILER_ATTEMPTS
 from runner.environments import EnvironmentNotReady
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
 from runner.fairness import TeamAtCapacity
+from runner.phases import start_phases
 from runner.reconcile import find_stuck, reenqueue
 from runner.rescoring import give_up, lost_parts, rescore_submission
 from runner.uncertainty import uncertainty_pass
@@ -155,13 +157,14 @@ async def build_environment(ctx: dict[str, Any], challenge_id: int) -> str:
     return state
 
 
-async def score_baseline(ctx: dict[str, Any], challenge_id: int, name: str) -> str:
+async def score_baseline(ctx: dict[str, Any], challenge_id: int, name: str, phase: str = ONE_PHASE) -> str:
     """Run and score a bundle's model or code baseline (runner.baselines); the boards show it once scored."""
     settings = ctx["settings"]
     ran = await run_baseline(
         ctx["sessions"],
         ctx["runtime"],
         challenge_id,
+        phase,
         name,
         stale_after=timedelta(seconds=settings.reconcile_after_s),
     )
@@ -222,8 +225,10 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     for challenge_id, version in await environments.waiting(ctx["sessions"]):
         await queue.enqueue_environment(challenge_id, version)  # likewise: one job per request
     base = timedelta(seconds=settings.reconcile_after_s)
-    for challenge_id, name, version in await baselines.waiting(ctx["sessions"], base):
-        await queue.enqueue_baseline(challenge_id, name, version)  # likewise
+    for challenge_id, phase, name, version in await baselines.waiting(ctx["sessions"], base):
+        await queue.enqueue_baseline(challenge_id, phase, name, version)  # likewise
+    for submission_id, where in await start_phases(ctx["sessions"], utcnow()):
+        await queue.enqueue_evaluation(submission_id, where)  # a phase opened: what it migrated
     waiting = await waiting_submissions(ctx["redis"])
     return len(await reenqueue(queue, retry, round_id=round_id, waiting=waiting))
 

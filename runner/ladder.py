@@ -31,7 +31,7 @@ def public_losses(spec: ChallengeSpec, truth: GroundTruth, predictions: np.ndarr
 
 
 async def released_entry(
-    session: AsyncSession, spec: ChallengeSpec, challenge_id: int, team_id: int
+    session: AsyncSession, spec: ChallengeSpec, challenge_id: int, phase: str, team_id: int
 ) -> Kept | None:
     """The team's current release: its best released submission still on the board (each release beat
     the one before it, so the best is the latest, unless that one was since disqualified)."""
@@ -40,7 +40,7 @@ async def released_entry(
         await session.exec(
             select(*KEPT_COLUMNS)
             .where(
-                *rankable(challenge_id, spec.board_rules),
+                *rankable(challenge_id, phase, spec.board_rules),
                 Submission.team_id == team_id,
                 col(Submission.released),
             )
@@ -58,6 +58,7 @@ async def ladder_step(
     truth: GroundTruth,
     *,
     challenge_id: int,
+    phase: str,
     team_id: int,
     submission_id: int,
     predictions: np.ndarray,
@@ -65,7 +66,7 @@ async def ladder_step(
     """Release the newly scored submission if it beats the team's release (or there is none yet); the
     caller commits. True if it was released."""
     await lock_team(session, team_id)
-    current = await released_entry(session, spec, challenge_id, team_id)
+    current = await released_entry(session, spec, challenge_id, phase, team_id)
     if current is not None:
         released_losses = public_losses(spec, truth, current.predictions(store, spec, truth))
         if not beats(public_losses(spec, truth, predictions), released_losses):
@@ -75,14 +76,19 @@ async def ladder_step(
 
 
 async def replay(
-    session: AsyncSession, store: BlobStore, spec: ChallengeSpec, truth: GroundTruth, challenge_id: int
+    session: AsyncSession,
+    store: BlobStore,
+    spec: ChallengeSpec,
+    truth: GroundTruth,
+    challenge_id: int,
+    phase: str,
 ) -> int:
-    """Run every team's scored submissions through the Ladder again, in the order they were sent (after
+    """Run every team's scored submissions of a phase (`spec`: its) through the Ladder again, in the order they were sent (after
     a rescore: the releases were decided on the old labels or split); the caller commits. The number of
     releases."""
     rows = await session.exec(
         select(Submission.team_id, *KEPT_COLUMNS)
-        .where(*rankable(challenge_id, spec.board_rules))
+        .where(*rankable(challenge_id, phase, spec.board_rules))
         .order_by(col(Submission.team_id), col(Submission.created_at), col(Submission.id))
     )
     released: set[int] = set()
@@ -92,7 +98,11 @@ async def replay(
         released |= {kept[step.released_index].id for step in run_ladder(losses)}
     await session.exec(
         update(Submission)
-        .where(col(Submission.challenge_id) == challenge_id, col(Submission.released))
+        .where(
+            col(Submission.challenge_id) == challenge_id,
+            col(Submission.phase) == phase,
+            col(Submission.released),
+        )
         .values(released=False)
     )
     if released:

@@ -53,7 +53,7 @@ async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: in
         stuck = []
         ahead: Counter[tuple[int, str]] = Counter()  # a team's stuck ones before this one, per lane
         for submission, challenge in rows:
-            spec = spec_of(challenge)
+            spec = spec_of(challenge).phase_spec(submission.phase)
             if submission.status == Status.RUNNING:
                 allowed = stale_after(spec, Kind(submission.kind), older_than)
                 if submission.started_at is None or submission.started_at >= now - allowed:

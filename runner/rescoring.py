@@ -105,7 +105,7 @@ async def rescore_submission(
                 .values(**values, **result.record)
             )
             if changed.rowcount == 1:
-                await recompute_best(session, job.challenge_id, job.team_id, job.spec)
+                await recompute_best(session, job.challenge_id, job.phase, job.team_id, job.spec)
                 # Its resampled scores were of the old labels or split: the next pass computes them anew.
                 await session.exec(
                     delete(BootstrapScores).where(col(BootstrapScores.submission_id) == submission_id)
@@ -121,11 +121,15 @@ async def rescore_submission(
 async def _replay_ladder(session: AsyncSession, runtime: Runtime, slug: str) -> None:
     """The rescore is done: under the Ladder, each team's releases are decided again on the new scores."""
     challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
-    if challenge is None or challenge.id is None or not (spec := spec_of(challenge)).ladder:
+    if challenge is None or challenge.id is None:
         return
-    files = await ChallengeFiles.load(session, challenge.id)
-    truth = runtime.truths.get(spec, files[FileRole.TEST_LABELS].sha256)
-    await replay(session, runtime.store, spec, truth, challenge.id)
+    whole = spec_of(challenge)
+    for phase in whole.phase_keys:
+        if not (spec := whole.phase_spec(phase)).ladder:
+            continue
+        files = await ChallengeFiles.load(session, challenge.id, phase)
+        truth = runtime.truths.get(spec, files[FileRole.TEST_LABELS].sha256)
+        await replay(session, runtime.store, spec, truth, challenge.id, phase)
     await session.commit()
 
 

@@ -28,6 +28,8 @@ class ScoredEntry(Protocol):
     @property
     def challenge_id(self) -> int: ...
     @property
+    def phase(self) -> str: ...
+    @property
     def public_score(self) -> float | None: ...
     @property
     def created_at(self) -> datetime: ...
@@ -44,6 +46,7 @@ async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_be
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(TeamBest).values(
         team_id=entry.team_id,
+        phase=entry.phase,
         challenge_id=entry.challenge_id,
         submission_id=entry.id,
         public_score=entry.public_score,
@@ -57,7 +60,7 @@ async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_be
     )
     await session.exec(
         statement.on_conflict_do_update(
-            index_elements=[old.team_id],
+            index_elements=[old.team_id, old.phase],
             set_={
                 "submission_id": new.submission_id,
                 "public_score": new.public_score,

@@ -59,18 +59,23 @@ class Pass:
 
 
 async def uncertainty_pass(sessions: SessionMaker, truths: TruthCache, slug: str) -> Pass | None:
-    """Recompute a challenge's board uncertainty (None: no such challenge, or not one the pass covers).
+    """Recompute the board uncertainty of a challenge's current phase (None: no such challenge, or not
+    one the pass covers). A phase that has ended keeps the figures of its last pass.
 
     At most ENTRIES_PER_PASS entries get their resampled scores computed, the top of the boards first:
     after a deadline rush of a thousand new entries, passes take turns with the scoring instead of
     holding a core for minutes."""
     async with sessions() as session:
         challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
-        if challenge is None or challenge.id is None or not (spec := spec_of(challenge)).has_uncertainty:
+        if challenge is None or challenge.id is None:
+            return None
+        phase = spec_of(challenge).phase_at(utcnow())
+        if not (spec := spec_of(challenge).phase_spec(phase)).has_uncertainty:
             return None
         challenge_id = challenge.id
-        candidates, teams = await read_board(session, challenge_id)
-        labels_sha256 = (await ChallengeFiles.load(session, challenge_id))[FileRole.TEST_LABELS].sha256
+        candidates, teams = await read_board(session, challenge_id, phase)
+        files = await ChallengeFiles.load(session, challenge_id, phase)
+        labels_sha256 = files[FileRole.TEST_LABELS].sha256
         higher = spec.primary_metric.higher_is_better
         rules = spec.board_rules
         order = {
@@ -128,12 +133,17 @@ async def uncertainty_pass(sessions: SessionMaker, truths: TruthCache, slug: str
                 public, private = computed.public.tobytes(), computed.private.tobytes()
                 session.add(BootstrapScores(submission_id=submission_id, public=public, private=private))
         now = utcnow()
-        await session.exec(delete(EntryUncertainty).where(col(EntryUncertainty.challenge_id) == challenge_id))
+        await session.exec(
+            delete(EntryUncertainty).where(
+                col(EntryUncertainty.challenge_id) == challenge_id, col(EntryUncertainty.phase) == phase
+            )
+        )
         for board, pairs in found.items():
             for submission_id, entry in pairs:
                 session.add(
                     EntryUncertainty(
                         challenge_id=challenge_id,
+                        phase=phase,
                         board=board.value,
                         submission_id=submission_id,
                         low=entry.low,

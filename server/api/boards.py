@@ -25,11 +25,15 @@ from server.services.accounts import Viewer
 from server.services.boards import BoardData, Leaderboard
 
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100_000, description="at most this many entries")]
+PhaseQuery = Annotated[
+    str | None, QueryParameter(max_length=40, description="a phase's key (the current phase if left out)")
+]
 
 
 def leaderboard_out(result: Leaderboard, entries: list[BoardEntry], *, reviewer: bool) -> LeaderboardOut:
     return LeaderboardOut(
         board=result.board.value,
+        phase=result.phase,
         metric=result.metric,
         higher_is_better=result.higher_is_better,
         precision=result.precision,
@@ -76,21 +80,21 @@ def _encode_page(result: Leaderboard, offset: int, limit: int | None, *, reviewe
     return msgspec.json.encode(leaderboard_out(result, result.page(offset, limit), reviewer=reviewer))
 
 
-async def current_board(state: State, challenge: Challenge, board: Board) -> Leaderboard:
-    """The board from this process's board data: read once, then refreshed only for the teams that
-    changed, and kept in rank order. Visibility is the caller's check."""
+async def current_board(state: State, challenge: Challenge, phase: str, board: Board) -> Leaderboard:
+    """A phase's board from this process's board data: read once, then refreshed only for the teams
+    that changed, and kept in rank order. Visibility is the caller's check."""
     assert challenge.id is not None
     challenge_id, slug = challenge.id, challenge.slug
 
     async def load() -> BoardData:
         async with state.sessions() as session:
-            return await boards.board_data(session, challenge_id)
+            return await boards.board_data(session, challenge_id, phase)
 
     async def refresh(data: BoardData, team_ids: set[int]) -> BoardData:
         async with state.sessions() as session:
-            return await boards.refresh_teams(session, challenge_id, data, team_ids)
+            return await boards.refresh_teams(session, challenge_id, phase, data, team_ids)
 
-    return boards.rank(challenge, board, await state.hub.kept(slug, load, refresh))
+    return boards.rank(challenge, phase, board, await state.hub.kept(slug, load, refresh, phase))
 
 
 class BoardController(Controller):
@@ -115,6 +119,7 @@ class BoardController(Controller):
         board: FromQuery[Board] = Board.PUBLIC,
         limit: Limit = None,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        phase: PhaseQuery = None,
     ) -> Response[bytes]:
         """The board (or one page of it: `limit`, `offset`), from a per-process cache that the
         'board changed' events invalidate."""
@@ -128,12 +133,13 @@ class BoardController(Controller):
         access = await staff.access_to(db_session, viewer, challenge.id)
         boards.ensure_visible(challenge, board, access)
         reviewer = access.is_staff
+        shown = boards.board_phase(challenge, phase)
 
         async def page() -> bytes:
-            whole = await current_board(state, challenge, board)
+            whole = await current_board(state, challenge, shown, board)
             return _encode_page(whole, offset, limit, reviewer=reviewer)
 
-        key = keys.board_page(challenge, board, reviewer=reviewer, offset=offset, limit=limit)
+        key = keys.board_page(challenge, board, reviewer=reviewer, offset=offset, limit=limit, phase=shown)
         body = await state.hub.render(slug, key, page)
         return Response(body, media_type=MediaType.JSON)
 
@@ -158,16 +164,18 @@ class BoardController(Controller):
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
         limit: Limit = None,
+        phase: PhaseQuery = None,
     ) -> Stream:
         """A snapshot of the board (its top `limit` entries if given) first, then again on every change."""
         challenge = await challenges.get_challenge(db_session, slug, viewer)
         access = await staff.access_to(db_session, viewer, challenge.id)
         boards.ensure_visible(challenge, board, access)  # refused before the stream starts
         reviewer = access.is_staff
-        key = keys.board_page(challenge, board, reviewer=reviewer, offset=0, limit=limit)
+        shown = boards.board_phase(challenge, phase)  # a stream stays on the phase it started on
+        key = keys.board_page(challenge, board, reviewer=reviewer, offset=0, limit=limit, phase=shown)
 
         async def build() -> bytes:
-            whole = await current_board(state, challenge, board)
+            whole = await current_board(state, challenge, shown, board)
             return _encode_page(whole, 0, limit, reviewer=reviewer)
 
         async def frames() -> AsyncIterator[bytes]:

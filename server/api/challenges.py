@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import State
@@ -16,6 +17,7 @@ from challenges.spec import ChallengeSpec
 from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import Challenge, ChallengeState, Rescore, utcnow
+from server.api.boards import PhaseQuery
 from server.api.deps import announce_board_change
 from server.api.openapi import errors
 from server.api.schemas import (
@@ -30,12 +32,14 @@ from server.api.schemas import (
     GroupOut,
     GroupsOut,
     LimitsOut,
+    PhaseOut,
     RescoreOut,
 )
 from server.api.staff import staff_challenge
 from server.services import audit, bundles, environments, lifecycle, rescoring, staff
 from server.services import challenges as service
 from server.services.accounts import Viewer
+from server.services.boards import board_phase
 from server.services.lifecycle import Edit
 
 
@@ -45,6 +49,31 @@ def challenge_status(challenge: Challenge, spec: ChallengeSpec) -> str:
     if state_of(challenge, spec, now) in (ChallengeState.CLOSED, ChallengeState.REVEALED):
         return "closed"
     return "open" if spec.schedule.is_open(now) else "upcoming"
+
+
+def phases_out(spec: ChallengeSpec, now: datetime) -> list[PhaseOut]:
+    """The challenge's phases, in order, each with where it stands at `now`."""
+    current = spec.phase_at(now)
+    found = []
+    for key in spec.phase_keys:
+        phase, runs = spec.phase(key), spec.phase_spec(key)
+        schedule = runs.schedule
+        status = "open" if schedule.is_open(now) else "closed" if schedule.is_closed(now) else "upcoming"
+        found.append(
+            PhaseOut(
+                key=key,
+                title=phase.title if phase else runs.title,
+                description=phase.description if phase else "",
+                opens=schedule.opens,
+                closes=schedule.closes,
+                status=status,
+                current=key == current,
+                migrate=phase.migrate if phase else False,
+                kinds=[k.value for k in runs.kinds],
+                metric=runs.metric,
+            )
+        )
+    return found
 
 
 def summary_fields(challenge: Challenge, spec: ChallengeSpec) -> dict[str, object]:
@@ -62,18 +91,26 @@ def summary_fields(challenge: Challenge, spec: ChallengeSpec) -> dict[str, objec
 
 
 async def challenge_detail(
-    session: AsyncSession, viewer: Viewer | None, challenge: Challenge
+    session: AsyncSession, viewer: Viewer | None, challenge: Challenge, phase: str | None = None
 ) -> ChallengeDetail:
+    """The challenge as its current phase (or `phase`) runs it, with the list of its phases."""
     access = await staff.access_to(session, viewer, challenge.id)
-    spec = spec_of(challenge)
+    whole = spec_of(challenge)
+    shown = board_phase(challenge, phase)
+    spec = whole.phase_spec(shown)
+    query = f"?phase={shown}" if whole.phases else ""
     files = [
-        FileOut(name=f.name, size=f.size, url=f"/api/challenges/{challenge.slug}/files/{f.name}")
-        for f in await service.challenge_files(session, challenge)
-        if f.public
+        FileOut(name=f.name, size=f.size, url=f"/api/challenges/{challenge.slug}/files/{f.name}{query}")
+        for f in await service.public_files(session, challenge, shown, staff=access.is_staff)
     ]
     limits = spec.limits
+    summary = {
+        **summary_fields(challenge, whole),
+        "metric": spec.metric,
+        "kinds": [k.value for k in spec.kinds],
+    }
     return ChallengeDetail(
-        **summary_fields(challenge, spec),  # type: ignore[arg-type]
+        **summary,  # type: ignore[arg-type]
         description=spec.description,
         extra_metrics=[m.name for m in spec.extras],  # a scoring program's other columns too
         id_column=spec.id_column,
@@ -99,8 +136,11 @@ async def challenge_detail(
         baselines=[
             BaselineStateOut(b.name, b.kind, b.state, b.error if access.is_staff else None)
             for b in await service.challenge_baselines(session, challenge)
+            if b.phase == shown
         ],
         import_report=challenge.import_report if access.is_staff else None,
+        phase=shown,
+        phases=phases_out(whole, utcnow()),
     )
 
 
@@ -161,15 +201,17 @@ class ChallengeController(Controller):
             import_report=challenge.import_report,
         )
 
-    @get("/{slug:str}", responses=errors(401, 404))
+    @get("/{slug:str}", responses=errors(400, 401, 404))
     async def get_challenge(
         self,
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
+        phase: PhaseQuery = None,
     ) -> ChallengeDetail:
+        """The challenge as its current phase runs it (or as `phase` does), and its phases."""
         challenge = await service.get_challenge(db_session, slug, viewer)
-        return await challenge_detail(db_session, viewer, challenge)
+        return await challenge_detail(db_session, viewer, challenge, phase)
 
     @patch("/{slug:str}", responses=errors(400, 401, 403, 404, 422))
     async def edit(
@@ -355,7 +397,7 @@ class ChallengeController(Controller):
                 description="The file (a CSV; the starter kit: Python as text/plain, a notebook, or a zip)",
                 generate_examples=False,
             ),
-            **errors(401, 404),
+            **errors(400, 401, 404),
         },
     )
     async def download(
@@ -365,9 +407,14 @@ class ChallengeController(Controller):
         viewer: NamedDependency[Viewer | None],
         slug: FromPath[str],
         name: FromPath[str],
+        phase: PhaseQuery = None,
     ) -> File:
+        """A public file of the current phase (or of `phase`)."""
         challenge = await service.get_challenge(db_session, slug, viewer)
-        row = await service.public_file(db_session, challenge, name)
+        staff_of = (await staff.access_to(db_session, viewer, challenge.id)).is_staff
+        row = await service.public_file(
+            db_session, challenge, name, board_phase(challenge, phase), staff=staff_of
+        )
         return File(
             path=state.store.path(row.sha256), filename=row.name, media_type=service.media_type(row.name)
         )

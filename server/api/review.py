@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Disqualification, StaffNote
 from scoring.ranking import Board
-from server.api.boards import current_board
+from server.api.boards import PhaseQuery, current_board
 from server.api.deps import announce_board_change
 from server.api.openapi import errors
 from server.api.schemas import (
@@ -21,7 +21,7 @@ from server.api.schemas import (
     NoteOut,
 )
 from server.api.staff import staff_challenge
-from server.services import audit, disqualifications, exports, notes, submissions, teams
+from server.services import audit, boards, disqualifications, exports, notes, submissions, teams
 from server.services.accounts import Viewer
 from server.services.disqualifications import Target
 
@@ -167,11 +167,13 @@ class ReviewController(Controller):
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
+        phase: PhaseQuery = None,
     ) -> Response[bytes]:
-        """The whole board, in its order, as CSV (the challenge's staff)."""
+        """The whole board of a phase (the current one unless named), in its order, as CSV (the
+        challenge's staff)."""
         challenge = await staff_challenge(db_session, current_user, slug)
         assert challenge.id is not None
-        whole = await current_board(state, challenge, board)
+        whole = await current_board(state, challenge, boards.board_phase(challenge, phase), board)
         body = exports.leaderboard_csv(whole, await teams.members_by_team(db_session, challenge.id))
         audit.record(db_session, current_user, challenge, "export", f"leaderboard.csv ({board.value})")
         await db_session.commit()

@@ -144,6 +144,21 @@ class BaselineStateOut(msgspec.Struct):
     error: str | None  # why its run failed: to the challenge's staff only
 
 
+class PhaseOut(msgspec.Struct):
+    key: str
+    title: str
+    description: str
+    opens: datetime | None
+    closes: datetime | None
+    status: str  # upcoming | open | closed
+    current: bool  # the phase that takes submissions now (the last one opened)
+    migrate: (
+        bool  # at its start, each team's final selections (else best) of the phase before were sent again
+    )
+    kinds: list[str]
+    metric: str
+
+
 class ChallengeDetail(ChallengeSummary):
     description: str
     extra_metrics: list[str]
@@ -161,6 +176,10 @@ class ChallengeDetail(ChallengeSummary):
     # The bundle's baselines and where each stands (a model or code one runs in a worker after loading).
     baselines: list[BaselineStateOut] = []
     import_report: list[str] | None = None  # to the challenge's staff (see ChallengeCreated)
+    # Its phases, in order (one, `main`, if the bundle declares none). Limits, files, metric, kinds and
+    # baselines above are the current phase's; `GET …?phase=` gives another's.
+    phase: str = "main"
+    phases: list[PhaseOut] = []
 
 
 class ChallengeCreated(msgspec.Struct):
@@ -241,6 +260,7 @@ class TeamOut(msgspec.Struct):
 class SubmissionOut(msgspec.Struct):
     id: int
     challenge: str
+    phase: str  # the phase it was sent in, or migrated to (a challenge without phases: main)
     team_id: int
     team: str
     kind: str
@@ -316,6 +336,7 @@ class BaselineOut(msgspec.Struct):
 
 class LeaderboardOut(msgspec.Struct):
     board: str
+    phase: str  # whose board this is (a challenge without phases has one: main)
     metric: str
     higher_is_better: bool
     precision: int  # digits to show of a score (a scoring program's column declares it; else 4)

@@ -65,7 +65,7 @@ async def submission_outs(
             # Read per challenge, never carried from one challenge to the next; a caller's is for its one.
             known = access if access is not None else await staff.access_to(session, viewer, challenge.id)
             reasons = await disqualifications.reasons(session, sub.challenge_id)
-            rules = spec_of(challenge).board_rules
+            rules = spec_of(challenge).board_rules  # whether a phase runs the Ladder is the challenge's
             private = private_visible(known, challenge, now)
             shared[sub.challenge_id] = (challenge, private, reasons, rules, known.is_staff)
         challenge, show_private, reasons, rules, is_staff = shared[sub.challenge_id]
@@ -76,6 +76,7 @@ async def submission_outs(
             SubmissionOut(
                 id=sub.id,
                 challenge=challenge.slug,
+                phase=sub.phase,
                 team_id=sub.team_id,
                 team=team_names.get(sub.team_id, ""),
                 kind=sub.kind,

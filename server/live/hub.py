@@ -62,7 +62,11 @@ class BoardHub:
             self.changed(slug)
 
     async def kept(
-        self, slug: str, load: Callable[[], Awaitable[T]], refresh: Callable[[T, set[int]], Awaitable[T]]
+        self,
+        slug: str,
+        load: Callable[[], Awaitable[T]],
+        refresh: Callable[[T, set[int]], Awaitable[T]],
+        phase: str = "",
     ) -> T:
         if not self.subscribed.is_set():
             return await load()
@@ -75,7 +79,7 @@ class BoardHub:
             self.rebuilds["entries"] += 1
             return await refresh(board, teams)
 
-        return await self.boards.get(slug, counted_load, counted_refresh)
+        return await self.boards.get(slug, counted_load, counted_refresh, phase)
 
     def listen(self, slug: str) -> contextlib.AbstractContextManager[asyncio.Event]:
         return self.changes.listen(slug)

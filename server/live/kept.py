@@ -1,4 +1,4 @@
-"""Each challenge's board data, read once and then refreshed only for the teams that changed."""
+"""Each challenge's board data (per phase), read once and then refreshed only for the teams that changed."""
 
 from __future__ import annotations
 
@@ -19,39 +19,44 @@ class _Kept:
 
 class KeptBoards:
     def __init__(self) -> None:
-        self._kept: dict[str, _Kept] = {}
+        self._kept: dict[tuple[str, str], _Kept] = {}  # by challenge and phase
         self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one per challenge
 
     def slugs(self) -> set[str]:
-        return set(self._kept)
+        return {slug for slug, _ in self._kept}
 
     def mark(self, slug: str, team_id: int | None) -> None:
-        """One team's entry changed (None: any of them)."""
-        kept = self._kept.get(slug)
-        if kept is None:
-            return
-        if team_id is None:
-            kept.stale = None
-        elif kept.stale is not None:
-            kept.stale.add(team_id)
+        """One team's entry changed (None: any of them), in whichever phase."""
+        for (kept_slug, _), kept in self._kept.items():
+            if kept_slug != slug:
+                continue
+            if team_id is None:
+                kept.stale = None
+            elif kept.stale is not None:
+                kept.stale.add(team_id)
 
     async def get(
-        self, slug: str, load: Callable[[], Awaitable[T]], refresh: Callable[[T, set[int]], Awaitable[T]]
+        self,
+        slug: str,
+        load: Callable[[], Awaitable[T]],
+        refresh: Callable[[T, set[int]], Awaitable[T]],
+        phase: str = "",
     ) -> T:
         """Loaded once, then refreshed only for the teams marked since.
 
         A change heard while loading or refreshing marks its team again, so the next call catches it
         (the worker commits before it publishes, so a team marked before a read is seen by that read).
         """
+        key = (slug, phase)
         async with self.locks[slug]:
-            kept = self._kept.get(slug)
+            kept = self._kept.get(key)
             if kept is None or kept.stale is None:
-                kept = self._kept[slug] = _Kept(stale=set())
+                kept = self._kept[key] = _Kept(stale=set())
                 try:
                     kept.value = await load()
                 except BaseException:
-                    if self._kept.get(slug) is kept:
-                        del self._kept[slug]
+                    if self._kept.get(key) is kept:
+                        del self._kept[key]
                     raise
             elif kept.stale:
                 teams, kept.stale = kept.stale, set()

@@ -14,11 +14,14 @@ def challenge_row(slug: str) -> str:
     return f"challenge:{slug}"
 
 
-def board_page(challenge: Challenge, board: Board, *, reviewer: bool, offset: int, limit: int | None) -> str:
-    """One page of a board for one audience (organisers and judges see the submission behind each entry)."""
+def board_page(
+    challenge: Challenge, board: Board, *, reviewer: bool, offset: int, limit: int | None, phase: str
+) -> str:
+    """One page of a phase's board for one audience (organisers and judges see the submission behind
+    each entry)."""
     audience = "reviewer" if reviewer else "public"
-    return f"{board.value}:{audience}:{challenge.updated_at.isoformat()}:{offset}:{limit}"
+    return f"{phase}:{board.value}:{audience}:{challenge.updated_at.isoformat()}:{offset}:{limit}"
 
 
-def chart(challenge: Challenge, lang: str) -> str:
-    return f"chart:{lang}:{challenge.updated_at.isoformat()}"
+def chart(challenge: Challenge, lang: str, phase: str) -> str:
+    return f"chart:{phase}:{lang}:{challenge.updated_at.isoformat()}"

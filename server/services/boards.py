@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from challenges.spec import ONE_PHASE
 from core.boards import read_board
 from core.chain import GENESIS
 from core.challenges import spec_of
@@ -52,6 +53,7 @@ class Leaderboard:
     uncertainty: dict[int, EntryUncertainty] = field(default_factory=dict)
     references: list[Reference] = field(default_factory=list)  # the challenge's baselines on this board
     precision: int = 4  # digits shown of a score
+    phase: str = ONE_PHASE
 
     def rows(self, offset: int = 0, limit: int | None = None) -> list[BoardEntry | Reference]:
         """A page with the baselines placed among its entries (scoring.ranking.interleave)."""
@@ -105,27 +107,45 @@ class BoardData:
         return self.rankings[key]
 
 
+def board_phase(challenge: Challenge, requested: str | None) -> str:
+    """The phase whose boards are asked for: the current one unless named."""
+    spec = spec_of(challenge)
+    if requested is None:
+        return spec.phase_at(utcnow())
+    if requested not in spec.phase_keys:
+        raise NotFound(
+            f"no phase {requested[:60]!r} of {challenge.slug!r}; its phases: {', '.join(spec.phase_keys)}"
+        )
+    return requested
+
+
 async def board_data(
-    session: AsyncSession, challenge_id: int, team_ids: Collection[int] | None = None
+    session: AsyncSession, challenge_id: int, phase: str, team_ids: Collection[int] | None = None
 ) -> BoardData:
-    """The board data of a challenge: of every team, or only of `team_ids`."""
-    candidates, teams = await read_board(session, challenge_id, team_ids)
+    """The board data of a phase of a challenge: of every team, or only of `team_ids`."""
+    candidates, teams = await read_board(session, challenge_id, phase, team_ids)
     uncertainty, baselines = {}, []
     if team_ids is None:  # a pass rewrites every entry's and then says so for the whole board
         rows = await session.exec(
-            select(EntryUncertainty).where(EntryUncertainty.challenge_id == challenge_id)
+            select(EntryUncertainty).where(
+                EntryUncertainty.challenge_id == challenge_id, EntryUncertainty.phase == phase
+            )
         )
         uncertainty = {(row.board, row.submission_id): row for row in rows}
-        baselines = list(await session.exec(select(Baseline).where(Baseline.challenge_id == challenge_id)))
+        baselines = list(
+            await session.exec(
+                select(Baseline).where(Baseline.challenge_id == challenge_id, Baseline.phase == phase)
+            )
+        )
     record = await chain_head(session, challenge_id)
     return BoardData(candidates, teams, record=record, uncertainty=uncertainty, baselines=baselines)
 
 
 async def refresh_teams(
-    session: AsyncSession, challenge_id: int, data: BoardData, team_ids: Collection[int]
+    session: AsyncSession, challenge_id: int, phase: str, data: BoardData, team_ids: Collection[int]
 ) -> BoardData:
     """Reload the given teams' part of `data` (in place): what a score or a final selection changed."""
-    fresh = await board_data(session, challenge_id, team_ids)
+    fresh = await board_data(session, challenge_id, phase, team_ids)
     for team_id in team_ids:
         data.candidates.pop(team_id, None)
         data.teams.pop(team_id, None)
@@ -138,8 +158,8 @@ async def refresh_teams(
     return data
 
 
-def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
-    spec = spec_of(challenge)
+def rank(challenge: Challenge, phase: str, board: Board, data: BoardData) -> Leaderboard:
+    spec = spec_of(challenge).phase_spec(phase)
     metric = spec.primary_metric
     ranking = data.ranking(board, higher_is_better=metric.higher_is_better, rules=spec.board_rules)
     uncertainty = {s: row for (b, s), row in data.uncertainty.items() if b == board.value}
@@ -158,11 +178,17 @@ def rank(challenge: Challenge, board: Board, data: BoardData) -> Leaderboard:
         uncertainty,
         references,
         spec.precision,
+        phase,
     )
 
 
 async def score_history(
-    session: AsyncSession, challenge: Challenge, team_ids: Collection[int], *, released_only: bool = False
+    session: AsyncSession,
+    challenge: Challenge,
+    phase: str,
+    team_ids: Collection[int],
+    *,
+    released_only: bool = False,
 ) -> list[tuple[str, datetime, float | None]]:
     """(team, submitted at, public score) of the given teams' scored submissions, for the progression chart;
     under the Ladder (`released_only`), of their released ones: the others' public scores are not shown.
@@ -174,6 +200,7 @@ async def score_history(
         .join(Team, col(Team.id) == Submission.team_id)
         .where(
             Submission.challenge_id == challenge.id,
+            Submission.phase == phase,
             col(Submission.team_id).in_(team_ids),
             Submission.status == Status.SCORED,
         )

@@ -85,7 +85,31 @@ def bundle_zip(
     spec: ChallengeSpec, files: list[ChallengeFile], store: BlobStore, baselines: Sequence[Baseline] = ()
 ) -> bytes:
     """The challenge as a bundle zip that `POST /api/challenges` or `riality challenge load` takes back."""
-    by_role = {f.role: f for f in files}
+    by_role = {(f.phase, f.role): f for f in files}
+    written: set[str] = set()  # phases that share a file name it once
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        manifest = spec.model_dump(mode="json", exclude_none=True)
+        archive.writestr(MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+        for phase in spec.phase_keys:
+            for role, relative in _paths(spec.phase_spec(phase)).items():
+                row = by_role.get((phase, role.value))
+                if row is None or relative in written:
+                    continue
+                written.add(relative)
+                if role in FOLDER_ROLES:  # stored as one zip (challenges.folders): back to a folder
+                    with zipfile.ZipFile(store.path(row.sha256)) as folder:
+                        for entry in folder.infolist():
+                            archive.writestr(f"{relative.rstrip('/')}/{entry.filename}", folder.read(entry))
+                else:
+                    archive.write(store.path(row.sha256), relative)
+        for filename, sha256 in sorted({(b.filename, b.sha256) for b in baselines}):
+            archive.write(store.path(sha256), f"{BASELINES}/{filename}")
+    return buffer.getvalue()
+
+
+def _paths(spec: ChallengeSpec) -> dict[FileRole, str]:
+    """Where each file of a challenge of one phase stands in its bundle."""
     paths = {FileRole(role): relative for role, relative in spec.data.model_dump().items() if relative}
     if spec.scorer:
         paths[FileRole.SCORER] = spec.scorer
@@ -93,20 +117,4 @@ def bundle_zip(
         paths[FileRole.PROGRAM] = spec.program.folder
         if spec.program.ingestion:
             paths[FileRole.INGESTION] = spec.program.ingestion.folder
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        manifest = spec.model_dump(mode="json", exclude_none=True)
-        archive.writestr(MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
-        for role, relative in paths.items():
-            row = by_role.get(role.value)
-            if row is None:
-                continue
-            if role in FOLDER_ROLES:  # stored as one zip (challenges.folders): back to a folder
-                with zipfile.ZipFile(store.path(row.sha256)) as folder:
-                    for entry in folder.infolist():
-                        archive.writestr(f"{relative.rstrip('/')}/{entry.filename}", folder.read(entry))
-            else:
-                archive.write(store.path(row.sha256), relative)
-        for baseline in baselines:
-            archive.write(store.path(baseline.sha256), f"{BASELINES}/{baseline.filename}")
-    return buffer.getvalue()
+    return paths

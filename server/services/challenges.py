@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
-from challenges.spec import SLUG_PATTERN
+from challenges.spec import SLUG_PATTERN, ChallengeSpec
 from core.best import rules_changed
 from core.challenges import spec_of
 from core.models import (
@@ -56,7 +56,7 @@ async def write_bundle(
     The files go to the content-addressed store first (harmless if the transaction then fails:
     nothing points at them); the challenge row and its file rows are written together.
     """
-    digests = {f.role: (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
+    digests = {(f.phase, f.role): (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
     spec = bundle.spec
     # A scoring program's challenge has no predictions table: its program reads the answers.
     columns = list(spec.expectation(bundle.truth).columns) if bundle.truth is not None else []
@@ -82,6 +82,7 @@ async def write_bundle(
                 f"{spec.public_board} once submissions are scored (the Ladder's releases depend on every "
                 "submission in the order it came); keep it, or make a new challenge"
             )
+        await _phases_kept(session, challenge.id, spec)
         challenge.title = spec.title
         challenge.spec = spec.model_dump(mode="json")
         challenge.columns = columns
@@ -92,13 +93,13 @@ async def write_bundle(
     assert challenge.id is not None
     await environments.declare(session, challenge.id, spec)
     existing = {
-        f.role: f
+        (f.phase, f.role): f
         for f in (await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id)))
     }
     for file in bundle.files:
-        sha256, size = digests[file.role]
-        row = existing.pop(file.role.value, None) or ChallengeFile(
-            challenge_id=challenge.id, role=file.role.value
+        sha256, size = digests[file.phase, file.role]
+        row = existing.pop((file.phase, file.role.value), None) or ChallengeFile(
+            challenge_id=challenge.id, phase=file.phase, role=file.role.value
         )
         row.name, row.sha256, row.size, row.public = file.name, sha256, size, file.public
         session.add(row)
@@ -106,6 +107,19 @@ async def write_bundle(
         await session.delete(stale)
     await _write_baselines(session, store, challenge.id, bundle)
     return challenge
+
+
+async def _phases_kept(session: AsyncSession, challenge_id: int, spec: ChallengeSpec) -> None:
+    """A new bundle keeps every phase that has submissions: they, and their boards, belong to it."""
+    used = await session.exec(
+        select(Submission.phase).where(Submission.challenge_id == challenge_id).distinct()
+    )
+    dropped = sorted(set(used) - set(spec.phase_keys))
+    if dropped:
+        raise Conflict(
+            f"{spec.slug!r}: phase(s) {', '.join(dropped)} have submissions, and the new bundle has no such "
+            f"phase (its phases: {', '.join(spec.phase_keys)}); keep their keys"
+        )
 
 
 async def _has_scores(session: AsyncSession, challenge_id: int) -> bool:
@@ -124,6 +138,7 @@ async def _write_baselines(
     for baseline in bundle.baselines:
         row = Baseline(
             challenge_id=challenge_id,
+            phase=baseline.phase,
             name=baseline.name,
             filename=baseline.filename,
             sha256=store.put_bytes(baseline.data),
@@ -170,12 +185,12 @@ async def rerun_baselines(
 
 async def start_baselines(session: AsyncSession, queue: ArqQueue, challenge_id: int) -> None:
     """After the commit: hand the challenge's queued model and code baselines to the workers now."""
-    for name, version in await session.exec(
-        select(Baseline.name, Baseline.updated_at).where(
+    for phase, name, version in await session.exec(
+        select(Baseline.phase, Baseline.name, Baseline.updated_at).where(
             Baseline.challenge_id == challenge_id, Baseline.state == BaselineState.QUEUED
         )
     ):
-        await queue.enqueue_baseline(challenge_id, name, baseline_version(version))
+        await queue.enqueue_baseline(challenge_id, phase, name, baseline_version(version))
 
 
 async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:
@@ -237,9 +252,14 @@ async def staff_challenges(session: AsyncSession, viewer: Viewer) -> list[tuple[
     return [(c, StaffRole(role)) for c, role in rows]
 
 
-async def challenge_files(session: AsyncSession, challenge: Challenge) -> list[ChallengeFile]:
-    rows = await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
-    return list(rows)
+async def challenge_files(
+    session: AsyncSession, challenge: Challenge, phase: str | None = None
+) -> list[ChallengeFile]:
+    """The challenge's files: of one phase, or of all (None)."""
+    query = select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id)
+    if phase is not None:
+        query = query.where(ChallengeFile.phase == phase)
+    return list(await session.exec(query))
 
 
 async def challenge_baselines(session: AsyncSession, challenge: Challenge) -> list[Baseline]:
@@ -260,9 +280,28 @@ def media_type(name: str) -> str:
     return MEDIA_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")
 
 
-async def public_file(session: AsyncSession, challenge: Challenge, name: str) -> ChallengeFile:
-    """A downloadable file by its public name; labels are never found here."""
-    for row in await challenge_files(session, challenge):
-        if row.name == name and row.public and row.role != FileRole.TEST_LABELS:
+def phase_started(challenge: Challenge, phase: str) -> bool:
+    """A phase's files are public once it opens (a final phase's test set is released with it)."""
+    opens = spec_of(challenge).phase_spec(phase).schedule.opens
+    return opens is None or opens <= utcnow()
+
+
+async def public_files(
+    session: AsyncSession, challenge: Challenge, phase: str, *, staff: bool
+) -> list[ChallengeFile]:
+    """The files of a phase anyone may download: none before the phase opens, but to its staff."""
+    if not staff and not phase_started(challenge, phase):
+        return []
+    return [row for row in await challenge_files(session, challenge, phase) if row.public]
+
+
+async def public_file(
+    session: AsyncSession, challenge: Challenge, name: str, phase: str, *, staff: bool
+) -> ChallengeFile:
+    """A phase's downloadable file by its public name; labels are never found here."""
+    for row in await public_files(session, challenge, phase, staff=staff):
+        if row.name == name and row.role != FileRole.TEST_LABELS:
             return row
+    if not phase_started(challenge, phase):
+        raise NotFound(f"phase {phase!r} of {challenge.slug!r} has not opened: its files come with it")
     raise NotFound(f"challenge {challenge.slug!r} has no public file {name!r}")

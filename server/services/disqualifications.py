@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.best import recompute_best
+from core.best import recompute_team
 from core.challenges import spec_of
 from core.models import MAX_ROW_ID, Challenge, Disqualification
 from server.errors import BadRequest, Conflict, NotFound
@@ -73,12 +73,7 @@ async def disqualify(
     session.add(row)
     await session.flush()
     if target.submission_id is not None:
-        await recompute_best(
-            session,
-            challenge.id,
-            team_id,
-            spec_of(challenge),
-        )
+        await recompute_team(session, challenge.id, team_id, spec_of(challenge))
     audit.record(session, viewer, challenge, "disqualify", _target_name(row), None, {"reason": reason})
     await session.commit()
     return row, team_id
@@ -101,12 +96,7 @@ async def lift(session: AsyncSession, viewer: Viewer, challenge: Challenge, disq
     await session.flush()
     if row.submission_id is not None:
         assert challenge.id is not None
-        await recompute_best(
-            session,
-            challenge.id,
-            team_id,
-            spec_of(challenge),
-        )
+        await recompute_team(session, challenge.id, team_id, spec_of(challenge))
     await session.commit()
     return team_id
 

@@ -97,7 +97,7 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
 
 
 SUBMISSION_COLUMNS = (
-    "id", "team", "members", "user", "kind", "status", "staff_test", "public_score", "private_score", "metrics",
+    "id", "team", "members", "user", "phase", "kind", "status", "staff_test", "public_score", "private_score", "metrics",
     "created_at", "started_at", "finished_at", "sha256", "size", "wall_s", "cpu_s", "peak_memory_mb",
     "failure", "disqualified",
 )  # fmt: skip
@@ -124,6 +124,7 @@ async def submissions_csv(session: AsyncSession, challenge: Challenge) -> bytes:
                 teams.get(s.team_id, ""),
                 "; ".join(members.get(s.team_id, [])),
                 user,
+                s.phase,
                 s.kind,
                 s.status,
                 s.staff_test,

@@ -13,11 +13,20 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.bundle import Bundle, FileRole
-from challenges.spec import ChallengeSpec
+from challenges.spec import ONE_PHASE, ChallengeSpec
 from core.best import rules_changed
 from core.challenges import spec_of
 from core.lifecycle import state_of
-from core.models import Challenge, ChallengeStaff, ChallengeState, Role, StaffRole, Submission, utcnow
+from core.models import (
+    Challenge,
+    ChallengeFile,
+    ChallengeStaff,
+    ChallengeState,
+    Role,
+    StaffRole,
+    Submission,
+    utcnow,
+)
 from core.storage import BlobStore
 from server.errors import Conflict, Forbidden, ProblemAt
 from server.services import audit
@@ -72,13 +81,21 @@ async def replace_bundle(
     if bundle.spec.slug != challenge.slug:
         problem = ProblemAt("slug", f"the bundle is for {bundle.spec.slug!r}, not {challenge.slug!r}")
         raise invalid("bundle: for another challenge", [problem])
-    old_spec = spec_of(challenge).model_dump(mode="json")
-    old_files = {f.role: f.sha256 for f in await challenge_files(session, challenge)}
+    old_spec = spec_of(challenge)
+    old_files = {_file_key(f): f.sha256 for f in await challenge_files(session, challenge)}
     await write_bundle(session, store, bundle, challenge)
-    new_spec = challenge.spec
-    new_files = {f.role: f.sha256 for f in await challenge_files(session, challenge)}
-    changed = [f for f in SCORING_FIELDS if old_spec.get(f) != new_spec.get(f)]
-    changed += [f"data.{r.value}" for r in SCORING_FILES if old_files.get(r.value) != new_files.get(r.value)]
+    new_files = {_file_key(f): f.sha256 for f in await challenge_files(session, challenge)}
+    changed = []
+    for phase in bundle.spec.phase_keys:  # each phase is scored by its own fields and files
+        where = "" if phase == ONE_PHASE else f"phases.{phase}: "
+        before = old_spec.phase_spec(phase).model_dump(mode="json") if phase in old_spec.phase_keys else {}
+        after = bundle.spec.phase_spec(phase).model_dump(mode="json")
+        changed += [f"{where}{f}" for f in SCORING_FIELDS if before.get(f) != after.get(f)]
+        changed += [
+            f"{where}data.{r.value}"
+            for r in SCORING_FILES
+            if old_files.get(_key(phase, r.value)) != new_files.get(_key(phase, r.value))
+        ]
     files_changed = sorted(
         r for r in old_files.keys() | new_files.keys() if old_files.get(r) != new_files.get(r)
     )
@@ -93,6 +110,14 @@ async def replace_bundle(
     )
     await session.commit()
     return changed
+
+
+def _key(phase: str, role: str) -> str:
+    return role if phase == ONE_PHASE else f"{phase}/{role}"
+
+
+def _file_key(row: ChallengeFile) -> str:
+    return _key(row.phase, row.role)
 
 
 def _summary(challenge: Challenge) -> dict[str, Any]:

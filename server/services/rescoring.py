@@ -78,7 +78,7 @@ async def rescore_one(
         session, viewer, challenge, "rescore", f"submission {submission_id}", before, {"status": "queued"}
     )
     await session.commit()
-    where = await placement(session, submission, spec_of(challenge))
+    where = await placement(session, submission, spec_of(challenge).phase_spec(submission.phase))
     await queue.enqueue_evaluation(submission_id, where, attempt=int(utcnow().timestamp()))
     return submission
 

@@ -80,7 +80,7 @@ async def gather(redis: ArqRedis, session: AsyncSession) -> PlatformStatus:
     if row is not None:
         submission, challenge = row
         assert submission.id is not None
-        where = lane(spec_of(challenge), submission.kind)
+        where = lane(spec_of(challenge).phase_spec(submission.phase), submission.kind)
         in_redis = any(job_submission(job) == submission.id for job, _ in jobs[where])
         oldest = Waiting(
             submission_id=submission.id,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.spec import KIND_BY_SUFFIX, ChallengeSpec, Kind, file_format, program_kind
+from challenges.spec import KIND_BY_SUFFIX, ONE_PHASE, ChallengeSpec, Kind, file_format, program_kind
 from core.challenges import spec_of
 from core.lifecycle import state_of
 from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
@@ -50,21 +50,34 @@ class Upload:
     kind: str | None = None
 
 
-def check_open(challenge: Challenge, spec: ChallengeSpec, access: Access, now: datetime) -> None:
-    """Participants submit while the challenge is published and its schedule open; its staff at any
-    time, to try the pipeline (their entries never reach a board)."""
+def current_phase(challenge: Challenge, now: datetime) -> tuple[str, ChallengeSpec]:
+    """The phase that takes submissions at `now` (the last one opened), and the challenge as it runs it."""
+    spec = spec_of(challenge)
+    phase = spec.phase_at(now)
+    return phase, spec.phase_spec(phase)
+
+
+def check_open(challenge: Challenge, phase: str, access: Access, now: datetime) -> None:
+    """Participants submit while the challenge is published and its current phase open; its staff at
+    any time, to try the pipeline (their entries never reach a board)."""
     if access.is_staff:
         return
-    state = state_of(challenge, spec, now)
+    whole = spec_of(challenge)
+    spec = whole.phase_spec(phase)
     schedule = spec.schedule
-    if state is not ChallengeState.PUBLISHED:
-        when = challenge.closed_at or schedule.closes
+    named = f"{spec.slug!r}" if phase == ONE_PHASE else f"{spec.slug!r} (phase {phase!r})"
+    if state_of(challenge, whole, now) is not ChallengeState.PUBLISHED:
+        when = challenge.closed_at or whole.schedule.closes
         at = f" at {when.isoformat()}" if when else ""
         raise OutsideSchedule(f"{spec.slug!r} closed for submissions{at}")
     if schedule.opens and now < schedule.opens:
-        raise OutsideSchedule(f"{spec.slug!r} opens for submissions at {schedule.opens.isoformat()}")
+        raise OutsideSchedule(f"{named} opens for submissions at {schedule.opens.isoformat()}")
     if schedule.closes and now >= schedule.closes:
-        raise OutsideSchedule(f"{spec.slug!r} closed for submissions at {schedule.closes.isoformat()}")
+        following = whole.phase_keys.index(phase) + 1
+        after = ""
+        if following < len(whole.phases) and (opens := whole.phases[following].schedule.opens):
+            after = f"; the next phase, {whole.phases[following].key!r}, opens at {opens.isoformat()}"
+        raise OutsideSchedule(f"{named} closed for submissions at {schedule.closes.isoformat()}{after}")
 
 
 def _display_name(filename: str) -> str:
@@ -108,10 +121,11 @@ async def _check_quota(
     team: int | ScalarSelect[int | None],
     user_id: int,
     challenge_id: int,
+    phase: str,
     spec: ChallengeSpec,
     now: datetime,
 ) -> None:
-    """The team's submissions and the user's own in this challenge count together: leaving a team
+    """The team's submissions and the user's own in this phase count together: leaving a team
     for a new one does not bring a fresh quota. `team`: its id, or a query of the user's team (none
     yet: their own submissions count). One statement gives both the total and today's count."""
     counted = (
@@ -123,6 +137,7 @@ async def _check_quota(
                 and_(Submission.user_id == user_id, Submission.challenge_id == challenge_id),
             ),
             col(Submission.counts_toward_quota),
+            col(Submission.phase) == phase,  # each phase has its own limits
         )
     )
     total, today = (await session.exec(counted)).one()
@@ -174,14 +189,14 @@ async def admit_upload(
     """Refuse an upload from what its request line and headers already say, before its body is read:
     the schedule, the size it announces, and the quota (checked again under the team's lock later).
     The viewer's access to the challenge, for `submit`."""
-    spec = spec_of(challenge)
+    phase, spec = current_phase(challenge, utcnow())
     check_idempotency_key(idempotency_key)
     access = await access_to(session, viewer, challenge.id)
     if await _replayed(session, viewer, idempotency_key) is not None:
         return (
             access  # a retry of an accepted upload: answered with the first one, whatever the quota says now
         )
-    check_open(challenge, spec, access, utcnow())
+    check_open(challenge, phase, access, utcnow())
     limit = upload_limit(spec, max_upload_bytes)
     if content_length is None:
         raise LengthRequired("Content-Length header: required for uploads (the request must say its size)")
@@ -195,7 +210,7 @@ async def admit_upload(
         .where(Member.challenge_id == challenge.id, Member.user_id == viewer.id)
         .scalar_subquery()
     )
-    await _check_quota(session, team, viewer.id, challenge.id, spec, utcnow())
+    await _check_quota(session, team, viewer.id, challenge.id, phase, spec, utcnow())
     return access
 
 
@@ -226,7 +241,7 @@ async def submit(
     """
     challenge_id = challenge.id  # read once: a rollback below expires loaded objects
     assert challenge_id is not None
-    spec = spec_of(challenge)
+    phase, spec = current_phase(challenge, utcnow())
     check_idempotency_key(idempotency_key)
     kind, file_format = detect_kind(spec, upload)
     if upload.note is not None and len(upload.note) > 500:
@@ -243,7 +258,7 @@ async def submit(
         if previous is not None:
             return _replay(previous, challenge_id, incoming.sha256)
         access = access if access is not None else await access_to(session, viewer, challenge_id)
-        check_open(challenge, spec, access, utcnow())
+        check_open(challenge, phase, access, utcnow())
         if kind is not Kind.PREDICTIONS:
             image = await environments.runtime_image(session, challenge_id, spec)
             if (refusal := await sandbox(image, spec.limits.gpus)) is not None:
@@ -253,7 +268,17 @@ async def submit(
                     f"live worker ({refusal}){still}"
                 )
         submission, team = await _insert(
-            session, viewer, challenge, spec, incoming, kind, file_format, upload, idempotency_key, access
+            session,
+            viewer,
+            challenge,
+            phase,
+            spec,
+            incoming,
+            kind,
+            file_format,
+            upload,
+            idempotency_key,
+            access,
         )
     except IntegrityError:  # the same Idempotency-Key in a concurrent request, which won
         await session.rollback()
@@ -281,6 +306,7 @@ async def _insert(
     session: AsyncSession,
     viewer: Viewer,
     challenge: Challenge,
+    phase: str,
     spec: ChallengeSpec,
     incoming: Incoming,
     kind: Kind,
@@ -300,7 +326,7 @@ async def _insert(
     # The counters in the lock's statement: a refused upload rolls them back with everything else.
     await lock_team(session, team_id, submissions=col(Team.submissions) + 1, last_submission_at=now)
     try:
-        await _check_quota(session, team_id, viewer.id, challenge_id, spec, now)
+        await _check_quota(session, team_id, viewer.id, challenge_id, phase, spec, now)
     except QuotaExceeded:
         await session.rollback()
         raise
@@ -308,6 +334,7 @@ async def _insert(
         challenge_id=challenge_id,
         team_id=team_id,
         user_id=viewer.id,
+        phase=phase,
         kind=kind,
         file_format=file_format,
         filename=_display_name(upload.filename),
@@ -427,9 +454,15 @@ async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, f
         raise NotFound(f"no submission {submission_id} of your team")
     challenge = await session.get(Challenge, submission.challenge_id)
     assert challenge is not None
-    spec = spec_of(challenge)
-    if state_of(challenge, spec, utcnow()) in (ChallengeState.CLOSED, ChallengeState.REVEALED):
+    whole = spec_of(challenge)
+    spec = whole.phase_spec(submission.phase)  # each phase has its own selections, until it closes
+    now = utcnow()
+    if state_of(challenge, whole, now) in (ChallengeState.CLOSED, ChallengeState.REVEALED):
         raise OutsideSchedule(f"{spec.slug!r} has closed: final selections can no longer change")
+    if whole.phases and spec.schedule.is_closed(now):
+        raise OutsideSchedule(
+            f"phase {submission.phase!r} of {spec.slug!r} has closed: its final selections can no longer change"
+        )
     if final and submission.status != Status.SCORED:
         raise Conflict(
             f"submission {submission_id} is {submission.status}; only a scored submission can be final"
@@ -440,7 +473,7 @@ async def set_final(session: AsyncSession, viewer: Viewer, submission_id: int, f
         chosen = (
             select(func.count())
             .select_from(Submission)
-            .where(Submission.team_id == team_id, col(Submission.final))
+            .where(Submission.team_id == team_id, Submission.phase == submission.phase, col(Submission.final))
         )
         limit = spec.limits.final_selections
         if (await session.exec(chosen)).one() >= limit:

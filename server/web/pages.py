@@ -21,7 +21,7 @@ from core.models import ChallengeState, utcnow
 from scoring.progression import progression
 from scoring.ranking import Board, BoardEntry
 from server.api.boards import current_board
-from server.api.challenges import challenge_status, groups_out
+from server.api.challenges import challenge_status, groups_out, phases_out
 from server.live import keys
 from server.services import boards, challenges, environments
 from server.services.chain import chain_head
@@ -86,7 +86,9 @@ async def _script_page(
 ) -> Response[str]:
     """A page whose content the browser fetches with the signed-in user's token (team, judges)."""
     challenge = await challenges.get_challenge(session, slug)
-    return _page(request, template, slug=slug, title=challenge.title, spec=spec_of(challenge), **context)
+    whole = spec_of(challenge)
+    spec = whole.phase_spec(whole.phase_at(utcnow()))  # what the current phase takes
+    return _page(request, template, slug=slug, title=challenge.title, spec=spec, **context)
 
 
 SCREEN_ROWS = 10  # rows on the venue's screen at once (fits 1024×768)
@@ -136,17 +138,21 @@ class PageController(Controller):
 
     async def _board_context(self, request: Request, session: AsyncSession, slug: str) -> dict[str, Any]:
         challenge = await challenges.get_challenge(session, slug)
-        spec = spec_of(challenge)
-        board = await current_board(request.app.state, challenge, Board.PUBLIC)
+        whole = spec_of(challenge)
+        phase = boards.board_phase(challenge, request.query_params.get("phase"))
+        spec = whole.phase_spec(phase)  # the page shows one phase: its board, data, limits
+        board = await current_board(request.app.state, challenge, phase, Board.PUBLIC)
         t = _translator(request)
         return {
             "slug": slug,
             "title": challenge.title,
             "board": board,
             "spec": spec,
+            "phase": phase,
+            "phases": phases_out(whole, utcnow()),
             "challenge": challenge,
-            "status": challenge_status(challenge, spec),
-            "when": _when(spec, t, utcnow()),
+            "status": challenge_status(challenge, whole),
+            "when": _when(whole, t, utcnow()),
             # Model and code runs have a cost to show beside their score; prediction files have none.
             "efficiency": any(kind in spec.kinds for kind in (Kind.MODEL, Kind.CODE)),
             "groups": spec.groups is not None,
@@ -160,12 +166,15 @@ class PageController(Controller):
         context = await self._board_context(request, db_session, slug)
         spec, board = context["spec"], context["board"]
         top = 0 if request.query_params.get("all") == "1" else BOARD_TOP  # 0: every team
+        query = f"?phase={context['phase']}" if len(context["phases"]) > 1 else ""  # as the API lists them
         files = [
-            {"name": f.name, "size": f.size, "url": f"/api/challenges/{slug}/files/{f.name}"}
+            {"name": f.name, "size": f.size, "url": f"/api/challenges/{slug}/files/{f.name}{query}"}
             for f in sorted(
-                await challenges.challenge_files(db_session, context["challenge"]), key=lambda f: f.name
+                await challenges.public_files(
+                    db_session, context["challenge"], context["phase"], staff=False
+                ),
+                key=lambda f: f.name,
             )
-            if f.public
         ]
         return _page(
             request,
@@ -194,22 +203,25 @@ class PageController(Controller):
         self, request: Request, db_session: NamedDependency[AsyncSession], slug: FromPath[str]
     ) -> Response[str]:
         challenge = await challenges.get_challenge(db_session, slug)
-        spec = spec_of(challenge)
+        phase = boards.board_phase(challenge, request.query_params.get("phase"))
+        spec = spec_of(challenge).phase_spec(phase)
         t = _translator(request)
         state = request.app.state
 
         async def draw() -> str:
-            board = await current_board(state, challenge, Board.PUBLIC)
+            board = await current_board(state, challenge, phase, Board.PUBLIC)
             leaders = [entry.team_id for entry in board.page(0, CHART_TEAMS)]
             async with state.sessions() as session:
-                history = await boards.score_history(session, challenge, leaders, released_only=spec.ladder)
+                history = await boards.score_history(
+                    session, challenge, phase, leaders, released_only=spec.ladder
+                )
             series = progression(
                 history, higher_is_better=spec.primary_metric.higher_is_better, top=CHART_TEAMS
             )
             return progression_svg(series, title=t("chart.title"), now=utcnow(), empty_text=t("chart.empty"))
 
         # Every open challenge page asks for the chart again after each change: draw it once per change.
-        svg = await state.hub.render(slug, keys.chart(challenge, t.lang), draw)
+        svg = await state.hub.render(slug, keys.chart(challenge, t.lang, phase), draw)
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
     @get("/c/{slug:str}/screen")
@@ -222,7 +234,9 @@ class PageController(Controller):
         board_name = Board.PRIVATE if request.query_params.get("board") == "private" else Board.PUBLIC
         if board_name is Board.PRIVATE:
             boards.ensure_visible(context["challenge"], Board.PRIVATE, NOBODY)
-            context["board"] = await current_board(request.app.state, context["challenge"], Board.PRIVATE)
+            context["board"] = await current_board(
+                request.app.state, context["challenge"], context["phase"], Board.PRIVATE
+            )
         spec = context["spec"]
         # A projector shows ranks and scores, large, and the tie bands; the page has the rest.
         context["efficiency"] = context["groups"] = context["uncertainty"] = False
@@ -248,7 +262,7 @@ class PageController(Controller):
         context = await self._board_context(request, db_session, slug)
         challenge = context["challenge"]
         boards.ensure_visible(challenge, Board.PRIVATE, NOBODY)  # 404 until revealed
-        private = await current_board(request.app.state, challenge, Board.PRIVATE)
+        private = await current_board(request.app.state, challenge, context["phase"], Board.PRIVATE)
         public = context["board"]
         rows = final_rows(public.page(), private.page())
         spec = context["spec"]

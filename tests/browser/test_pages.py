@@ -277,3 +277,37 @@ async def test_team_uploads_masks_and_reads_the_programs_detailed_results(
     frame = row.locator("iframe.results")
     await expect(frame).to_have_attribute("sandbox", "")
     await expect(frame.content_frame.get_by_role("heading", name="Public images")).to_be_visible()
+
+
+async def test_each_phase_has_its_board_on_the_page_and_for_the_judges(
+    settings: Settings, api: str, page: Page
+) -> None:
+    """The port-logistics example runs in two phases: the page and the judges' boards show the current
+    one, and the other on demand."""
+    port = "smartport-vessel-delay"
+    await load_challenge(settings, EXAMPLES / port)
+    await make_staff(settings, "judy", port, StaffRole.JUDGE)
+    mean = (EXAMPLES / port / "baselines" / "mean delay.csv").read_bytes()
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        sent = await upload(http, await login(http, "ada"), port, mean, filename="mean.csv")
+        assert sent.status_code == 202, sent.text
+        judy = await login(http, "judy", register=False)
+    await drain_queue(settings)
+    await page.goto(f"{api}/c/{port}")
+    phases = page.get_by_role("navigation", name="Phases")
+    await expect(phases.get_by_role("link", name="Development")).to_have_attribute("aria-current", "page")
+    await expect(page.locator('table[data-board] tr[data-team="ada"]')).to_be_visible()
+    await phases.get_by_role("link", name="Final").click()
+    await expect(page).to_have_url(re.compile(r"\?phase=final$"))
+    await expect(page.locator('table[data-board] tr[data-team="ada"]')).to_have_count(0)
+
+    await signed_in(page, api, judy)
+    await page.goto(f"{api}/c/{port}/judge")
+    chooser = page.get_by_label("Phases")
+    await expect(chooser).to_have_value("development")
+    private = page.locator('[data-judge-board="private"] tr[data-team="ada"]')
+    await expect(private).to_be_visible()
+    await chooser.select_option("final")
+    await expect(private).to_have_count(0)
+    await chooser.select_option("development")
+    await expect(private).to_be_visible()

@@ -39,7 +39,7 @@ async def test_best_is_kept_by_score_then_by_the_earlier_submission(
                 await session.flush()
                 await record_best(session, submission, higher_is_better=higher_is_better)
             await session.commit()
-            best = await session.get(TeamBest, team.id)
+            best = await session.get(TeamBest, (team.id, "main"))
             assert best is not None
             assert (best.public_score, best.created_at) == (good, t0 + timedelta(minutes=1))
     finally:

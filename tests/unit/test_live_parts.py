@@ -89,16 +89,23 @@ def test_cache_keys_tell_audiences_pages_and_challenge_versions_apart() -> None:
     when = datetime(2026, 11, 25, tzinfo=UTC)
     challenge = Challenge(id=1, slug="c", title="t", spec={}, updated_at=when)
     later = Challenge(id=1, slug="c", title="t", spec={}, updated_at=when.replace(hour=1))
-    page = keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=0, limit=10)
+    page = keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=0, limit=10, phase="main")
     others = {
-        keys.board_page(challenge, Board.PUBLIC, reviewer=True, offset=0, limit=10),
-        keys.board_page(challenge, Board.PRIVATE, reviewer=False, offset=0, limit=10),
-        keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=10, limit=10),
-        keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=0, limit=None),
-        keys.board_page(later, Board.PUBLIC, reviewer=False, offset=0, limit=10),
+        keys.board_page(challenge, Board.PUBLIC, reviewer=True, offset=0, limit=10, phase="main"),
+        keys.board_page(challenge, Board.PRIVATE, reviewer=False, offset=0, limit=10, phase="main"),
+        keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=10, limit=10, phase="main"),
+        keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=0, limit=None, phase="main"),
+        keys.board_page(later, Board.PUBLIC, reviewer=False, offset=0, limit=10, phase="main"),
+        keys.board_page(challenge, Board.PUBLIC, reviewer=False, offset=0, limit=10, phase="final"),
     }
-    assert page not in others and len(others) == 5
-    assert keys.chart(challenge, "en") != keys.chart(challenge, "fr") != keys.chart(later, "fr")
+    assert page not in others and len(others) == 6
+    charts = {
+        keys.chart(challenge, "en", "main"),
+        keys.chart(challenge, "fr", "main"),
+        keys.chart(later, "fr", "main"),
+        keys.chart(challenge, "fr", "final"),
+    }
+    assert len(charts) == 4
 
 
 @pytest.mark.integration

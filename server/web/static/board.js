@@ -106,7 +106,9 @@
     table.replaceChild(body, table.tBodies[0]);
     previous = next;
     const chart = document.querySelector("[data-chart]");
-    if (chart && highlight) chart.src = chart.src.split("?")[0] + "?v=" + Date.now();
+    if (chart && highlight) {
+      const url = new URL(chart.src, location.href); url.searchParams.set("v", String(Date.now())); chart.src = url.href;
+    }
     setTimeout(() => body.querySelectorAll("tr.changed").forEach((row) => row.classList.remove("changed")), 4000);
   }
   table.querySelectorAll("button[data-sort]").forEach((button) => button.addEventListener("click", () => {
@@ -124,6 +126,7 @@
   const query = new URLSearchParams();
   if (top > 0) query.set("limit", String(top * pages));
   if (boardName !== "public") query.set("board", boardName);
+  if (table.dataset.phase) query.set("phase", table.dataset.phase);  // a phase's board stays that phase's
   const source = new EventSource(`/api/challenges/${encodeURIComponent(slug)}/leaderboard/stream?${query}`);
   // The venue's screen turns its pages past the top 10; a button pauses it (and keyboard users can).
   if (pages > 1) {

@@ -37,8 +37,10 @@
     root.querySelector("#details-heading").focus();  // keyboard and screen-reader users land on what they asked for
     root.dispatchEvent(new CustomEvent("submission-shown", { detail: id }));  // review.js adds its notes
   }
+  let phase = "";  // the current phase (the API's default), until the judge picks another
   async function loadBoard(kind) {
-    const response = await fetch(`/api/challenges/${slug}/leaderboard?board=${kind}`, { headers });
+    const shown = phase ? `&phase=${encodeURIComponent(phase)}` : "";
+    const response = await fetch(`/api/challenges/${slug}/leaderboard?board=${kind}${shown}`, { headers });
     if (!response.ok) return false;
     const board = await response.json();
     const body = root.querySelector(`[data-judge-board="${kind}"] tbody`);
@@ -92,7 +94,19 @@
     if (!token) return denied();
     // Staff of this challenge only: its organisers and judges (and admins), not those of another.
     const detail = await fetch(`/api/challenges/${encodeURIComponent(slug)}`, { headers });
-    if (!detail.ok || !(await detail.json()).staff_role) return denied();
+    const info = detail.ok ? await detail.json() : null;
+    if (!info || !info.staff_role) return denied();
+    if ((info.phases || []).length > 1) {  // each phase has its boards: the current one first
+      const select = root.querySelector("[data-judge-phase]");
+      info.phases.forEach((p) => {
+        const option = document.createElement("option");
+        option.value = p.key; option.textContent = p.title; option.selected = p.key === info.phase;
+        select.append(option);
+      });
+      phase = info.phase;
+      select.closest("p").hidden = false;
+      select.addEventListener("change", () => { phase = select.value; loadBoard("private"); loadBoard("public"); });
+    }
     root.querySelectorAll("[data-judge-content]").forEach((el) => { el.hidden = false; });
     root.dispatchEvent(new CustomEvent("staff-ready"));
     await loadBoard("private"); await loadBoard("public");

@@ -94,7 +94,8 @@
       if (s.released === false && s.status === "scored") {  // the Ladder did not release it
         score.textContent = root.dataset.heldBack; score.title = root.dataset.heldBackTitle;
       }
-      row.append(cell(String(s.id)), cell(s.filename), cell(s.kind), status, score,
+      const kind = s.phase && s.phase !== "main" ? `${s.kind} · ${s.phase}` : s.kind;  // its phase, if any
+      row.append(cell(String(s.id)), cell(s.filename), cell(kind), status, score,
                  cell(new Date(s.created_at).toLocaleString(lang)), final, details);
       body.append(row);
     }
