@@ -4,9 +4,8 @@ top, with programs and data as folders or zips, translated into a riality bundle
 How those platforms score, which the translation keeps: the scoring program runs with the reference
 data at /app/input/ref and the submission at /app/input/res, and writes scores.json (Codabench) or
 scores.txt (CodaLab) keyed by the leaderboard's column keys; its `metadata.yaml` (or `metadata`)
-gives the command. riality takes one phase per challenge for now: the one running at import time (else
-the next, else the last); every other phase, and every feature riality does not honour, is named in
-the import report.
+gives the command. Every phase comes over, with its own programs, data, limits and auto-migration;
+every feature riality does not honour is named in the import report.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +20,14 @@ import yaml
 
 from challenges.importers.common import (
     Column,
+    Entries,
     Phase,
+    PhasePlan,
     Unpack,
-    chosen,
-    entry,
     inside,
     page,
     read_yaml,
+    sequence,
     when,
     write_manifest,
 )
@@ -243,14 +242,52 @@ def _copy_solutions(root: Path, raw: dict[str, Any], out: Path, notes: list[str]
             shutil.copyfile(path, out / "baselines" / f"{name}{path.suffix or '.zip'}")
 
 
-def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None) -> Imported:
+def _plan(phase: Phase, columns: list[Column], entries: Entries, notes: list[str]) -> PhasePlan:
+    """How one phase is scored, and on what: its task's programs and data."""
+    task, where = phase.task, f"phase {phase.name!r}"
+    if not task.get("scoring_program"):
+        raise Refused(where, "no scoring program: riality needs one to score submissions")
+    if not task.get("reference_data"):
+        raise Refused(where, "no reference_data: the scoring program's hidden answers")
+    if task.get("input_data") and not task.get("ingestion_program"):
+        notes.append(f"{where}: input_data not imported: without an ingestion program nothing reads it")
+    program = entries.folder(task["scoring_program"], "scoring_program", "program")
+    data: dict[str, Any] = {
+        "reference": entries.folder(task["reference_data"], "reference_data", "reference")
+    }
+    public = phase.raw.get("public_data") or task.get("public_data")
+    if public:
+        data["inputs"] = entries.folder(public, "public_data", "inputs")
+    if phase.raw.get("starting_kit"):
+        data["starter_kit"] = entries.zipped(phase.raw["starting_kit"], "starting_kit", "starter")
+    ingestion = None
+    if task.get("ingestion_program"):
+        folder = entries.folder(task["ingestion_program"], "ingestion_program", "ingestion")
+        command = _command(entries.out / folder, notes, "ingestion program", DEFAULT_INGESTION_COMMAND)
+        ingestion = {"folder": folder, "command": command}
+        if task.get("input_data"):
+            data["input_data"] = entries.folder(task["input_data"], "input_data", "input_data")
+        if phase.raw.get("accepts_only_result_submissions"):
+            notes.append(f"{where}: accepts_only_result_submissions: code submissions are refused, as there")
+    return PhasePlan(
+        source=phase,
+        command=_command(entries.out / program, notes, "scoring program", DEFAULT_COMMAND),
+        columns=columns,
+        limits=_limits(phase, notes),
+        data=data,
+        ingestion=ingestion,
+        code=ingestion is not None and not phase.raw.get("accepts_only_result_submissions"),
+        folder=program,
+    )
+
+
+def translate(root: Path, out: Path, unpack: Unpack) -> Imported:
     raw = read_yaml(root / COMPETITION)
     version = (
         "Codabench (competition.yaml, version 2)" if _is_v2(raw) else "CodaLab Competitions (version 1.5)"
     )
     notes: list[str] = []
-    phases = _v2_phases(raw, notes) if _is_v2(raw) else _v15_phases(raw, notes)
-    phase = chosen(phases, now or datetime.now(UTC), notes)
+    phases = sequence(_v2_phases(raw, notes) if _is_v2(raw) else _v15_phases(raw, notes), notes)
     columns = _v2_columns(raw, notes) if _is_v2(raw) else _v15_columns(raw, notes)
     if not columns:
         raise Refused(f"{COMPETITION} leaderboard", "no column to rank by")
@@ -265,55 +302,20 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         )
     elif image:
         notes.append(f"docker_image {image}: the program runs in riality's runtime image (Python 3.11)")
-    task = phase.task
-    if not task.get("scoring_program"):
-        raise Refused(f"phase {phase.name!r}", "no scoring program: riality needs one to score submissions")
-    if not task.get("reference_data"):
-        raise Refused(f"phase {phase.name!r}", "no reference_data: the scoring program's hidden answers")
-    if task.get("input_data") and not task.get("ingestion_program"):
-        notes.append("input_data not imported: without an ingestion program nothing reads it")
     out.mkdir(parents=True)
-    entry(root, task["scoring_program"], "scoring_program", out / "program", unpack)
-    entry(root, task["reference_data"], "reference_data", out / "reference", unpack)
-    data: dict[str, Any] = {"reference": "reference"}
-    public = phase.raw.get("public_data") or task.get("public_data")
-    if public:
-        entry(root, public, "public_data", out / "inputs", unpack)
-        data["inputs"] = "inputs"
-    kit = phase.raw.get("starting_kit")
-    if kit:
-        entry(root, kit, "starting_kit", out / "starting_kit", unpack)
-        shutil.make_archive(str(out / "starter"), "zip", out / "starting_kit")
-        shutil.rmtree(out / "starting_kit")
-        data["starter_kit"] = "starter.zip"
-    ingestion = None
-    if task.get("ingestion_program"):
-        entry(root, task["ingestion_program"], "ingestion_program", out / "ingestion", unpack)
-        command = _command(out / "ingestion", notes, "ingestion program", DEFAULT_INGESTION_COMMAND)
-        ingestion = {"folder": "ingestion", "command": command}
-        if task.get("input_data"):
-            entry(root, task["input_data"], "input_data", out / "input_data", unpack)
-            data["input_data"] = "input_data"
-        if phase.raw.get("accepts_only_result_submissions"):
-            notes.append("accepts_only_result_submissions: code submissions are refused, as there")
+    entries = Entries(root, out, unpack)
+    plans = [_plan(phase, columns, entries, notes) for phase in phases]
     _copy_solutions(root, raw, out, notes)
     notes.append(
         "the private board repeats the public one unless the scoring program writes "
         '{"public": {...}, "private": {...}} (those platforms board each phase once)'
     )
-    title = str(raw.get("title") or "Imported competition")[:200]
     write_manifest(
         out,
-        title=title,
+        title=str(raw.get("title") or "Imported competition")[:200],
         slug_fallback="codabench-competition",
         description=_description(root, raw),
-        command=_command(out / "program", notes, "scoring program", DEFAULT_COMMAND),
-        ingestion=ingestion,
-        code=ingestion is not None and not phase.raw.get("accepts_only_result_submissions"),
-        columns=columns,
-        phase=phase,
-        limits=_limits(phase, notes),
-        data=data,
+        plans=plans,
         notes=notes,
     )
-    return Imported(version, out, notes)
+    return Imported(version, out, list(dict.fromkeys(notes)))

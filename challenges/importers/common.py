@@ -3,6 +3,7 @@ folders or zips a bundle names, the slug."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from collections.abc import Callable
@@ -59,22 +60,48 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def chosen(phases: list[Phase], now: datetime, notes: list[str]) -> Phase:
-    """The phase running now, else the next to start, else the last."""
-    running = [p for p in phases if (p.start is None or p.start <= now) and (p.end is None or now < p.end)]
-    upcoming = [p for p in phases if p.start is not None and p.start > now]
-    chosen = running[0] if running else upcoming[0] if upcoming else phases[-1]
-    for phase in phases:
-        if phase is not chosen:
-            notes.append(
-                f"phase {phase.name!r} not imported: riality has one phase per challenge for now "
-                f"(imported: {chosen.name!r}, the {'current' if running else 'next' if upcoming else 'last'} one)"
+def sequence(phases: list[Phase], notes: list[str]) -> list[Phase]:
+    """The source's phases as riality runs them, one after the other: a phase with no end ends when the
+    next starts, and one that overlaps the next is cut short there (said in the report)."""
+    for current, following in itertools.pairwise(phases):
+        if following.start is None:
+            raise Refused(
+                f"phase {following.name!r}", "no start date: each phase after the first starts at a date"
             )
-    if chosen.raw.get("auto_migrate_to_this_phase") or chosen.raw.get("auto_migration"):
-        notes.append(
-            f"phase {chosen.name!r}: auto-migration of the previous phase's submissions not honoured"
+        if current.end is not None and current.end > following.start:
+            notes.append(
+                f"phase {current.name!r} ends after {following.name!r} starts; here it ends when that one "
+                "starts (riality's phases follow one another)"
+            )
+        if current.end is None or current.end > following.start:
+            current.end = following.start
+        if current.start is not None and current.end <= current.start:
+            raise Refused(
+                f"phase {current.name!r}",
+                f"starts at or after the start of {following.name!r}, the next phase",
+            )
+    if migrates(phases[0]):
+        notes.append(f"phase {phases[0].name!r}: auto-migration into the first phase: nothing to migrate")
+    return phases
+
+
+def migrates(phase: Phase) -> bool:
+    """CodaLab's and Codabench's auto-migration into this phase."""
+    return bool(phase.raw.get("auto_migrate_to_this_phase") or phase.raw.get("auto_migration"))
+
+
+def phase_keys(phases: list[Phase]) -> list[str]:
+    """A key for each phase, from its name: lower-case letters, digits and dashes, each once."""
+    keys: list[str] = []
+    for position, phase in enumerate(phases, start=1):
+        made = (
+            re.sub(r"[^a-z0-9]+", "-", phase.name.lower()).strip("-")[:36].strip("-") or f"phase-{position}"
         )
-    return chosen
+        key, n = made, 2
+        while key in keys:
+            key, n = f"{made}-{n}", n + 1
+        keys.append(key)
+    return keys
 
 
 def inside(root: Path, name: object) -> Path | None:
@@ -115,6 +142,36 @@ def entry(root: Path, name: object, where: str, target: Path, unpack: Unpack) ->
         inner[0].rmdir()
 
 
+class Entries:
+    """The source's folders and zips, each copied once into the translated bundle (its phases often
+    share a scoring program or data)."""
+
+    def __init__(self, root: Path, out: Path, unpack: Unpack) -> None:
+        self.root, self.out, self.unpack = root, out, unpack
+        self._copied: dict[tuple[str, str], str] = {}
+
+    def folder(self, name: object, field: str, base: str) -> str:
+        """Where the entry `name` (of the source's `field`) is, in the translated bundle: `base`, or
+        `base-2`… when phases use different ones."""
+        key = (base, str(name))
+        if key not in self._copied:
+            used = sum(1 for b, _ in self._copied if b == base)
+            target = base if used == 0 else f"{base}-{used + 1}"
+            entry(self.root, name, field, self.out / target, self.unpack)
+            self._copied[key] = target
+        return self._copied[key]
+
+    def zipped(self, name: object, field: str, base: str) -> str:
+        """The entry as one zip file in the translated bundle (a starting kit)."""
+        key = (f"{base}.zip", str(name))
+        if key not in self._copied:
+            folder = self.folder(name, field, f".{base}")
+            archive = shutil.make_archive(str(self.out / folder.lstrip(".")), "zip", self.out / folder)
+            shutil.rmtree(self.out / folder)
+            self._copied[key] = Path(archive).name
+        return self._copied[key]
+
+
 def slug(title: str, fallback: str) -> str:
     made = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
     return made if len(made) >= 3 else fallback
@@ -131,35 +188,23 @@ class Column:
     hidden: bool = False
 
 
-def write_manifest(
-    out: Path,
-    *,
-    title: str,
-    slug_fallback: str,
-    description: str,
-    command: str,
-    columns: list[Column],
-    phase: Phase,
-    limits: dict[str, Any],
-    data: dict[str, Any],
-    notes: list[str],
-    ingestion: dict[str, str] | None = None,
-    code: bool = False,
-) -> None:
-    """challenge.yaml for a challenge scored by the program in `out/program`, ranked by the first column;
-    with `code`, teams may also send code, run by the `ingestion` program."""
-    hidden = [c.key for c in columns if c.hidden]
-    if hidden:
-        notes.append(f"hidden columns {', '.join(hidden)} are shown: riality's board has no hidden columns")
-    schedule = {k: v.isoformat() for k, v in (("opens", phase.start), ("closes", phase.end)) if v is not None}
-    manifest: dict[str, Any] = {
-        "slug": slug(title, slug_fallback),
-        "title": title,
-        "description": description,
-        "kinds": ["files", "code"] if code else ["files"],
-        "program": {
-            "folder": "program",
-            "command": command,
+@dataclass(slots=True)
+class PhasePlan:
+    """One phase of the translated challenge: its source, and how and on what it is scored."""
+
+    source: Phase
+    command: str
+    columns: list[Column]
+    limits: dict[str, Any]
+    data: dict[str, Any]
+    ingestion: dict[str, str] | None = None
+    code: bool = False  # teams may also send code, run by the ingestion program
+    folder: str = "program"  # the scoring program's, in the translated bundle
+
+    def program(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "command": self.command,
             "columns": [
                 {
                     "key": c.key,
@@ -167,16 +212,62 @@ def write_manifest(
                     "higher_is_better": c.higher_is_better,
                     "precision": min(10, c.precision),
                 }
-                for c in columns
+                for c in self.columns
             ],
-            **({"ingestion": ingestion} if ingestion else {}),
-        },
-        "metric": columns[0].key,
-        "schedule": schedule,
-        "limits": limits,
-        "data": data,
+            **({"ingestion": self.ingestion} if self.ingestion else {}),
+        }
+
+    def schedule(self) -> dict[str, str]:
+        moments = (("opens", self.source.start), ("closes", self.source.end))
+        return {k: v.isoformat() for k, v in moments if v is not None}
+
+
+def write_manifest(
+    out: Path, *, title: str, slug_fallback: str, description: str, plans: list[PhasePlan], notes: list[str]
+) -> None:
+    """challenge.yaml for a challenge scored by programs, each phase ranked by its first column: one
+    phase as a challenge without phases, more as riality's phases."""
+    hidden = sorted({c.key for plan in plans for c in plan.columns if c.hidden})
+    if hidden:
+        notes.append(f"hidden columns {', '.join(hidden)} are shown: riality's board has no hidden columns")
+    first = plans[0]
+    programs = [plan.program() for plan in plans]
+    manifest: dict[str, Any] = {
+        "slug": slug(title, slug_fallback),
+        "title": title,
+        "description": description,
+        "kinds": _kinds(first),
+        "program": programs[0],
+        "metric": first.columns[0].key,
     }
-    notes.append(
-        f"ranked by {columns[0].key!r} ({'higher' if columns[0].higher_is_better else 'lower'} is better)"
-    )
+    if len(plans) == 1:
+        manifest |= {"schedule": first.schedule(), "limits": first.limits, "data": first.data}
+    else:  # each phase says all it runs with: nothing of one phase leaks into the next
+        manifest["data"] = {}
+        manifest["phases"] = [
+            {
+                "key": key,
+                "title": plan.source.name[:80],
+                "schedule": plan.schedule(),
+                "migrate": migrates(plan.source) and position > 0,
+                "kinds": _kinds(plan),
+                "limits": plan.limits,
+                "program": program,
+                "metric": plan.columns[0].key,
+                "data": plan.data,
+            }
+            for position, (key, plan, program) in enumerate(
+                zip(phase_keys([p.source for p in plans]), plans, programs, strict=True)
+            )
+        ]
+    for plan in plans:
+        column = plan.columns[0]
+        where = f"phase {plan.source.name!r}: " if len(plans) > 1 else ""
+        notes.append(
+            f"{where}ranked by {column.key!r} ({'higher' if column.higher_is_better else 'lower'} is better)"
+        )
     (out / "challenge.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+
+
+def _kinds(plan: PhasePlan) -> list[str]:
+    return ["files", "code"] if plan.code else ["files"]

@@ -5,26 +5,28 @@ How EvalAI scores, which the translation keeps: its `evaluation_script` package'
 `evaluate(test_annotation_file, user_submission_file, phase_codename)` runs on each submission
 (riality's driver, `evalai_driver.py`, calls it in the sandbox) and returns a result per dataset split;
 a split whose leaderboard is public (visibility 3) fills the public board, a host-only one the private
-board. One phase per challenge for now, as for Codabench; everything not honoured is reported.
+board. Every phase comes over, each scored on its own annotation file; everything not honoured is
+reported.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from challenges.importers.common import (
     Column,
     Phase,
+    PhasePlan,
     Unpack,
-    chosen,
     entry,
     inside,
     page,
     read_yaml,
+    sequence,
     when,
     write_manifest,
 )
@@ -143,31 +145,23 @@ def _columns(raw: dict[str, Any], split: dict[str, Any]) -> list[Column]:
     return columns
 
 
-def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None) -> Imported:
-    raw = read_yaml(root / CONFIG)
-    notes: list[str] = []
-    phase = chosen(_phases(root, raw, notes), now or datetime.now(UTC), notes)
+def _plan(root: Path, raw: dict[str, Any], phase: Phase, out: Path, notes: list[str]) -> PhasePlan:
+    """How one phase is scored: the evaluation script on its annotation file, its splits on the boards."""
     public, private, split = _splits(raw, phase, notes)
-    columns = _columns(raw, split)
-    for key, what in TOP_FIELDS_NOT_HONOURED.items():
-        if raw.get(key):
-            notes.append(f"{key}: {what} not imported")
     for key, what in PHASE_FIELDS_NOT_HONOURED.items():
         if phase.raw.get(key):
             notes.append(f"phase {phase.name!r}: {what} not honoured")
     if phase.raw.get("is_public") is False:
         notes.append(f"phase {phase.name!r} was hidden there; it opens to everyone here once published")
-    if not raw.get("evaluation_script"):
-        raise Refused(CONFIG, "no evaluation_script: riality needs it to score submissions")
-    out.mkdir(parents=True)
-    entry(root, raw["evaluation_script"], "evaluation_script", out / "program" / "evaluation_script", unpack)
-    shutil.copyfile(DRIVER, out / "program" / DRIVER.name)
     annotation = Path(str(phase.raw["test_annotation_file"]))
     source = inside(root, annotation)
     if source is None or not source.is_file():
         raise Refused(f"phase {phase.name!r} test_annotation_file", f"{annotation} not found in the bundle")
-    (out / "reference").mkdir()
-    shutil.copyfile(source, out / "reference" / annotation.name)
+    reference = "reference-" + re.sub(
+        r"[^A-Za-z0-9_-]", "_", str(phase.raw["codename"])
+    )  # each phase its own
+    (out / reference).mkdir(exist_ok=True)
+    shutil.copyfile(source, out / reference / annotation.name)
     command = shlex.join(
         [
             "python3",
@@ -186,16 +180,28 @@ def translate(root: Path, out: Path, unpack: Unpack, now: datetime | None = None
         for key, field in (("per_day", "max_submissions_per_day"), ("total", "max_submissions"))
         if phase.raw.get(field)
     }
+    return PhasePlan(phase, command, _columns(raw, split), limits, {"reference": reference})
+
+
+def translate(root: Path, out: Path, unpack: Unpack) -> Imported:
+    raw = read_yaml(root / CONFIG)
+    notes: list[str] = []
+    phases = sequence(_phases(root, raw, notes), notes)
+    for key, what in TOP_FIELDS_NOT_HONOURED.items():
+        if raw.get(key):
+            notes.append(f"{key}: {what} not imported")
+    if not raw.get("evaluation_script"):
+        raise Refused(CONFIG, "no evaluation_script: riality needs it to score submissions")
+    out.mkdir(parents=True)
+    plans = [_plan(root, raw, phase, out, notes) for phase in phases]
+    entry(root, raw["evaluation_script"], "evaluation_script", out / "program" / "evaluation_script", unpack)
+    shutil.copyfile(DRIVER, out / "program" / DRIVER.name)
     write_manifest(
         out,
         title=str(raw.get("title") or "Imported challenge")[:200],
         slug_fallback="evalai-challenge",
         description=_description(root, raw),
-        command=command,
-        columns=columns,
-        phase=phase,
-        limits=limits,
-        data={"reference": "reference"},
+        plans=plans,
         notes=notes,
     )
     return Imported("EvalAI (challenge_config.yaml)", out, notes)

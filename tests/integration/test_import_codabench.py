@@ -129,8 +129,7 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
     olga = await organiser(settings, client)
     expected = (
         "imported from Codabench (competition.yaml, version 2)",
-        "phase 'Final' not imported",
-        "(imported: 'Development', the current one)",
+        "phase 'Development': ranked by 'accuracy' (higher is better)",
         "image: the competition's logo not imported",
         "registration_auto_approve",
         "submission_rule Force_Last",
@@ -141,7 +140,12 @@ async def test_a_codabench_bundle_imports_reports_and_scores_as_codabench_would(
     detail = (await client.get(f"/api/challenges/{slug}", headers=olga)).json()
     assert detail["metric"] == "accuracy" and detail["kinds"] == ["files", "code"]  # code: the ingestion's
     assert (detail["limits"]["per_day"], detail["limits"]["total"], detail["limits"]["time_s"]) == (7, 70, 90)
-    assert detail["closes"].startswith("2030-01-01")
+    assert detail["closes"] is None  # its final phase has no end
+    assert [(p["key"], p["status"], p["migrate"]) for p in detail["phases"]] == [
+        ("development", "open", False),
+        ("final", "upcoming", True),
+    ]
+    assert detail["phases"][0]["closes"].startswith("2030-01-01")
     assert "Be kind." in detail["description"] and "Three species" in detail["description"]
     assert {f["name"] for f in detail["files"]} == {
         "inputs.zip"

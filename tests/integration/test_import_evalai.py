@@ -80,7 +80,16 @@ CONFIG = {
             "max_submissions_per_month": 100,
             "max_submissions": 90,
             "allowed_submission_file_types": ".json",
-        }
+        },
+        {  # the final phase, on annotations of its own, from the end of the first
+            "id": 2,
+            "name": "Test Phase",
+            "start_date": "2030-12-31 23:59:59",
+            "end_date": "2031-06-30 00:00:00",
+            "test_annotation_file": "annotations/final_annotations.json",
+            "codename": "final",
+            "max_submissions_per_day": 2,
+        },
     ],
     "dataset_splits": [
         {"id": 1, "name": "Dev Split", "codename": "dev"},
@@ -103,6 +112,7 @@ CONFIG = {
             "leaderboard_decimal_precision": 3,
             "is_leaderboard_order_descending": True,
         },
+        {"challenge_phase_id": 2, "leaderboard_id": 1, "dataset_split_id": 2, "visibility": 3},
     ],
 }
 
@@ -119,6 +129,7 @@ def challengezip_bytes() -> bytes:
             "templates/submission_guidelines.html": "<p>A JSON object of answers.</p>",
             "templates/challenge_phase_1_description.html": "<p>Dev.</p>",
             "annotations/test_annotations.json": json.dumps({"answers": ANSWERS, "split": SPLIT}),
+            "annotations/final_annotations.json": json.dumps({"answers": ANSWERS, "split": SPLIT}),
             "evaluation_script.zip": script,
         }
     )
@@ -134,12 +145,19 @@ async def test_an_evalai_challenge_imports_and_scores_each_split_on_its_board(
         "image: the challenge's logo not imported",
         "a monthly limit not honoured",
         "the allowed file types",
-        "ranked by 'Accuracy' (higher is better)",
+        "phase 'Dev Phase': ranked by 'Accuracy' (higher is better)",
+        "phase 'Test Phase' has no host-only split: the private board repeats the public one",
     )
     slug = await create_reported(client, olga, challengezip_bytes(), expected)
     detail = (await client.get(f"/api/challenges/{slug}", headers=olga)).json()
     assert detail["metric"] == "Accuracy" and detail["extra_metrics"] == ["Total"]
     assert (detail["limits"]["per_day"], detail["limits"]["total"]) == (9, 90)
+    assert [(p["key"], p["status"], p["opens"]) for p in detail["phases"]] == [
+        ("dev-phase", "open", "2026-01-01T00:00:00Z"),
+        ("test-phase", "upcoming", "2030-12-31T23:59:59Z"),
+    ]
+    final = (await client.get(f"/api/challenges/{slug}?phase=test-phase", headers=olga)).json()
+    assert final["limits"]["per_day"] == 2 and final["metric"] == "Accuracy"
     assert "A JSON object of answers." in detail["description"]
     assert (await client.post(f"/api/challenges/{slug}/publish", headers=olga)).status_code == 200
 

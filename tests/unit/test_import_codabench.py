@@ -1,11 +1,10 @@
-"""The Codabench / CodaLab translation on its own: which phase is taken, the board's columns, and the
+"""The Codabench / CodaLab translation on its own: its phases, the board's columns, and the
 refusals that say where and what was expected."""
 
 from __future__ import annotations
 
 import copy
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,37 +62,56 @@ def no_unpack(archive: Path, target: Path) -> None:
     raise AssertionError("no zip in these bundles")
 
 
-def run(tmp_path: Path, manifest: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[str]]:
+def run(tmp_path: Path, manifest: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     out = tmp_path / "out"
     shutil.rmtree(out, ignore_errors=True)
-    imported = translate(folder(tmp_path, manifest), out, no_unpack, now=now)
+    imported = translate(folder(tmp_path, manifest), out, no_unpack)
     return yaml.safe_load((out / "challenge.yaml").read_text()), imported.notes
 
 
-@pytest.mark.parametrize(
-    ("now", "taken", "why"),
-    [
-        (datetime(2026, 6, 1, tzinfo=UTC), "Warm-up", "the next one"),
-        (datetime(2027, 2, 10, tzinfo=UTC), "Final", "the current one"),
-        (datetime(2028, 1, 1, tzinfo=UTC), "Final", "the last one"),
-    ],
-)
-def test_the_phase_running_now_else_the_next_else_the_last(
-    tmp_path: Path, now: datetime, taken: str, why: str
-) -> None:
-    manifest, notes = run(tmp_path, BASE, now)
-    other = "Final" if taken == "Warm-up" else "Warm-up"
-    assert (
-        f"phase {other!r} not imported: riality has one phase per challenge for now (imported: {taken!r}, {why})"
-        in notes
-    )
-    assert manifest["schedule"]["opens"] == (
-        "2027-01-01T00:00:00+00:00" if taken == "Warm-up" else "2027-02-01T00:00:00+00:00"
-    )
+def test_every_phase_comes_over_with_its_dates_data_and_migration(tmp_path: Path) -> None:
+    source = copy.deepcopy(BASE)
+    source["tasks"].append({"index": 1, "scoring_program": "program", "reference_data": "final_ref"})
+    source["phases"][1].update(tasks=[1], auto_migrate_to_this_phase=True, max_submissions_per_day=1)
+    root = folder(tmp_path, source)
+    (root / "final_ref").mkdir()
+    (root / "final_ref" / "answers.txt").write_text("2\n")
+    out = tmp_path / "out"
+    translate(root, out, no_unpack)
+    manifest = yaml.safe_load((out / "challenge.yaml").read_text())
+    phases = manifest["phases"]
+    assert [(p["key"], p["title"], p["migrate"]) for p in phases] == [
+        ("warm-up", "Warm-up", False),
+        ("final", "Final", True),
+    ]
+    assert phases[0]["schedule"] == {
+        "opens": "2027-01-01T00:00:00+00:00",
+        "closes": "2027-02-01T00:00:00+00:00",
+    }
+    # One scoring program, copied once; each phase its own reference data and limits.
+    assert phases[0]["program"]["folder"] == phases[1]["program"]["folder"] == "program"
+    assert (phases[0]["data"]["reference"], phases[1]["data"]["reference"]) == ("reference", "reference-2")
+    assert (out / "reference-2" / "answers.txt").read_text() == "2\n"
+    assert phases[1]["limits"] == {"per_day": 1} and phases[0]["limits"] == {}
+    assert "schedule" not in manifest
+
+
+def test_phases_follow_one_another(tmp_path: Path) -> None:
+    source = copy.deepcopy(BASE)
+    source["phases"][0]["end"] = "2027-02-15T00:00:00Z"  # overlaps the final phase
+    source["phases"][1].pop("end")
+    manifest, notes = run(tmp_path, source)
+    assert manifest["phases"][0]["schedule"]["closes"] == "2027-02-01T00:00:00+00:00"
+    assert "closes" not in manifest["phases"][1]["schedule"]  # the last phase may run on
+    assert any("ends after 'Final' starts; here it ends when that one starts" in n for n in notes)
+    source["phases"][1].pop("start")
+    with pytest.raises(Refused) as caught:
+        run(tmp_path, source)
+    assert caught.value.path == "phase 'Final'" and "no start date" in caught.value.message
 
 
 def test_the_primary_column_ranks_and_computed_columns_are_reported(tmp_path: Path) -> None:
-    manifest, notes = run(tmp_path, BASE, datetime(2026, 6, 1, tzinfo=UTC))
+    manifest, notes = run(tmp_path, BASE)
     assert manifest["metric"] == "dice"
     assert [c["key"] for c in manifest["program"]["columns"]] == ["dice", "iou"]
     assert any("computed column 'mean' (avg) not imported" in n for n in notes)
@@ -122,7 +140,7 @@ def test_an_unusable_bundle_is_refused_with_where_and_why(
     manifest = copy.deepcopy(BASE)
     change(manifest)
     with pytest.raises(Refused) as caught:
-        run(tmp_path, manifest, datetime(2026, 6, 1, tzinfo=UTC))
+        run(tmp_path, manifest)
     assert caught.value.path == where and message in caught.value.message
 
 
@@ -143,6 +161,6 @@ def test_an_evalai_phase_without_a_public_split_is_refused(tmp_path: Path) -> No
     }
     (root / "challenge_config.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(Refused) as caught:
-        evalai.translate(root, tmp_path / "out", no_unpack, now=datetime(2026, 6, 1, tzinfo=UTC))
+        evalai.translate(root, tmp_path / "out", no_unpack)
     assert caught.value.path == "challenge_phase_splits"
     assert "phase 'Dev' has no public split (visibility 3)" in caught.value.message
