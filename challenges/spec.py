@@ -296,6 +296,15 @@ class Phase(_Strict):
     program: ScoringProgram | None = None  # its own scoring (and ingestion) program
     data: PhaseData = PhaseData()
 
+    @field_validator("limits")
+    @classmethod
+    def _team_size_is_the_challenge_s(cls, limits: dict[str, object] | None) -> dict[str, object] | None:
+        if limits and "team_size" in limits:
+            raise ValueError(
+                "team_size is the challenge's (`limits.team_size`): a team lasts through every phase"
+            )
+        return limits
+
     @field_validator("schedule")
     @classmethod
     def _no_reveal(cls, schedule: Schedule) -> Schedule:

@@ -81,6 +81,7 @@ def test_a_challenge_without_phases_is_one() -> None:
         (lambda r: r["phases"][1].update(limits={"per_day": 0}), "'final': limits.per_day"),
         (lambda r: r["phases"][1].update(metric="nonsense"), "'final': metric"),
         (lambda r: r["phases"][0]["schedule"].pop("closes"), "'dev' needs schedule.closes"),
+        (lambda r: r["phases"][1].update(limits={"team_size": 9}), "a team lasts through every phase"),
     ],
 )
 def test_phases_that_cannot_run_are_refused_with_where(change: Any, expected: str) -> None:
