@@ -26,6 +26,7 @@ from challenges.spec import (
     ChallengeSpec,
     Kind,
     check_requirement,
+    described,
     file_format,
     program_kind,
 )
@@ -150,16 +151,7 @@ class Bundle:
 
 
 def validation_problems(error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown field (check its spelling)"
-        elif item["type"] != "missing" and "input" in item and not isinstance(item["input"], dict):
-            message = f"{message} (got {item['input']!r})"
-        problems.append(Problem(where, message))
-    return problems
+    return [Problem(where, message) for where, message in described(error)]
 
 
 def _read_manifest(root: Path) -> tuple[ChallengeSpec | None, dict[str, Any], list[Problem]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -67,6 +68,20 @@ def file_format(kind: Kind, suffix: str) -> FileFormat | None:
     if kind is Kind.FILES:
         return FileFormat.ZIP if suffix == ".zip" else FileFormat.FILE
     return MODEL_FORMATS.get(suffix, FileFormat.PICKLE)
+
+
+def described(error: ValidationError) -> list[tuple[str, str]]:
+    """What pydantic found wrong, as (where: a dotted field path, what), worded for an organiser."""
+    found = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling)"
+        elif item["type"] != "missing" and "input" in item and not isinstance(item["input"], dict):
+            message = f"{message} (got {item['input']!r})"
+        found.append((where, message))
+    return found
 
 
 class _Strict(BaseModel):
@@ -419,7 +434,7 @@ class ChallengeSpec(_Strict):
         keys = [p.key for p in self.phases]
         if len(set(keys)) != len(keys):
             raise ValueError(f"phases: each key once (got {', '.join(keys)})")
-        for before, after in zip(self.phases, self.phases[1:], strict=False):
+        for before, after in itertools.pairwise(self.phases):
             if before.schedule.closes is None or after.schedule.opens is None:
                 raise ValueError(
                     f"phases: {before.key!r} needs schedule.closes and {after.key!r} schedule.opens, "
@@ -677,10 +692,7 @@ class ChallengeSpec(_Strict):
         try:
             spec = ChallengeSpec.model_validate(raw)
         except ValidationError as exc:
-            where = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc']) or 'phase'}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-            raise ValueError(f"phases: {key!r}: {where}") from None
+            found = "; ".join(f"{where}: {what}" for where, what in described(exc))
+            raise ValueError(f"phases: {key!r}: {found}") from None
         self._phase_specs[key] = spec
         return spec
