@@ -10,7 +10,6 @@ every feature riality does not honour is named in the import report.
 
 from __future__ import annotations
 
-import itertools
 import re
 import shutil
 from pathlib import Path
@@ -98,9 +97,7 @@ def _v15_phases(raw: dict[str, Any], notes: list[str]) -> list[Phase]:
             if phase.get(k)
         }
         found.append(Phase(str(phase.get("label") or f"phase {position + 1}"), start, None, phase, task))
-    for current, following in itertools.pairwise(found):
-        current.end = following.start  # a CodaLab phase ends when the next one starts
-    return found
+    return found  # a CodaLab phase has no end: it ends when the next one starts (sequence)
 
 
 def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[Column]:
