@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import lru_cache
 
 from sqlmodel import select
@@ -23,6 +24,13 @@ def spec_of(challenge: Challenge) -> ChallengeSpec:
     """The challenge's validated spec, parsed once per version of the row."""
     assert challenge.id is not None
     return _parse_spec(challenge.id, challenge.updated_at.isoformat(), json.dumps(challenge.spec))
+
+
+def current_phase(challenge: Challenge, now: datetime) -> tuple[str, ChallengeSpec]:
+    """The phase that takes submissions at `now` (the last one opened), and the challenge as it runs it."""
+    spec = spec_of(challenge)
+    phase = spec.phase_at(now)
+    return phase, spec.phase_spec(phase)
 
 
 class ChallengeFiles:

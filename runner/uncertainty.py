@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from challenges.bundle import FileRole
 from challenges.spec import ChallengeSpec
 from core.boards import read_board
-from core.challenges import ChallengeFiles, spec_of
+from core.challenges import ChallengeFiles, current_phase
 from core.db import SessionMaker
 from core.models import BootstrapScores, Challenge, EntryUncertainty, Submission, utcnow
 from runner.kept import KEPT_COLUMNS, Kept
@@ -69,8 +69,8 @@ async def uncertainty_pass(sessions: SessionMaker, truths: TruthCache, slug: str
         challenge = (await session.exec(select(Challenge).where(Challenge.slug == slug))).first()
         if challenge is None or challenge.id is None:
             return None
-        phase = spec_of(challenge).phase_at(utcnow())
-        if not (spec := spec_of(challenge).phase_spec(phase)).has_uncertainty:
+        phase, spec = current_phase(challenge, utcnow())
+        if not spec.has_uncertainty:
             return None
         challenge_id = challenge.id
         candidates, teams = await read_board(session, challenge_id, phase)

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import KIND_BY_SUFFIX, ONE_PHASE, ChallengeSpec, Kind, file_format, program_kind
-from core.challenges import spec_of
+from core.challenges import current_phase, spec_of
 from core.lifecycle import state_of
 from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
 from core.queue import EvaluationQueue
@@ -48,13 +48,6 @@ class Upload:
     stream: BinaryIO
     note: str | None = None
     kind: str | None = None
-
-
-def current_phase(challenge: Challenge, now: datetime) -> tuple[str, ChallengeSpec]:
-    """The phase that takes submissions at `now` (the last one opened), and the challenge as it runs it."""
-    spec = spec_of(challenge)
-    phase = spec.phase_at(now)
-    return phase, spec.phase_spec(phase)
 
 
 def check_open(challenge: Challenge, phase: str, access: Access, now: datetime) -> None:

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import SLUG_PATTERN, Kind
-from core.challenges import spec_of
+from core.challenges import current_phase, spec_of
 from core.models import ChallengeState, utcnow
 from scoring.progression import progression
 from scoring.ranking import Board, BoardEntry
@@ -86,8 +86,7 @@ async def _script_page(
 ) -> Response[str]:
     """A page whose content the browser fetches with the signed-in user's token (team, judges)."""
     challenge = await challenges.get_challenge(session, slug)
-    whole = spec_of(challenge)
-    spec = whole.phase_spec(whole.phase_at(utcnow()))  # what the current phase takes
+    _, spec = current_phase(challenge, utcnow())  # what the current phase takes
     return _page(request, template, slug=slug, title=challenge.title, spec=spec, **context)
 
 
