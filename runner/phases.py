@@ -15,12 +15,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import ChallengeSpec, Kind
-from core.best import disqualified_submissions
+from core.best import rankable
 from core.chain import append
 from core.challenges import spec_of
 from core.db import SessionMaker
-from core.models import Challenge, ChallengeState, PhaseStart, Status, Submission
+from core.models import Challenge, ChallengeState, PhaseStart, Submission
 from core.scheduling import Placement, placement
+from scoring.ranking import NO_RULES
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,9 @@ async def carried(
     rows = await session.exec(
         select(Submission)
         .where(
-            col(Submission.challenge_id) == challenge_id,
-            col(Submission.phase) == phase,
-            col(Submission.status) == Status.SCORED,
-            col(Submission.public_score).is_not(None),
+            *rankable(challenge_id, phase, NO_RULES),  # scored, with a public score, not disqualified
             ~col(Submission.staff_test),
             col(Submission.kind).in_([k.value for k in kinds]),
-            col(Submission.id).not_in(disqualified_submissions(challenge_id)),
         )
         .order_by(col(Submission.team_id), col(Submission.created_at), col(Submission.id))
     )
