@@ -14,7 +14,7 @@ from scoring.classes import sort_classes
 from scoring.groups import DEFAULT_MIN_SIZE, group_scores, group_sizes, worst_and_disparity
 from scoring.metrics import Metric, Output, Task, labels_from_probabilities
 from scoring.split import public_mask
-from scoring.validate import Expectation
+from scoring.validate import Expectation, arrow_ids
 
 
 class LabelsFileError(ValueError):
@@ -28,6 +28,7 @@ class GroundTruth:
     public: np.ndarray  # boolean mask of the public subset
     classes: tuple[str, ...]
     groups: np.ndarray | None = None  # each row's group (strings) when the challenge scores groups
+    arrow_ids: Any = None  # `ids` as Arrow strings, built once with the truth (scoring.validate.Expectation)
 
     def group_sizes(self) -> dict[str, dict[str, int]]:
         """Rows of each group in the public and the private subset (empty without groups)."""
@@ -145,7 +146,9 @@ def load_truth(
         public = _named_split(frame[split_column], split_column)
     else:
         public = public_mask(list(index), fraction, seed)
-    return GroundTruth(ids=index, y=y, public=public, classes=classes, groups=groups)
+    return GroundTruth(
+        ids=index, y=y, public=public, classes=classes, groups=groups, arrow_ids=arrow_ids(index)
+    )
 
 
 SPLIT_VALUES = ("public", "private")
@@ -176,6 +179,7 @@ def expectation_for(
         output=metric.needs,
         classes=truth.classes,
         max_bytes=max_bytes,
+        arrow_ids=truth.arrow_ids,
     )
 
 
