@@ -4,13 +4,15 @@ worker went silent past its time can be claimed again."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Status, Submission, utcnow
+from challenges.spec import Kind
+from core.models import Challenge, Status, Submission, utcnow
 
 
 def claimable(submission_id: int, stale_after: timedelta) -> ColumnElement[bool]:
@@ -43,3 +45,49 @@ async def is_claimable(session: AsyncSession, submission_id: int, stale_after: t
         select(func.count()).select_from(Submission).where(claimable(submission_id, stale_after))
     )
     return count.one() > 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFile:
+    """A prediction file just claimed: what scoring it needs of its row, and its challenge's version."""
+
+    challenge_id: int
+    team_id: int
+    file_format: str
+    sha256: str
+    created_at: datetime
+    filename: str
+    phase: str
+    challenge_version: datetime
+
+
+async def claim_queued_file(session: AsyncSession, submission_id: int) -> ClaimedFile | None:
+    """Claim a queued prediction file and read what scoring it needs, in one statement; commits.
+
+    The common case of every upload. None: not a queued prediction file (finished, claimed, stale,
+    or another kind), for `claim` to decide.
+    """
+    version = select(Challenge.updated_at).where(Challenge.id == Submission.challenge_id).scalar_subquery()
+    result = await session.exec(
+        update(Submission)
+        .where(
+            col(Submission.id) == submission_id,
+            col(Submission.status) == Status.QUEUED,
+            col(Submission.kind) == Kind.PREDICTIONS,
+        )
+        .values(status=Status.RUNNING, started_at=utcnow(), attempts=col(Submission.attempts) + 1)
+        .returning(
+            col(Submission.challenge_id),
+            col(Submission.team_id),
+            col(Submission.file_format),
+            col(Submission.sha256),
+            col(Submission.created_at),
+            col(Submission.filename),
+            col(Submission.phase),
+            version,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    row = result.first()
+    await session.commit()
+    return ClaimedFile(*row) if row is not None else None

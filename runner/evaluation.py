@@ -28,12 +28,10 @@ from challenges.bundle import FileRole
 from challenges.spec import ONE_PHASE, ChallengeSpec, Kind
 from core import logs
 from core.best import is_disqualified
-from core.challenges import ChallengeFiles, spec_of
+from core.challenges import ChallengeFiles
 from core.db import SessionMaker
 from core.models import (
     Challenge,
-    ChallengeEnvironment,
-    EnvironmentState,
     FailureKind,
     Status,
     Submission,
@@ -42,7 +40,8 @@ from core.models import (
 from core.queue import board_message
 from core.scheduling import lane
 from core.storage import BlobStore, TooLargeError
-from runner.claims import claim
+from runner.claims import claim, claim_queued_file
+from runner.contexts import ChallengeContext, Contexts, load_context
 from runner.custom_scoring import ScorerError, score_with_scorer
 from runner.environments import EnvironmentNotReady, ensure_image
 from runner.execution import prepare_and_run
@@ -103,6 +102,7 @@ class Runtime:
     sandbox_reason: str = ""  # why there is no sandbox
     sandbox_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     team_sandbox_runs: int = 0  # a team's model/code runs at once over all workers (0: no cap)
+    contexts: Contexts = field(default_factory=Contexts)  # challenges as their prediction files are scored
 
     @property
     def store(self) -> BlobStore:
@@ -180,6 +180,36 @@ class ScoredSubmission:
     phase: str
 
 
+def _job(
+    context: ChallengeContext,
+    *,
+    submission_id: int,
+    team_id: int,
+    kind: Kind,
+    file_format: FileFormat,
+    sha256: str,
+    created_at: datetime,
+    filename: str,
+    phase: str,
+) -> Job:
+    return Job(
+        submission_id=submission_id,
+        challenge_id=context.challenge_id,
+        team_id=team_id,
+        slug=context.slug,
+        spec=context.spec,
+        environment_lock=context.environment_lock,
+        environment_ready=context.environment_ready,
+        kind=kind,
+        file_format=file_format,
+        sha256=sha256,
+        created_at=created_at,
+        files=context.files,
+        filename=filename,
+        phase=phase,
+    )
+
+
 async def challenge_job(
     session: AsyncSession,
     challenge_id: int,
@@ -195,26 +225,14 @@ async def challenge_job(
 ) -> Job:
     """A job on one of the challenge's uploads (a team's submission, or a baseline of its bundle), as
     its phase scores it."""
-    challenge = await session.get(Challenge, challenge_id)
-    assert challenge is not None
-    spec = spec_of(challenge).phase_spec(phase)
-    environment = await session.get(ChallengeEnvironment, challenge_id)
-    ready = environment is None or environment.state == EnvironmentState.READY
-    if environment is not None and ready:
-        spec = spec.model_copy(update={"runtime_image": environment.image})
-    return Job(
+    return _job(
+        await load_context(session, challenge_id, phase),
         submission_id=submission_id,
-        challenge_id=challenge_id,
         team_id=team_id,
-        slug=challenge.slug,
-        spec=spec,
-        environment_lock=environment.lock if environment is not None and ready else None,
-        environment_ready=ready,
         kind=kind,
         file_format=file_format,
         sha256=sha256,
         created_at=created_at,
-        files=await ChallengeFiles.load(session, challenge_id, phase),
         filename=filename,
         phase=phase,
     )
@@ -236,6 +254,51 @@ async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
         filename=submission.filename,
         phase=submission.phase,
     )
+
+
+async def _claim_file(session: AsyncSession, runtime: Runtime, submission_id: int) -> Job | None:
+    """The common case in two statements: a queued prediction file claimed with its row read, and its
+    challenge's context from this worker's cache (read again when the challenge changed)."""
+    claimed = await claim_queued_file(session, submission_id)
+    if claimed is None:
+        return None
+    context = await runtime.contexts.for_prediction_file(
+        session, claimed.challenge_id, claimed.phase, claimed.challenge_version
+    )
+    return _job(
+        context,
+        submission_id=submission_id,
+        team_id=claimed.team_id,
+        kind=Kind.PREDICTIONS,
+        file_format=FileFormat(claimed.file_format),
+        sha256=claimed.sha256,
+        created_at=claimed.created_at,
+        filename=claimed.filename,
+        phase=claimed.phase,
+    )
+
+
+async def _claim(
+    session: AsyncSession, runtime: Runtime, submission_id: int, stale_after: timedelta
+) -> Job | None:
+    """The submission's job, claimed for this worker; None when there is nothing to do (finished,
+    claimed by another worker, or deleted). Any kind, and a stale run taken over, past the common case."""
+    if (job := await _claim_file(session, runtime, submission_id)) is not None:
+        return job
+    job = await load_job(session, submission_id)
+    if job is None:
+        log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
+        return None
+    stale = stale_after_for(job.spec, job.kind, stale_after)
+    if job.kind is not Kind.PREDICTIONS and runtime.team_sandbox_runs:
+        cap, where = runtime.team_sandbox_runs, lane(job.spec, job.kind)
+        claimed = await claim_under_cap(session, submission_id, job.team_id, cap, stale, where)
+    else:
+        claimed = await claim(session, submission_id, stale)
+    if not claimed:
+        log.info("submission %s: already finished or claimed, nothing to do", submission_id)
+        return None
+    return job
 
 
 async def always_ours() -> bool:
@@ -456,20 +519,10 @@ async def evaluate_submission(
     the team's best in one transaction. None when there was nothing to do (already finished, or
     another worker has it)."""
     async with sessions() as session:
-        job = await load_job(session, submission_id)
+        job = await _claim(session, runtime, submission_id, stale_after)
         if job is None:
-            log.warning("submission %s does not exist (deleted?); nothing to do", submission_id)
             return None
         logs.bind(challenge=job.slug, kind=job.kind.value)
-        stale = stale_after_for(job.spec, job.kind, stale_after)
-        if job.kind is not Kind.PREDICTIONS and runtime.team_sandbox_runs:
-            cap, where = runtime.team_sandbox_runs, lane(job.spec, job.kind)
-            claimed = await claim_under_cap(session, submission_id, job.team_id, cap, stale, where)
-        else:
-            claimed = await claim(session, submission_id, stale)
-        if not claimed:
-            log.info("submission %s: already finished or claimed, nothing to do", submission_id)
-            return None
         result = await compute(runtime, job, partial(_running, sessions, submission_id))
         if result.scores is None:
             assert result.failure is not None

@@ -7,9 +7,10 @@ Idempotent under at-least-once delivery: a result is written only while the subm
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import Insert, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -35,6 +36,33 @@ class ScoredEntry(Protocol):
     def created_at(self) -> datetime: ...
 
 
+@lru_cache(maxsize=4)
+def _best_upsert(dialect: str, higher_is_better: bool) -> Insert:
+    """The team's-best upsert, built once per database and direction (every submission runs it: a
+    statement built per call cost more than its round trip); its values are bound at execution."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = TeamBest.__table__
+    statement = insert(table).values({name: bindparam(name) for name in BEST_COLUMNS})
+    new, old = statement.excluded, table.c
+    better = new.public_score > old.public_score if higher_is_better else new.public_score < old.public_score
+    earlier = (new.public_score == old.public_score) & (
+        (new.created_at < old.created_at)
+        | ((new.created_at == old.created_at) & (new.submission_id < old.submission_id))
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[old.team_id, old.phase],
+        set_={
+            "submission_id": new.submission_id,
+            "public_score": new.public_score,
+            "created_at": new.created_at,
+        },
+        where=better | earlier,
+    )
+
+
+BEST_COLUMNS = ("team_id", "phase", "challenge_id", "submission_id", "public_score", "created_at")
+
+
 async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_better: bool) -> None:
     """Keep the team's best public submission, atomically (two workers may score one team at once).
 
@@ -42,32 +70,17 @@ async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_be
     """
     if entry.public_score is None or entry.id is None:
         return
-    dialect = (await session.connection()).dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(TeamBest).values(
-        team_id=entry.team_id,
-        phase=entry.phase,
-        challenge_id=entry.challenge_id,
-        submission_id=entry.id,
-        public_score=entry.public_score,
-        created_at=entry.created_at,
-    )
-    new, old = statement.excluded, TeamBest.__table__.c
-    better = new.public_score > old.public_score if higher_is_better else new.public_score < old.public_score
-    earlier = (new.public_score == old.public_score) & (
-        (new.created_at < old.created_at)
-        | ((new.created_at == old.created_at) & (new.submission_id < old.submission_id))
-    )
-    await session.exec(
-        statement.on_conflict_do_update(
-            index_elements=[old.team_id, old.phase],
-            set_={
-                "submission_id": new.submission_id,
-                "public_score": new.public_score,
-                "created_at": new.created_at,
-            },
-            where=better | earlier,
-        )
+    connection = await session.connection()
+    await connection.execute(
+        _best_upsert(connection.dialect.name, higher_is_better),
+        {
+            "team_id": entry.team_id,
+            "phase": entry.phase,
+            "challenge_id": entry.challenge_id,
+            "submission_id": entry.id,
+            "public_score": entry.public_score,
+            "created_at": entry.created_at,
+        },
     )
 
 
@@ -77,6 +90,8 @@ async def write_result(session: AsyncSession, submission_id: int, **values: Any)
         update(Submission)
         .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
         .values(finished_at=utcnow(), **values)
+        # No loaded Submission to bring up to date: skip the ORM's search of its identity map.
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
+import pandas as pd
+import pytest
 import redis
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
@@ -41,6 +45,41 @@ async def test_evaluating_twice_changes_nothing(settings: Settings, client: Asyn
         await engine.dispose()
     assert again is None
     assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json() == first
+
+
+async def test_a_worker_scores_with_a_challenges_new_labels_as_soon_as_they_change(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """The worker keeps each challenge's spec and files between prediction files (runner.contexts):
+    a new bundle must reach the very next submission it scores."""
+    bundle = tmp_path / SLUG
+    shutil.copytree(EXAMPLES / SLUG, bundle)
+    await load_challenge(settings, bundle)
+    headers = await login(client, "ada")
+    predictions, public_auc = tumour_predictions()
+    engine = create_engine(settings.database)
+    try:
+        sessions = create_sessionmaker(engine)
+        runtime = Runtime(
+            truths=TruthCache(BlobStore(settings.blobs_dir)), work_root=settings.data_dir / "runs"
+        )
+
+        async def upload_and_score() -> dict[str, object]:
+            submission_id = (await upload(client, headers, SLUG, csv_bytes(predictions))).json()["id"]
+            await evaluate_submission(sessions, runtime, submission_id, stale_after=timedelta(minutes=1))
+            return (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json()
+
+        before = await upload_and_score()
+        labels = pd.read_csv(bundle / "hidden" / "labels.csv", dtype=str)
+        labels["diagnosis"] = labels["diagnosis"].map({"0": "1", "1": "0"})  # every label flipped
+        labels.to_csv(bundle / "hidden" / "labels.csv", index=False)
+        await load_challenge(settings, bundle)
+        after = await upload_and_score()
+    finally:
+        await engine.dispose()
+    assert before["status"] == after["status"] == "scored"
+    assert before["public_score"] == pytest.approx(public_auc)
+    assert after["public_score"] == pytest.approx(1 - public_auc)
 
 
 async def test_reconciler_recovers_a_submission_whose_job_was_lost(
