@@ -18,20 +18,23 @@ def _le(bucket: float) -> str:
     return "+Inf" if math.isinf(bucket) else repr(bucket)
 
 
+# One round trip and one command per finished submission: the histogram's cumulative buckets are
+# incremented by Redis itself (a pipeline of ~17 HINCRBYs cost the worker more than its scoring's DB work).
+_RECORD = """
+for i = 4, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+redis.call('HINCRBYFLOAT', KEYS[1], ARGV[1] .. '|sum', ARGV[2])
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|count', 1)
+if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+"""
+
+
 async def record_evaluation(
     redis: Redis, *, kind: str, status: str, latency_s: float, sandbox_outcome: str | None
 ) -> None:
     """One finished submission: its latency into the histogram, its sandbox run's outcome if any."""
     key = f"{kind}|{status}"
-    async with redis.pipeline(transaction=False) as pipe:
-        for bucket in BUCKETS:
-            if latency_s <= bucket:
-                pipe.hincrby(EVALUATIONS, f"{key}|le={_le(bucket)}", 1)
-        pipe.hincrbyfloat(EVALUATIONS, f"{key}|sum", latency_s)
-        pipe.hincrby(EVALUATIONS, f"{key}|count", 1)
-        if sandbox_outcome is not None:
-            pipe.hincrby(SANDBOX, sandbox_outcome, 1)
-        await pipe.execute()
+    buckets = [f"{key}|le={_le(bucket)}" for bucket in BUCKETS if latency_s <= bucket]
+    await redis.eval(_RECORD, 2, EVALUATIONS, SANDBOX, key, repr(latency_s), sandbox_outcome or "", *buckets)
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,7 +302,12 @@ def get_metric(name: str) -> Metric:
         raise UnknownMetricError(name, sorted(REGISTRY)) from None
 
 
+def predicted_codes(proba: np.ndarray) -> np.ndarray:
+    """The position of each row's predicted class: argmax, so for two classes P(positive) >= 0.5
+    wins on a tie (the last of equal probabilities)."""
+    return proba.shape[1] - 1 - np.argmax(proba[:, ::-1], axis=1)
+
+
 def labels_from_probabilities(proba: np.ndarray, classes: Sequence[Any]) -> np.ndarray:
-    """The predicted class of each row: argmax, so for two classes P(positive) >= 0.5 wins on a tie."""
-    winner = proba.shape[1] - 1 - np.argmax(proba[:, ::-1], axis=1)
-    return np.asarray(classes, dtype=object)[winner]
+    """The predicted class of each row (see predicted_codes)."""
+    return np.asarray(classes, dtype=object)[predicted_codes(proba)]

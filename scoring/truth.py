@@ -12,7 +12,7 @@ import pandas as pd
 
 from scoring.classes import sort_classes
 from scoring.groups import DEFAULT_MIN_SIZE, group_scores, group_sizes, worst_and_disparity
-from scoring.metrics import Metric, Output, Task, labels_from_probabilities
+from scoring.metrics import Metric, Output, Task, predicted_codes
 from scoring.split import public_mask
 from scoring.validate import Expectation, arrow_ids
 
@@ -183,11 +183,11 @@ def expectation_for(
     )
 
 
-def _as_needed(values: np.ndarray, produced: Output, needed: Output, codes: tuple[int, ...]) -> np.ndarray:
+def _as_needed(values: np.ndarray, produced: Output, needed: Output) -> np.ndarray:
     if produced is needed:
         return values
     if produced is Output.PROBABILITY and needed is Output.LABEL:
-        return labels_from_probabilities(values, codes).astype(np.intp)
+        return predicted_codes(values).astype(np.intp)  # codes are positions: no object array needed
     raise ValueError(f"cannot compute a metric that needs {needed} from {produced} predictions")
 
 
@@ -206,9 +206,7 @@ def score(
         metric=metric.name, by_worst_group=by_worst_group, higher_is_better=metric.higher_is_better
     )
     # Classes travel as integer codes: scikit-learn is several times faster on ints than on strings.
-    converted = {
-        m.needs: _as_needed(predictions, metric.needs, m.needs, truth.codes) for m in (metric, *extra)
-    }
+    converted = {m.needs: _as_needed(predictions, metric.needs, m.needs) for m in (metric, *extra)}
     for name, subset in (("public", truth.public), ("private", truth.private)):
         target: dict[str, float] = getattr(result, name)
         for m in (metric, *extra):
