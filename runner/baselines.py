@@ -21,8 +21,9 @@ from core.challenges import spec_of
 from core.db import SessionMaker
 from core.models import Baseline, BaselineState, Challenge, utcnow
 from core.queue import baseline_version
+from runner.contexts import load_context
 from runner.environments import EnvironmentNotReady
-from runner.evaluation import Runtime, always_ours, challenge_job, compute, score_values
+from runner.evaluation import Runtime, always_ours, compute, job_for, score_values
 from runner.reconcile import stale_after as stale_after_for
 from scoring.validate import FileFormat
 
@@ -105,9 +106,8 @@ async def run_baseline(
         if claim is None:
             return None
         row, claimed_at = claim
-        job = await challenge_job(
-            session,
-            challenge_id,
+        job = job_for(
+            await load_context(session, challenge_id, phase),
             submission_id=0,  # not a submission: nothing is claimed or cancelled through it
             team_id=0,
             kind=Kind(row.kind),

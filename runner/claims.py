@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
@@ -13,6 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import Kind
 from core.models import Challenge, Status, Submission, utcnow
+
+
+def _started() -> dict[str, Any]:
+    """What claiming a submission writes on its row."""
+    return {"status": Status.RUNNING, "started_at": utcnow(), "attempts": col(Submission.attempts) + 1}
 
 
 def claimable(submission_id: int, stale_after: timedelta) -> ColumnElement[bool]:
@@ -31,11 +37,7 @@ async def claim(
     where = claimable(submission_id, stale_after)
     if only_if is not None:
         where &= only_if
-    result = await session.exec(
-        update(Submission)
-        .where(where)
-        .values(status=Status.RUNNING, started_at=utcnow(), attempts=col(Submission.attempts) + 1)
-    )
+    result = await session.exec(update(Submission).where(where).values(_started()))
     await session.commit()
     return result.rowcount == 1
 
@@ -75,7 +77,7 @@ async def claim_queued_file(session: AsyncSession, submission_id: int) -> Claime
             col(Submission.status) == Status.QUEUED,
             col(Submission.kind) == Kind.PREDICTIONS,
         )
-        .values(status=Status.RUNNING, started_at=utcnow(), attempts=col(Submission.attempts) + 1)
+        .values(_started())
         .returning(
             col(Submission.challenge_id),
             col(Submission.team_id),

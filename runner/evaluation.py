@@ -180,7 +180,7 @@ class ScoredSubmission:
     phase: str
 
 
-def _job(
+def job_for(
     context: ChallengeContext,
     *,
     submission_id: int,
@@ -192,6 +192,8 @@ def _job(
     filename: str,
     phase: str,
 ) -> Job:
+    """A job on one of the challenge's uploads (a team's submission, or a baseline of its bundle), as
+    its phase (`context`, from runner.contexts) scores it."""
     return Job(
         submission_id=submission_id,
         challenge_id=context.challenge_id,
@@ -210,41 +212,12 @@ def _job(
     )
 
 
-async def challenge_job(
-    session: AsyncSession,
-    challenge_id: int,
-    *,
-    submission_id: int,
-    team_id: int,
-    kind: Kind,
-    file_format: FileFormat,
-    sha256: str,
-    created_at: datetime,
-    filename: str = "",
-    phase: str = ONE_PHASE,
-) -> Job:
-    """A job on one of the challenge's uploads (a team's submission, or a baseline of its bundle), as
-    its phase scores it."""
-    return _job(
-        await load_context(session, challenge_id, phase),
-        submission_id=submission_id,
-        team_id=team_id,
-        kind=kind,
-        file_format=file_format,
-        sha256=sha256,
-        created_at=created_at,
-        filename=filename,
-        phase=phase,
-    )
-
-
 async def load_job(session: AsyncSession, submission_id: int) -> Job | None:
     submission = await session.get(Submission, submission_id)
     if submission is None:
         return None
-    return await challenge_job(
-        session,
-        submission.challenge_id,
+    return job_for(
+        await load_context(session, submission.challenge_id, submission.phase),
         submission_id=submission_id,
         team_id=submission.team_id,
         kind=Kind(submission.kind),
@@ -265,7 +238,7 @@ async def _claim_file(session: AsyncSession, runtime: Runtime, submission_id: in
     context = await runtime.contexts.for_prediction_file(
         session, claimed.challenge_id, claimed.phase, claimed.challenge_version
     )
-    return _job(
+    return job_for(
         context,
         submission_id=submission_id,
         team_id=claimed.team_id,

@@ -36,6 +36,9 @@ class ScoredEntry(Protocol):
     def created_at(self) -> datetime: ...
 
 
+BEST_COLUMNS = ("team_id", "phase", "challenge_id", "submission_id", "public_score", "created_at")
+
+
 @lru_cache(maxsize=4)
 def _best_upsert(dialect: str, higher_is_better: bool) -> Insert:
     """The team's-best upsert, built once per database and direction (every submission runs it: a
@@ -58,9 +61,6 @@ def _best_upsert(dialect: str, higher_is_better: bool) -> Insert:
         },
         where=better | earlier,
     )
-
-
-BEST_COLUMNS = ("team_id", "phase", "challenge_id", "submission_id", "public_score", "created_at")
 
 
 async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_better: bool) -> None:

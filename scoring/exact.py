@@ -46,12 +46,11 @@ def exact_csv(data: bytes, expected: Expectation) -> np.ndarray | None:
                 null_values=[],  # an empty or "NA" cell is the full validation's to report
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
-                include_columns=list(expected.columns),
             ),
         )
     except (pa.ArrowException, OSError):
         return None
-    if table.num_rows != len(expected.arrow_ids) or table.num_columns != len(expected.columns):
+    if table.num_rows != len(expected.arrow_ids):  # the header above fixed the columns
         return None
     if not table.column(expected.id_column).combine_chunks().equals(expected.arrow_ids):
         return None
