@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from core.models import utcnow
 from core.scheduling import JOB_EXPIRES, LANES, PREDICTIONS_LANE, SANDBOX_LANE, Placement
@@ -19,6 +22,23 @@ RESCORE = "rescore"
 BUILD_ENVIRONMENT = "build_environment"
 UNCERTAINTY = "uncertainty"
 SCORE_BASELINE = "score_baseline"
+
+
+# arq's default is one second to open a connection and no retry: a worker whose event loop is busy
+# for a second (a model's container starting, a bootstrap pass) then failed the job it was taking.
+REDIS_CONNECT_TIMEOUT_S = 5
+REDIS_RETRIES = 3
+
+
+def redis_settings(redis_url: str) -> RedisSettings:
+    """How every arq pool of ours reaches Redis: a patient connect, retried with backoff on a timeout
+    or a refused connection (Redis restarting), so a brief stall does not fail a job."""
+    return replace(
+        RedisSettings.from_dsn(redis_url),
+        conn_timeout=REDIS_CONNECT_TIMEOUT_S,
+        retry=Retry(ExponentialBackoff(cap=2, base=0.1), REDIS_RETRIES),
+        retry_on_timeout=True,
+    )
 
 
 def board_channel(slug: str) -> str:
@@ -82,7 +102,7 @@ class ArqQueue:
 
     @classmethod
     async def connect(cls, redis_url: str) -> ArqQueue:
-        return cls(await create_pool(RedisSettings.from_dsn(redis_url)))
+        return cls(await create_pool(redis_settings(redis_url)))
 
     async def enqueue_evaluation(
         self, submission_id: int, placement: Placement, *, attempt: int | str = 0, defer_s: float = 0

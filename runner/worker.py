@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from arq import cron
-from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from core.db import create_engine, create_sessionmaker
+from core.queue import redis_settings
 from core.scheduling import GPU_LANE, PREDICTIONS_LANE, SANDBOX_LANE
 from core.settings import Settings
 from core.storage import BlobStore
@@ -57,7 +57,7 @@ def _lane(settings: Settings, name: str, ctx: dict[str, Any], max_jobs: int, *, 
     return Worker(
         functions=JOBS,
         queue_name=name,
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_settings=redis_settings(settings.redis_url),
         ctx=ctx,
         burst=burst,
         handle_signals=False,  # the lead's signal handler stops the lanes
@@ -138,7 +138,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
             cron(reconcile, second={0, 30}, run_at_startup=True, unique=True),
             cron(sweep_blobs, minute=set(range(0, 60, 10)), second=15, unique=True),
         ],
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_settings=redis_settings(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,
         burst=burst,

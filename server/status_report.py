@@ -10,13 +10,14 @@ from dataclasses import asdict, replace
 
 import httpx
 import redis.asyncio as aioredis
-from arq.connections import RedisSettings, create_pool
+from arq.connections import create_pool
 from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
 from core import workers
 from core.db import create_engine, create_sessionmaker
+from core.queue import redis_settings
 from core.settings import Settings
 from server.services.status import PlatformStatus, gather
 
@@ -76,7 +77,7 @@ def render(status: PlatformStatus, console: Console) -> None:
 
 async def show_status(settings: Settings, *, as_json: bool) -> int:
     try:
-        redis = await create_pool(replace(RedisSettings.from_dsn(settings.redis_url), conn_retries=0))
+        redis = await create_pool(replace(redis_settings(settings.redis_url), conn_retries=0))
     except (OSError, RedisError) as exc:
         print(f"riality status: cannot reach Redis at {settings.redis_url} ({exc}); set REDIS_URL")
         return 1

@@ -16,6 +16,7 @@ from pathlib import Path
 import docker
 import httpx
 import pytest
+from arq import create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 from sqlmodel import select
@@ -23,6 +24,7 @@ from sqlmodel import select
 from core.blobs import sweep_orphans
 from core.db import create_engine, create_sessionmaker
 from core.models import Baseline, ChallengeFile, Submission
+from core.queue import redis_settings
 from core.settings import Settings
 from core.storage import BlobStore
 from runner.sandbox import LABEL, OWNER_LABEL
@@ -261,3 +263,17 @@ async def test_the_database_gone_for_seconds_delays_scoring_without_losing_it(
             done = await wait_for_status(client, ada, sid, {"scored", "failed"}, 60)
     assert done["status"] == "scored", done
     assert "retrying" in log.read_text()
+
+
+async def test_a_redis_connection_opened_across_a_stalled_event_loop_does_not_fail(clean_redis: str) -> None:
+    """A worker's event loop can stall for a second (a container starting, a bootstrap pass) just as
+    a job opens a new Redis connection: arq's default of one second to connect then failed the job."""
+    pool = await create_pool(redis_settings(clean_redis))
+    try:
+        await pool.connection_pool.disconnect()  # the next command opens a new connection
+        command = asyncio.ensure_future(pool.set("riality:stall", "1"))
+        await asyncio.sleep(0)  # the command is connecting
+        time.sleep(1.5)  # noqa: ASYNC251 - the stall is the point
+        assert await command
+    finally:
+        await pool.aclose()

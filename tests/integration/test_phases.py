@@ -14,12 +14,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from arq import create_pool
-from arq.connections import RedisSettings
 from litestar.testing import AsyncTestClient
 
 from core.db import create_engine, create_sessionmaker
 from core.models import utcnow
-from core.queue import ArqQueue
+from core.queue import ArqQueue, redis_settings
 from core.settings import Settings
 from runner.phases import start_phases
 from tests.conftest import EXAMPLES
@@ -116,7 +115,7 @@ async def test_two_phases_each_with_its_board_and_the_final_one_migrates(
     assert (await client.get(f"/api/challenges/{SLUG}/leaderboard")).json()["entries"] == []
 
     engine = create_engine(settings.database)
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    redis = await create_pool(redis_settings(settings.redis_url))
     try:
         sessions = create_sessionmaker(engine)
         migrated = await start_phases(sessions, utcnow())
