@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scoring.metrics import get_metric
-from scoring.uncertainty import board_uncertainty, bootstrap_scores, resample_seed, resamples
+from scoring.uncertainty import PairedDraws, board_uncertainty, bootstrap_scores, resample_seed, resamples
 
 rng = np.random.default_rng(11)
 N = 400
@@ -29,7 +29,9 @@ def test_resamples_are_one_seeded_draw_in_chunks_and_differ_by_subset() -> None:
 def test_intervals_ties_and_rank_intervals_match_numpy() -> None:
     teams = {"leader": guesses(0.90, 1), "within_noise": guesses(0.895, 2), "far_behind": guesses(0.70, 3)}
     accuracy = get_metric("accuracy")
-    matrix = np.stack([bootstrap_scores(accuracy, Y, p, (0, 1), SEED) for p in teams.values()])
+    matrix = np.stack(
+        [bootstrap_scores(accuracy, Y, p, (0, 1), PairedDraws(N, SEED)) for p in teams.values()]
+    )
     # The reference: the same resamples drawn at once, accuracy as a mean, percentiles by numpy.
     indices = np.random.default_rng(SEED).integers(0, N, size=(1000, N))
     reference = np.stack([(p[indices] == Y[indices]).mean(axis=1) for p in teams.values()])
@@ -57,11 +59,31 @@ def test_for_a_loss_lower_is_better_and_an_undefined_score_ranks_last() -> None:
     assert board_uncertainty(scores[:, [0, 1, 3]], higher_is_better=False)[1].tied_with_leader is False
 
 
-def test_the_fast_roc_auc_equals_the_metric_on_each_resample_with_ties() -> None:
+@pytest.mark.parametrize(
+    "score",
+    [
+        np.round(np.clip(rng.random(N) * 0.6 + Y * 0.3, 0, 1), 1),  # few distinct values: many ties
+        rng.random(N) * 0.7 + Y * 0.2,  # every score distinct
+        np.full(N, 0.5),  # one score for all: every pair tied
+    ],
+    ids=["ties", "distinct", "all tied"],
+)
+def test_the_fast_roc_auc_equals_the_metric_on_each_resample(score: np.ndarray) -> None:
     auc = get_metric("roc_auc")
-    score = np.round(np.clip(rng.random(N) * 0.6 + Y * 0.3, 0, 1), 1)  # few distinct values: many ties
     proba = np.column_stack([1 - score, score])
-    fast = bootstrap_scores(auc, Y, proba, (0, 1), SEED, count=200)
+    draws = PairedDraws(N, SEED, count=200)
+    fast = bootstrap_scores(auc, Y, proba, (0, 1), draws)
     indices = np.random.default_rng(SEED).integers(0, N, size=(200, N))
     slow = np.array([auc(Y[i], proba[i], (0, 1)) for i in indices])
     assert np.allclose(fast, slow, rtol=0, atol=1e-12)
+    assert np.array_equal(bootstrap_scores(auc, Y, proba, (0, 1), draws), fast)  # the kept draws, again
+
+
+def test_the_fast_roc_auc_is_undefined_on_a_resample_with_one_class() -> None:
+    labels = np.r_[1, np.zeros(9, dtype=int)]
+    score = np.linspace(1, 0, 10)  # the positive scored highest
+    found = bootstrap_scores(
+        get_metric("roc_auc"), labels, np.column_stack([1 - score, score]), (0, 1), PairedDraws(10, SEED)
+    )
+    drew_positive = (np.random.default_rng(SEED).integers(0, 10, size=(1000, 10)) == 0).any(axis=1)
+    assert np.array_equal(np.isnan(found), ~drew_positive) and np.all(found[drew_positive] == 1.0)
