@@ -47,6 +47,10 @@ class Settings:
     registrations_per_address: int = 20
     registration_window_s: int = 3600
     password_hash_threads: int = 1  # argon2 at once per API process: the other cores stay with requests
+    # Database connections per process; a request that finds none free within the timeout gets a 503.
+    db_pool_size: int = 10
+    db_pool_overflow: int = 20
+    db_pool_timeout_s: float = 30.0
 
     @property
     def database(self) -> str:
@@ -85,6 +89,9 @@ class Settings:
             "team_sandbox_runs": int(env.get("RIALITY_TEAM_SANDBOX_RUNS", base.team_sandbox_runs)),
             "worker_gpus": int(env.get("RIALITY_WORKER_GPUS", base.worker_gpus)),
             "worker_fake_gpus": env.get("RIALITY_WORKER_FAKE_GPUS", "") in ("1", "true", "yes"),
+            "db_pool_size": int(env.get("RIALITY_DB_POOL_SIZE", base.db_pool_size)),
+            "db_pool_overflow": int(env.get("RIALITY_DB_POOL_OVERFLOW", base.db_pool_overflow)),
+            "db_pool_timeout_s": float(env.get("RIALITY_DB_POOL_TIMEOUT_S", base.db_pool_timeout_s)),
             **{
                 name: int(env[f"RIALITY_{name.upper()}"])
                 for name in _THROTTLE_SETTINGS
@@ -118,5 +125,8 @@ class Settings:
             "RIALITY_TEAM_SANDBOX_RUNS": str(self.team_sandbox_runs),
             "RIALITY_WORKER_GPUS": str(self.worker_gpus),
             "RIALITY_WORKER_FAKE_GPUS": "1" if self.worker_fake_gpus else "",
+            "RIALITY_DB_POOL_SIZE": str(self.db_pool_size),
+            "RIALITY_DB_POOL_OVERFLOW": str(self.db_pool_overflow),
+            "RIALITY_DB_POOL_TIMEOUT_S": str(self.db_pool_timeout_s),
             **{f"RIALITY_{name.upper()}": str(getattr(self, name)) for name in _THROTTLE_SETTINGS},
         }

@@ -13,7 +13,7 @@ from typing import Any
 from arq import cron
 from arq.worker import Worker
 
-from core.db import create_engine, create_sessionmaker
+from core.db import create_sessionmaker, engine_for
 from core.queue import redis_settings
 from core.scheduling import GPU_LANE, PREDICTIONS_LANE, SANDBOX_LANE
 from core.settings import Settings
@@ -84,7 +84,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
     queue this host can serve: sandbox runs if Docker answers, GPU runs if it offers GPUs."""
 
     async def startup(ctx: dict[str, Any]) -> None:
-        engine = create_engine(settings.database)
+        engine = engine_for(settings)
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
         ctx["settings"] = settings

@@ -13,8 +13,9 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from redis.asyncio import Redis
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from core.db import create_engine, create_sessionmaker
+from core.db import create_sessionmaker, engine_for
 from core.errors import KernelError
 from core.queue import ArqQueue
 from core.receipts import load_or_create_key
@@ -27,6 +28,7 @@ from server.api.deps import provide_current_user, provide_db_session, provide_vi
 from server.api.environments import EnvironmentController
 from server.api.errors import (
     app_error_handler,
+    database_busy_handler,
     http_error_handler,
     internal_error_handler,
     kernel_error_handler,
@@ -81,7 +83,7 @@ def sign_in_guard(settings: Settings) -> SignInGuard:
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database)
+        engine = engine_for(settings)
         app.state.sessions = create_sessionmaker(engine)
         app.state.queue = await ArqQueue.connect(settings.redis_url)
         app.state.hub = BoardHub(settings.redis_url)
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> Litestar:
             AppError: app_error_handler,
             KernelError: kernel_error_handler,
             HTTPException: http_error_handler,
+            PoolTimeout: database_busy_handler,
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],

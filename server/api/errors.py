@@ -8,9 +8,17 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.errors import KernelError, Missing
-from server.errors import AppError, NotFound, QuotaExceeded, Unauthenticated, Unprocessable
+from server.errors import (
+    AppError,
+    NotFound,
+    QuotaExceeded,
+    ServiceUnavailable,
+    Unauthenticated,
+    Unprocessable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +74,20 @@ def http_error_handler(_request: Request, exc: HTTPException) -> Response[dict[s
     if exc.extra:
         body["errors"] = exc.extra
     return Response(body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
+
+
+DATABASE_BUSY_RETRY_S = 5
+
+
+def database_busy_handler(request: Request, exc: PoolTimeout) -> Response[dict[str, object]]:
+    """Every database connection of this process stayed busy for the pool's timeout: the client is told
+    to come back (503, Retry-After), not that the server broke (500). Nothing was written."""
+    log.warning("%s %s: no database connection came free (%s)", request.method, request.url.path, exc)
+    busy = ServiceUnavailable(
+        f"the server is busy: no database connection came free in time; try again in {DATABASE_BUSY_RETRY_S} s",
+        retry_after_s=DATABASE_BUSY_RETRY_S,
+    )
+    return app_error_handler(request, busy)
 
 
 def internal_error_handler(_request: Request, exc: Exception) -> Response[dict[str, str]]:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -277,3 +278,37 @@ async def test_a_redis_connection_opened_across_a_stalled_event_loop_does_not_fa
         assert await command
     finally:
         await pool.aclose()
+
+
+async def test_a_request_that_finds_no_database_connection_free_is_told_to_come_back(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """In a rush every pooled connection can be busy: the client gets a 503 with Retry-After (it may
+    retry), not a 500, and nothing of the refused upload is kept."""
+    settings = settings.with_(db_pool_size=1, db_pool_overflow=0, db_pool_timeout_s=0.3)
+    await load_challenge(settings, bundle(tmp_path))
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as api:
+        ada = await login(api, "ada")
+        stored = sorted(settings.blobs_dir.rglob("*"))
+        held, done = threading.Event(), threading.Event()
+
+        async def hold_the_only_connection() -> None:  # in the app's own event loop, as a request would
+            async with app.state.sessions() as session:
+                await session.connection()
+                held.set()
+                await asyncio.to_thread(done.wait, 30)
+
+        holding = api.blocking_portal.start_task_soon(hold_the_only_connection)
+        assert held.wait(10)
+        try:
+            refused = await upload(api, ada, SLUG, rule_predictions())
+        finally:
+            done.set()
+            await asyncio.wrap_future(holding)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "5"
+        assert refused.json()["detail"].startswith("the server is busy: no database connection came free")
+        assert sorted(settings.blobs_dir.rglob("*")) == stored
+        assert (await upload(api, ada, SLUG, rule_predictions())).status_code == 202
+    assert [s.status for s in (await _submissions(settings)).values()] == ["queued"]
