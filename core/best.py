@@ -19,15 +19,6 @@ def disqualified_submissions(challenge_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-async def is_disqualified(session: AsyncSession, challenge_id: int, submission_id: int) -> bool:
-    found = await session.exec(
-        select(Disqualification.id).where(
-            Disqualification.challenge_id == challenge_id, Disqualification.submission_id == submission_id
-        )
-    )
-    return found.first() is not None
-
-
 def allowed_by(rules: BoardRules) -> list[ColumnElement[bool]]:
     """scoring.ranking.BoardRules.allow as SQL conditions on Submission (what the board may rank)."""
     conditions = []

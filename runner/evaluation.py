@@ -27,7 +27,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.bundle import FileRole
 from challenges.spec import ONE_PHASE, ChallengeSpec, Kind
 from core import logs
-from core.best import is_disqualified
 from core.challenges import ChallengeFiles
 from core.db import SessionMaker
 from core.models import (
@@ -508,7 +507,7 @@ async def evaluate_submission(
         # Nor is one over the board's efficiency rules (its team sees why on the submission).
         used = Efficiency(*(result.record.get(k) for k in ("wall_s", "cpu_s", "peak_memory_mb")))
         ranked = job.spec.limits.board_rules.allow(used)
-        if written and ranked and not await is_disqualified(session, job.challenge_id, submission_id):
+        if written is not None and ranked and not written.disqualified:
             entry = ScoredSubmission(
                 submission_id,
                 job.team_id,
@@ -531,7 +530,7 @@ async def evaluate_submission(
                     predictions=result.predictions,
                 )
         await session.commit()
-        return _finished(job, Status.SCORED) if written else None
+        return _finished(job, Status.SCORED) if written is not None else None
 
 
 def _finished(job: Job, status: Status, failure: FailureKind | None = None) -> Outcome:

@@ -6,6 +6,7 @@ Idempotent under at-least-once delivery: a result is written only while the subm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -13,10 +14,10 @@ from typing import Any, Protocol
 from sqlalchemy import Insert, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import FailureKind, Status, Submission, TeamBest, utcnow
+from core.models import Disqualification, FailureKind, Status, Submission, TeamBest, utcnow
 
 
 class ScoredEntry(Protocol):
@@ -84,16 +85,32 @@ async def record_best(session: AsyncSession, entry: ScoredEntry, *, higher_is_be
     )
 
 
-async def write_result(session: AsyncSession, submission_id: int, **values: Any) -> bool:
-    """Write the result if the submission is still ours (running); the caller commits."""
+@dataclass(frozen=True, slots=True)
+class Written:
+    disqualified: bool  # while it waited: scored for the record, but never its team's best
+
+
+async def write_result(session: AsyncSession, submission_id: int, **values: Any) -> Written | None:
+    """Write the result if the submission is still ours (running), and say whether it has been
+    disqualified, in one statement; None if it was not ours. The caller commits."""
+    disqualified = (
+        select(Disqualification.id)
+        .where(
+            col(Disqualification.challenge_id) == Submission.challenge_id,
+            col(Disqualification.submission_id) == Submission.id,
+        )
+        .exists()
+    )
     result = await session.exec(
         update(Submission)
         .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
         .values(finished_at=utcnow(), **values)
+        .returning(disqualified)
         # No loaded Submission to bring up to date: skip the ORM's search of its identity map.
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    row = result.first()
+    return None if row is None else Written(disqualified=bool(row[0]))
 
 
 async def write_failure(
@@ -110,4 +127,4 @@ async def write_failure(
         **record,
     )
     await session.commit()
-    return written
+    return written is not None

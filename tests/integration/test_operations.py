@@ -11,8 +11,10 @@ import docker
 import pandas as pd
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlmodel import select
 
-from core.models import StaffRole
+from core.db import create_engine, create_sessionmaker
+from core.models import StaffRole, TeamBest
 from core.settings import Settings
 from runner.sandbox import LABEL
 from tests.conftest import EXAMPLES
@@ -218,6 +220,31 @@ async def test_a_disqualified_submission_is_no_longer_the_teams_best(
     assert (await client.get(f"/api/submissions/{worse}", headers=p["ada"])).json()["disqualified"] is None
     await client.delete(f"/api/challenges/{SLUG}/disqualifications/{made.json()['id']}", headers=p["olga"])
     assert await board(client, p["judy"]) == [("ada", scores[best]["public_score"])]
+
+
+async def test_a_submission_disqualified_while_it_waits_is_scored_but_never_the_teams_best(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    p = await contest(settings, client)
+    waiting = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    made = await client.post(
+        f"/api/challenges/{SLUG}/disqualifications",
+        json={"submission_id": waiting, "reason": "shared labels"},
+        headers=p["olga"],
+    )
+    assert made.status_code == 201
+    await drain_queue(settings)
+    seen = (await client.get(f"/api/submissions/{waiting}", headers=p["judy"])).json()
+    assert seen["status"] == "scored" and seen["disqualified"] == "shared labels"
+    assert await board(client, p["judy"]) == []
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            assert list(await session.exec(select(TeamBest))) == []  # the board's source of each team's best
+    finally:
+        await engine.dispose()
+    await client.delete(f"/api/challenges/{SLUG}/disqualifications/{made.json()['id']}", headers=p["olga"])
+    assert await board(client, p["judy"]) == [("ada", seen["public_score"])]
 
 
 async def test_notes_are_for_the_challenges_staff_only(settings: Settings, client: AsyncTestClient) -> None:
