@@ -84,7 +84,9 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
     queue this host can serve: sandbox runs if Docker answers, GPU runs if it offers GPUs."""
 
     async def startup(ctx: dict[str, Any]) -> None:
-        engine = engine_for(settings)
+        # No ping per checkout: it cost a fifth of a prediction file's CPU, and a job that meets a
+        # connection the server dropped is retried (runner.jobs), by then on a fresh one.
+        engine = engine_for(settings, pre_ping=False)
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
         ctx["settings"] = settings

@@ -262,7 +262,13 @@ async def test_the_database_gone_for_seconds_delays_scoring_without_losing_it(
             assert (await _submissions(settings))[sid].status == "queued"
             up.set()
             done = await wait_for_status(client, ada, sid, {"scored", "failed"}, 60)
+            # The worker's pooled connections were cut too (it does not ping them): a later upload
+            # is still scored, once.
+            later = (await upload(client, ada, SLUG, rule_predictions())).json()["id"]
+            after = await wait_for_status(client, ada, later, {"scored", "failed"}, 60)
     assert done["status"] == "scored", done
+    assert after["status"] == "scored", after
+    assert (await _submissions(settings))[later].attempts == 1
     assert "retrying" in log.read_text()
 
 
