@@ -53,7 +53,7 @@ def _counts(indices: np.ndarray, rows: int) -> np.ndarray:
     """How often each row is drawn in each resample of a chunk: (m, rows)."""
     m = len(indices)
     flat = (indices + (np.arange(m) * rows)[:, None]).ravel()
-    return np.bincount(flat, minlength=m * rows).reshape(m, rows).astype(np.uint16)  # at most `rows`
+    return np.bincount(flat, minlength=m * rows).reshape(m, rows).astype(np.min_scalar_type(rows))  # <= rows
 
 
 class PairedDraws:
@@ -73,7 +73,7 @@ class PairedDraws:
         if self._kept is not None:
             return iter(self._kept)
         chunks = (_counts(indices, self.rows) for indices in self.indices())
-        if self.rows * self.count * 2 > KEEP_DRAWS_BYTES:
+        if self.rows * self.count * np.min_scalar_type(self.rows).itemsize > KEEP_DRAWS_BYTES:
             return chunks
         self._kept = list(chunks)
         return iter(self._kept)
