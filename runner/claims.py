@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, Update, bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,32 +64,45 @@ class ClaimedFile:
     challenge_version: datetime
 
 
+@lru_cache(maxsize=1)
+def _claim_file_statement() -> Update:
+    """The claim of a queued prediction file, built once (every upload runs it: building it per call
+    cost more than its round trip). A Core statement on the table: no ORM state to keep in step."""
+    table = Submission.__table__
+    version = select(Challenge.updated_at).where(Challenge.id == table.c.challenge_id).scalar_subquery()
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("submission_id"),
+            table.c.status == Status.QUEUED,
+            table.c.kind == Kind.PREDICTIONS,
+        )
+        .values(status=Status.RUNNING, started_at=bindparam("now"), attempts=table.c.attempts + 1)
+        .returning(
+            table.c.challenge_id,
+            table.c.team_id,
+            table.c.file_format,
+            table.c.sha256,
+            table.c.created_at,
+            table.c.filename,
+            table.c.phase,
+            version,
+        )
+    )
+
+
 async def claim_queued_file(session: AsyncSession, submission_id: int) -> ClaimedFile | None:
     """Claim a queued prediction file and read what scoring it needs, in one statement; commits.
 
     The common case of every upload. None: not a queued prediction file (finished, claimed, stale,
     or another kind), for `claim` to decide.
     """
-    version = select(Challenge.updated_at).where(Challenge.id == Submission.challenge_id).scalar_subquery()
-    result = await session.exec(
-        update(Submission)
-        .where(
-            col(Submission.id) == submission_id,
-            col(Submission.status) == Status.QUEUED,
-            col(Submission.kind) == Kind.PREDICTIONS,
-        )
-        .values(_started())
-        .returning(
-            col(Submission.challenge_id),
-            col(Submission.team_id),
-            col(Submission.file_format),
-            col(Submission.sha256),
-            col(Submission.created_at),
-            col(Submission.filename),
-            col(Submission.phase),
-            version,
-        )
-        .execution_options(synchronize_session=False)
+    # One statement is atomic by itself: run outside a transaction, it costs one round trip to the
+    # database instead of three (BEGIN, it, COMMIT). The session's first use, so its connection
+    # is taken with this option; the pool resets it when the connection goes back.
+    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    result = await connection.execute(
+        _claim_file_statement(), {"submission_id": submission_id, "now": utcnow()}
     )
     row = result.first()
     await session.commit()

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Insert, bindparam, update
+from sqlalchemy import Insert, Update, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -90,24 +90,37 @@ class Written:
     disqualified: bool  # while it waited: scored for the record, but never its team's best
 
 
-async def write_result(session: AsyncSession, submission_id: int, **values: Any) -> Written | None:
-    """Write the result if the submission is still ours (running), and say whether it has been
-    disqualified, in one statement; None if it was not ours. The caller commits."""
+@lru_cache(maxsize=32)
+def _write_statement(columns: tuple[str, ...]) -> Update:
+    """The result's write for one set of columns, built once (every submission runs one: building it
+    per call cost more than its round trip); it says in the same statement whether the submission
+    was disqualified while it waited."""
+    table = Submission.__table__
     disqualified = (
         select(Disqualification.id)
         .where(
-            col(Disqualification.challenge_id) == Submission.challenge_id,
-            col(Disqualification.submission_id) == Submission.id,
+            col(Disqualification.challenge_id) == table.c.challenge_id,
+            col(Disqualification.submission_id) == table.c.id,
         )
         .exists()
     )
-    result = await session.exec(
-        update(Submission)
-        .where(col(Submission.id) == submission_id, col(Submission.status) == Status.RUNNING)
-        .values(finished_at=utcnow(), **values)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("submission_id"), table.c.status == Status.RUNNING)
+        .values({name: bindparam(f"v_{name}") for name in columns})
         .returning(disqualified)
-        # No loaded Submission to bring up to date: skip the ORM's search of its identity map.
-        .execution_options(synchronize_session=False)
+    )
+
+
+async def write_result(session: AsyncSession, submission_id: int, **values: Any) -> Written | None:
+    """Write the result if the submission is still ours (running), and say whether it has been
+    disqualified, in one statement; None if it was not ours. The caller commits."""
+    values = {"finished_at": utcnow(), **values}
+    columns = tuple(sorted(values))
+    connection = await session.connection()
+    result = await connection.execute(
+        _write_statement(columns),
+        {"submission_id": submission_id, **{f"v_{name}": values[name] for name in columns}},
     )
     row = result.first()
     return None if row is None else Written(disqualified=bool(row[0]))

@@ -18,6 +18,7 @@ from core.models import Status, Submission, utcnow
 from core.queue import ArqQueue
 from core.settings import Settings
 from core.storage import BlobStore
+from runner.claims import claim_queued_file
 from runner.evaluation import Runtime, evaluate_submission
 from runner.reconcile import find_stuck, reenqueue
 from runner.truths import TruthCache
@@ -45,6 +46,33 @@ async def test_evaluating_twice_changes_nothing(settings: Settings, client: Asyn
         await engine.dispose()
     assert again is None
     assert (await client.get(f"/api/submissions/{submission_id}", headers=headers)).json() == first
+
+
+async def test_a_file_claimed_outside_a_transaction_leaves_its_connection_transactional(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """The claim of a prediction file runs in autocommit (one round trip); the pool's one connection
+    must come back transactional, or the result and its team's best would be written apart."""
+    await load_challenge(settings, EXAMPLES / SLUG)
+    headers = await login(client, "ada")
+    submission_id = (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    engine = create_engine(settings.database, pool_size=1, max_overflow=0)
+    try:
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session:
+            claimed = await claim_queued_file(session, submission_id)
+        async with sessions() as session:  # the same pooled connection
+            status = (await session.get(Submission, submission_id)).status  # type: ignore[union-attr]
+            await session.exec(
+                update(Submission).where(col(Submission.id) == submission_id).values(note="never kept")
+            )
+            await session.rollback()
+        async with sessions() as session:
+            after = await session.get(Submission, submission_id)
+    finally:
+        await engine.dispose()
+    assert claimed is not None and status == Status.RUNNING  # the claim itself was kept
+    assert after is not None and after.note != "never kept"
 
 
 async def test_a_worker_scores_with_a_challenges_new_labels_as_soon_as_they_change(
