@@ -31,7 +31,8 @@ if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
 async def record_evaluation(
     redis: Redis, *, kind: str, status: str, latency_s: float, sandbox_outcome: str | None
 ) -> None:
-    """One finished submission: its latency into the histogram, its sandbox run's outcome if any."""
+    """One finished submission: its latency into the histogram, its sandbox run's outcome if any.
+    `redis` may be a pipeline, which queues the command for the caller's round trip."""
     key = f"{kind}|{status}"
     buckets = [f"{key}|le={_le(bucket)}" for bucket in BUCKETS if latency_s <= bucket]
     await redis.eval(_RECORD, 2, EVALUATIONS, SANDBOX, key, repr(latency_s), sandbox_outcome or "", *buckets)

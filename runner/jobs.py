@@ -51,32 +51,34 @@ def _gave_up(exc: Exception, what: str) -> str:
 
 
 async def _publish(ctx: dict[str, Any], outcome: Outcome | None) -> None:
-    if outcome is not None:
-        log.info(
-            "submission %s %s%s",
-            outcome.submission_id,
-            outcome.status.value,
-            f" ({outcome.failure})" * bool(outcome.failure),
+    """Tell the board's live clients, and count the submission in the metrics: one round trip."""
+    if outcome is None:
+        return
+    log.info(
+        "submission %s %s%s",
+        outcome.submission_id,
+        outcome.status.value,
+        f" ({outcome.failure})" * bool(outcome.failure),
+    )
+    pipe = ctx["redis"].pipeline(transaction=False)
+    pipe.publish(board_channel(outcome.challenge), board_event(outcome))
+    if outcome.latency_s is not None:
+        sandboxed = outcome.kind not in ("", "predictions")
+        ran = sandboxed and outcome.failure not in (
+            FailureKind.VERSION_MISMATCH,
+            FailureKind.REJECTED_ARCHIVE,
         )
-        await ctx["redis"].publish(board_channel(outcome.challenge), board_event(outcome))
-        if outcome.latency_s is not None:
-            await _count(ctx, outcome)
-
-
-async def _count(ctx: dict[str, Any], outcome: Outcome) -> None:
-    """The metrics of a finished submission; they never fail the job."""
-    sandboxed = outcome.kind not in ("", "predictions")
-    ran = sandboxed and outcome.failure not in (FailureKind.VERSION_MISMATCH, FailureKind.REJECTED_ARCHIVE)
-    try:
         await record_evaluation(
-            ctx["redis"],
+            pipe,
             kind=outcome.kind,
             status=outcome.status.value,
             latency_s=outcome.latency_s or 0.0,
             sandbox_outcome=(outcome.failure or "ok") if ran else None,
         )
-    except RedisError as exc:
-        log.warning("metrics of submission %s not recorded: %s", outcome.submission_id, exc)
+    try:
+        await pipe.execute()
+    except RedisError as exc:  # the result is written: the board shows it at its next read
+        log.warning("submission %s: board event and metrics not sent: %s", outcome.submission_id, exc)
 
 
 async def evaluate(ctx: dict[str, Any], submission_id: int) -> str:
