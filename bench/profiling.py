@@ -4,6 +4,7 @@ the process): the functions that hold the most samples, inclusive and on their o
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -67,3 +68,9 @@ def summarise(output: Path, units: int, *, top: int = 12) -> str:
     lines += [f"    {n * per:6.2f} ms  {name}" for name, n in broad.most_common(top)]
     lines += ["  own time:"] + [f"    {n * per:6.2f} ms  {name}" for name, n in own.most_common(top)]
     return "\n".join(lines)
+
+
+def stop(spy: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """End a recording early (py-spy writes what it sampled on SIGINT) and wait for the file."""
+    spy.send_signal(signal.SIGINT)
+    spy.wait(timeout_s)

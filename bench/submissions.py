@@ -330,9 +330,15 @@ def main() -> None:
         quiet = {"stderr": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
         children = [subprocess.Popen([*cli, "api"], env=env, **quiet)]  # type: ignore[call-overload]
 
+        drain_spies: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+
         def start_workers() -> Callable[[], float]:
             workers = [subprocess.Popen([*cli, "worker"], env=env, **quiet) for _ in range(args.workers)]  # type: ignore[call-overload]
             children.extend(workers)
+            if args.profile and args.drain:  # the drain's own profile: start-up is a small share of it
+                for n, worker in enumerate(workers):
+                    output = root / f"drain-{n + 1}.spy"
+                    drain_spies[f"worker {n + 1}"] = (profiling.record(worker.pid, 600, output), output)
             return lambda: sum(sum(psutil.Process(w.pid).cpu_times()[:2]) for w in workers)
 
         drained = None
@@ -341,6 +347,8 @@ def main() -> None:
             base = f"http://127.0.0.1:{settings.port}"
             if args.drain:
                 drained = asyncio.run(drain(base, redis_url, args.drain, payload, start_workers))
+                for spy, _ in drain_spies.values():
+                    profiling.stop(spy)
             else:
                 start_workers()
             # The clock starts once every worker beats (its imports done): a worker still importing
@@ -369,23 +377,32 @@ def main() -> None:
             f"riality submissions benchmark: {args.clients} clients, {args.seconds:.0f} s, {args.rows:,}-row test set, "
             f"{len(payload):,}-byte CSV, {args.workers} worker(s), database {'SQLite' if not args.database_url else args.database_url.split(':')[0]}"
         )
-        window = max(s.scored_event for s in samples) - min(s.sent for s in samples)
-        print(
-            f"  scored submissions:        {len(samples)} in {window:.1f} s = {len(samples) / window:.1f} /s  (closed loop: the API, workers and these clients share the cores)"
-        )
-        print(
-            f"  upload->scored latency:    p50 {pct(latency, 50):.0f} ms, p95 {pct(latency, 95):.0f} ms  (goals 100 / 250 ms)"
-        )
-        print(f"  upload request (202):      p50 {pct(upload, 50):.0f} ms, p95 {pct(upload, 95):.0f} ms")
-        print(f"  queue wait (created->run): p50 {pct(queued, 50):.0f} ms, p95 {pct(queued, 95):.0f} ms")
-        print(f"  scoring (run->finished):   p50 {pct(scoring, 50):.0f} ms, p95 {pct(scoring, 95):.0f} ms")
-        print(
-            f"  mean of steps: upload {statistics.mean(upload) * 1000:.0f} ms, queue {statistics.mean(queued) * 1000:.0f} ms, "
-            f"scoring {statistics.mean(scoring) * 1000:.0f} ms"
-        )
-        count = max(1, len(samples))
-        shares = ", ".join(f"{name} {(after[name] - before[name]) / count * 1000:.1f} ms" for name in after)
-        print(f"  CPU per scored submission: {shares}")
+        if not samples:
+            print(
+                f"  closed loop: no submission scored in {args.seconds:.0f} s (too short for the workers' start)"
+            )
+        else:
+            window = max(s.scored_event for s in samples) - min(s.sent for s in samples)
+            print(
+                f"  scored submissions:        {len(samples)} in {window:.1f} s = {len(samples) / window:.1f} /s  (closed loop: the API, workers and these clients share the cores)"
+            )
+            print(
+                f"  upload->scored latency:    p50 {pct(latency, 50):.0f} ms, p95 {pct(latency, 95):.0f} ms  (goals 100 / 250 ms)"
+            )
+            print(f"  upload request (202):      p50 {pct(upload, 50):.0f} ms, p95 {pct(upload, 95):.0f} ms")
+            print(f"  queue wait (created->run): p50 {pct(queued, 50):.0f} ms, p95 {pct(queued, 95):.0f} ms")
+            print(
+                f"  scoring (run->finished):   p50 {pct(scoring, 50):.0f} ms, p95 {pct(scoring, 95):.0f} ms"
+            )
+            print(
+                f"  mean of steps: upload {statistics.mean(upload) * 1000:.0f} ms, queue {statistics.mean(queued) * 1000:.0f} ms, "
+                f"scoring {statistics.mean(scoring) * 1000:.0f} ms"
+            )
+            count = max(1, len(samples))
+            shares = ", ".join(
+                f"{name} {(after[name] - before[name]) / count * 1000:.1f} ms" for name in after
+            )
+            print(f"  CPU per scored submission: {shares}")
         if drained is not None:
             print(
                 f"  drain: {drained.count} queued uploads scored in {drained.seconds:.1f} s = "
@@ -393,6 +410,9 @@ def main() -> None:
                 f"worker CPU {drained.worker_cpu_s / drained.count * 1000:.1f} ms each  "
                 f"(goal with 2 workers on 2 cores: >= {100 if args.database_url else 50}/s)"
             )
+        for name, (_, output) in drain_spies.items():
+            print(f"{name} during the drain, CPU per scored submission by function (py-spy):")
+            print(profiling.summarise(output, max(1, args.drain // args.workers)))
         print(profile_scoring(root / "bundle", payload))
         for name, (_, output) in spies.items():  # sampled over the whole run: per scored submission
             print(f"{name}, CPU per scored submission by function (py-spy):")
