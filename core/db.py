@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,33 +24,68 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Test a pooled connection as it is taken, if it sat idle longer than `idle_s`: one the server
+    dropped meanwhile (a restart, a failover) is replaced instead of failing the request. A ping is
+    three round trips on asyncpg (BEGIN, ';', ROLLBACK): pinging every checkout cost the API about
+    a third of an upload's database work in a rush, where connections never sit idle."""
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards this connection and takes another
+            raise DisconnectionError(f"a pooled connection idle for {idle_s} s no longer answers") from exc
+
+
 def create_engine(
     url: str,
     *,
     pool_size: int = 10,
     max_overflow: int = 20,
     pool_timeout: float = 30.0,
-    pre_ping: bool = True,
+    ping_after_idle_s: float | None = 0.0,
 ) -> AsyncEngine:
-    """`pre_ping`: test each connection as it is taken from the pool (a round trip), so that one the
-    server dropped is replaced instead of failing the caller."""
+    """`ping_after_idle_s`: test a pooled connection as it is taken (a round trip) when it sat idle
+    longer than this (0: always; None: never), so that one the server dropped is replaced instead of
+    failing the caller."""
     pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=pre_ping, **pool)
+    engine = create_async_engine(url, pool_pre_ping=ping_after_idle_s == 0, **pool)
+    if ping_after_idle_s:
+        _ping_when_idle(engine, ping_after_idle_s)
+    return engine
 
 
-def engine_for(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
+def engine_for(settings: Settings, *, ping_after_idle_s: float | None = 0.0) -> AsyncEngine:
     """A long-lived process's engine (the API, a worker), with the pool its settings ask for."""
     return create_engine(
         settings.database,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_overflow,
         pool_timeout=settings.db_pool_timeout_s,
-        pre_ping=pre_ping,
+        ping_after_idle_s=ping_after_idle_s,
     )
+
+
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+async def outside_transaction(session: AsyncSession) -> None:
+    """Run the session's next statements outside a transaction, each one atomic by itself: no BEGIN
+    and COMMIT round trips. Call first, before the session takes its connection (the pool resets the
+    option when the connection goes back, and a commit ends it)."""
+    await session.connection(execution_options=AUTOCOMMIT)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:

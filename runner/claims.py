@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import Kind
+from core.db import outside_transaction
 from core.models import Challenge, Status, Submission, utcnow
 
 
@@ -97,10 +98,9 @@ async def claim_queued_file(session: AsyncSession, submission_id: int) -> Claime
     The common case of every upload. None: not a queued prediction file (finished, claimed, stale,
     or another kind), for `claim` to decide.
     """
-    # One statement is atomic by itself: run outside a transaction, it costs one round trip to the
-    # database instead of three (BEGIN, it, COMMIT). The session's first use, so its connection
-    # is taken with this option; the pool resets it when the connection goes back.
-    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    # One round trip to the database instead of three (BEGIN, it, COMMIT): the session's first use.
+    await outside_transaction(session)
+    connection = await session.connection()
     result = await connection.execute(
         _claim_file_statement(), {"submission_id": submission_id, "now": utcnow()}
     )

@@ -86,7 +86,7 @@ def create_worker(settings: Settings, *, burst: bool = False, handle_signals: bo
     async def startup(ctx: dict[str, Any]) -> None:
         # No ping per checkout: it cost a fifth of a prediction file's CPU, and a job that meets a
         # connection the server dropped is retried (runner.jobs), by then on a fresh one.
-        engine = engine_for(settings, pre_ping=False)
+        engine = engine_for(settings, ping_after_idle_s=None)
         ctx["engine"] = engine
         ctx["sessions"] = create_sessionmaker(engine)
         ctx["settings"] = settings

@@ -80,10 +80,15 @@ def sign_in_guard(settings: Settings) -> SignInGuard:
     )
 
 
+PING_AFTER_IDLE_S = 2.0
+
+
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = engine_for(settings)
+        # Connections that sat idle are tested before use (a database restart); busy ones are not:
+        # the test is three round trips, a third of an upload's database work in a rush.
+        engine = engine_for(settings, ping_after_idle_s=PING_AFTER_IDLE_S)
         app.state.sessions = create_sessionmaker(engine)
         app.state.queue = await ArqQueue.connect(settings.redis_url)
         app.state.hub = BoardHub(settings.redis_url)

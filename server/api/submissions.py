@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import Kind
 from core.challenges import spec_of
+from core.db import outside_transaction
 from core.models import Challenge, Status, Submission, Team, utcnow
 from core.workers import sandbox_check
 from scoring.ranking import BoardRules, Efficiency
@@ -133,6 +134,7 @@ async def admit_upload(connection: ASGIConnection, _handler: BaseRouteHandler) -
     (anonymous, unknown challenge, closed, too large, over quota) is refused without reading it."""
     state = connection.app.state
     async with state.sessions() as session:
+        await outside_transaction(session)  # reads only (the quota is checked again under a lock)
         viewer = await provide_current_user(await viewer_of(connection, session))
         challenge = await challenges.get_challenge(session, connection.path_params["slug"], viewer)
         length = connection.headers.get("content-length")

@@ -29,7 +29,7 @@ from core.queue import redis_settings
 from core.settings import Settings
 from core.storage import BlobStore
 from runner.sandbox import LABEL, OWNER_LABEL
-from server.app import create_app
+from server.app import PING_AFTER_IDLE_S, create_app
 from server.processes import free_port, start_redis, stop_processes
 from tests.conftest import api_process, api_server, worker_process
 from tests.helpers import announce_sandbox_worker, load_challenge, login, upload, wait_for_status
@@ -270,6 +270,32 @@ async def test_the_database_gone_for_seconds_delays_scoring_without_losing_it(
     assert after["status"] == "scored", after
     assert (await _submissions(settings))[later].attempts == 1
     assert "retrying" in log.read_text()
+
+
+@pytest.mark.timeout(120)
+async def test_the_api_replaces_connections_the_database_dropped_while_they_sat_idle(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The API tests a pooled connection only when it sat idle (a ping is three round trips): after
+    the database dropped every connection, the requests that follow still succeed."""
+    url = make_url(settings.database)
+    if not url.drivername.startswith("postgresql"):
+        pytest.skip("a database server to lose: SQLite is a file")
+    await load_challenge(settings, bundle(tmp_path))
+    async with _breakable(url.port or 5432) as (port, up):
+        far = settings.with_(database_url=url.set(port=port).render_as_string(hide_password=False))
+        with api_process(far, tmp_path / "api.log") as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+                ada = await login(http, "ada")
+                # Several pooled connections, each used once.
+                warm = await asyncio.gather(*(http.get("/api/me/challenges", headers=ada) for _ in range(6)))
+                up.clear()  # the database restarts: every connection is cut
+                await asyncio.sleep(0.3)
+                up.set()
+                await asyncio.sleep(PING_AFTER_IDLE_S + 0.5)
+                after = [(await http.get("/api/me/challenges", headers=ada)).status_code for _ in range(8)]
+    assert [r.status_code for r in warm] == [200] * 6
+    assert after == [200] * 8
 
 
 async def test_a_redis_connection_opened_across_a_stalled_event_loop_does_not_fail(clean_redis: str) -> None:
