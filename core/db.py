@@ -84,8 +84,9 @@ AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 async def outside_transaction(session: AsyncSession) -> None:
     """Run the session's next statements outside a transaction, each one atomic by itself: no BEGIN
     and COMMIT round trips. Call first, before the session takes its connection (the pool resets the
-    option when the connection goes back, and a commit ends it)."""
-    await session.connection(execution_options=AUTOCOMMIT)
+    option when the connection goes back, and a commit ends it). A transaction already begun goes on."""
+    if not session.in_transaction():
+        await session.connection(execution_options=AUTOCOMMIT)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:

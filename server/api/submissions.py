@@ -189,6 +189,7 @@ class SubmissionController(Controller):
             )
         finally:
             await data.file.close()
+        await outside_transaction(db_session)  # the upload is committed: what follows only reads
         out = await submission_out(
             db_session, current_user, accepted.submission, access=access, team=accepted.team
         )
