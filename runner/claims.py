@@ -18,9 +18,14 @@ from core.db import outside_transaction
 from core.models import Challenge, Status, Submission, utcnow
 
 
-def _started() -> dict[str, Any]:
-    """What claiming a submission writes on its row."""
-    return {"status": Status.RUNNING, "started_at": utcnow(), "attempts": col(Submission.attempts) + 1}
+def _started(started_at: Any = None) -> dict[str, Any]:
+    """What claiming a submission writes on its row: started now, or at `started_at` (a bound
+    parameter of a statement built once)."""
+    return {
+        "status": Status.RUNNING,
+        "started_at": utcnow() if started_at is None else started_at,
+        "attempts": col(Submission.attempts) + 1,
+    }
 
 
 def claimable(submission_id: int, stale_after: timedelta) -> ColumnElement[bool]:
@@ -78,7 +83,7 @@ def _claim_file_statement() -> Update:
             table.c.status == Status.QUEUED,
             table.c.kind == Kind.PREDICTIONS,
         )
-        .values(status=Status.RUNNING, started_at=bindparam("now"), attempts=table.c.attempts + 1)
+        .values(_started(bindparam("now")))
         .returning(
             table.c.challenge_id,
             table.c.team_id,
