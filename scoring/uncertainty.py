@@ -49,11 +49,16 @@ def resamples(rows: int, seed: int, count: int = RESAMPLES) -> Iterator[np.ndarr
 KEEP_DRAWS_BYTES = 64 * 2**20  # draws kept for all the entries of a pass; a larger subset draws per entry
 
 
+def _count_type(rows: int) -> np.dtype:
+    """The smallest unsigned type that holds a row's count: a row is drawn at most `rows` times."""
+    return np.min_scalar_type(rows)
+
+
 def _counts(indices: np.ndarray, rows: int) -> np.ndarray:
     """How often each row is drawn in each resample of a chunk: (m, rows)."""
     m = len(indices)
     flat = (indices + (np.arange(m) * rows)[:, None]).ravel()
-    return np.bincount(flat, minlength=m * rows).reshape(m, rows).astype(np.min_scalar_type(rows))  # <= rows
+    return np.bincount(flat, minlength=m * rows).reshape(m, rows).astype(_count_type(rows))
 
 
 class PairedDraws:
@@ -73,7 +78,7 @@ class PairedDraws:
         if self._kept is not None:
             return iter(self._kept)
         chunks = (_counts(indices, self.rows) for indices in self.indices())
-        if self.rows * self.count * np.min_scalar_type(self.rows).itemsize > KEEP_DRAWS_BYTES:
+        if self.rows * self.count * _count_type(self.rows).itemsize > KEEP_DRAWS_BYTES:
             return chunks
         self._kept = list(chunks)
         return iter(self._kept)
