@@ -192,6 +192,33 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000
 
 
+def report_closed_loop(samples: list[Sample], seconds: float, cpu_s: dict[str, float]) -> None:
+    """The closed loop's rate, latencies and the CPU of each process per scored submission."""
+    if not samples:
+        print(f"  closed loop: no submission scored in {seconds:.0f} s (too short for the workers' start)")
+        return
+    latency = [s.scored_event - s.sent for s in samples]
+    upload = [s.accepted - s.sent for s in samples]
+    queued = [s.started_at - s.created_at for s in samples]
+    scoring = [s.finished_at - s.started_at for s in samples]
+    window = max(s.scored_event for s in samples) - min(s.sent for s in samples)
+    print(
+        f"  scored submissions:        {len(samples)} in {window:.1f} s = {len(samples) / window:.1f} /s  (closed loop: the API, workers and these clients share the cores)"
+    )
+    print(
+        f"  upload->scored latency:    p50 {pct(latency, 50):.0f} ms, p95 {pct(latency, 95):.0f} ms  (goals 100 / 250 ms)"
+    )
+    print(f"  upload request (202):      p50 {pct(upload, 50):.0f} ms, p95 {pct(upload, 95):.0f} ms")
+    print(f"  queue wait (created->run): p50 {pct(queued, 50):.0f} ms, p95 {pct(queued, 95):.0f} ms")
+    print(f"  scoring (run->finished):   p50 {pct(scoring, 50):.0f} ms, p95 {pct(scoring, 95):.0f} ms")
+    print(
+        f"  mean of steps: upload {statistics.mean(upload) * 1000:.0f} ms, queue {statistics.mean(queued) * 1000:.0f} ms, "
+        f"scoring {statistics.mean(scoring) * 1000:.0f} ms"
+    )
+    shares = ", ".join(f"{name} {cpu / len(samples) * 1000:.1f} ms" for name, cpu in cpu_s.items())
+    print(f"  CPU per scored submission: {shares}")
+
+
 async def run_clients(
     base: str, redis_url: str, clients: int, seconds: float, payload: bytes
 ) -> list[Sample]:
@@ -369,40 +396,11 @@ def main() -> None:
         finally:
             stop_processes(children)
             stop_processes([redis_process])
-        latency = [s.scored_event - s.sent for s in samples]
-        upload = [s.accepted - s.sent for s in samples]
-        queued = [s.started_at - s.created_at for s in samples]
-        scoring = [s.finished_at - s.started_at for s in samples]
         print(
             f"riality submissions benchmark: {args.clients} clients, {args.seconds:.0f} s, {args.rows:,}-row test set, "
             f"{len(payload):,}-byte CSV, {args.workers} worker(s), database {'SQLite' if not args.database_url else args.database_url.split(':')[0]}"
         )
-        if not samples:
-            print(
-                f"  closed loop: no submission scored in {args.seconds:.0f} s (too short for the workers' start)"
-            )
-        else:
-            window = max(s.scored_event for s in samples) - min(s.sent for s in samples)
-            print(
-                f"  scored submissions:        {len(samples)} in {window:.1f} s = {len(samples) / window:.1f} /s  (closed loop: the API, workers and these clients share the cores)"
-            )
-            print(
-                f"  upload->scored latency:    p50 {pct(latency, 50):.0f} ms, p95 {pct(latency, 95):.0f} ms  (goals 100 / 250 ms)"
-            )
-            print(f"  upload request (202):      p50 {pct(upload, 50):.0f} ms, p95 {pct(upload, 95):.0f} ms")
-            print(f"  queue wait (created->run): p50 {pct(queued, 50):.0f} ms, p95 {pct(queued, 95):.0f} ms")
-            print(
-                f"  scoring (run->finished):   p50 {pct(scoring, 50):.0f} ms, p95 {pct(scoring, 95):.0f} ms"
-            )
-            print(
-                f"  mean of steps: upload {statistics.mean(upload) * 1000:.0f} ms, queue {statistics.mean(queued) * 1000:.0f} ms, "
-                f"scoring {statistics.mean(scoring) * 1000:.0f} ms"
-            )
-            count = max(1, len(samples))
-            shares = ", ".join(
-                f"{name} {(after[name] - before[name]) / count * 1000:.1f} ms" for name in after
-            )
-            print(f"  CPU per scored submission: {shares}")
+        report_closed_loop(samples, args.seconds, {name: after[name] - before[name] for name in after})
         if drained is not None:
             print(
                 f"  drain: {drained.count} queued uploads scored in {drained.seconds:.1f} s = "
