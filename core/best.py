@@ -89,6 +89,13 @@ async def recompute_team(session: AsyncSession, challenge_id: int, team_id: int,
         await recompute_best(session, challenge_id, phase, team_id, spec.phase_spec(phase))
 
 
+async def rebuild_all(session: AsyncSession, challenge_id: int, spec: ChallengeSpec) -> None:
+    """Rewrite every team's best in every phase of the challenge from its submissions: repairs what a
+    faulty write left (`riality challenge rebuild-bests`); the caller commits."""
+    for phase in spec.phase_keys:
+        await recompute_best(session, challenge_id, phase, None, spec.phase_spec(phase))
+
+
 async def rules_changed(
     session: AsyncSession, challenge_id: int, before: ChallengeSpec, after: ChallengeSpec
 ) -> None:

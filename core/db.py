@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Column, ColumnElement, event, literal_column
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.settings import Settings
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def target_column(column: Column[Any]) -> ColumnElement[Any]:
+    """A column of an UPDATE's or DELETE's own table, as a subquery in its RETURNING clause must name
+    it. SQLite's compiler drops the table from every name in a RETURNING clause, subqueries included:
+    there a bare `id` binds to the subquery's own table, so a correlation written as
+    `other.id == table.c.id` compares a row with itself. Qualified by hand, it holds on both databases."""
+    return literal_column(f"{column.table.name}.{column.name}", type_=column.type)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

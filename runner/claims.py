@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from challenges.spec import Kind
-from core.db import outside_transaction
+from core.db import outside_transaction, target_column
 from core.models import Challenge, Status, Submission, utcnow
 
 
@@ -75,7 +75,11 @@ def _claim_file_statement() -> Update:
     """The claim of a queued prediction file, built once (every upload runs it: building it per call
     cost more than its round trip). A Core statement on the table: no ORM state to keep in step."""
     table = Submission.__table__
-    version = select(Challenge.updated_at).where(Challenge.id == table.c.challenge_id).scalar_subquery()
+    version = (
+        select(Challenge.updated_at)
+        .where(Challenge.id == target_column(table.c.challenge_id))
+        .scalar_subquery()
+    )
     return (
         update(table)
         .where(

@@ -96,12 +96,11 @@ def _write_statement(columns: tuple[str, ...]) -> Update:
     per call cost more than its round trip); it says in the same statement whether the submission
     was disqualified while it waited."""
     table = Submission.__table__
+    # Bound, not correlated: SQLite renders a RETURNING clause's columns without their table, even
+    # inside a subquery, where a bare `id` binds to the disqualification's own (see core.db.target_column).
     disqualified = (
         select(Disqualification.id)
-        .where(
-            col(Disqualification.challenge_id) == table.c.challenge_id,
-            col(Disqualification.submission_id) == table.c.id,
-        )
+        .where(col(Disqualification.submission_id) == bindparam("submission_id"))
         .exists()
     )
     return (

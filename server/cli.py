@@ -80,6 +80,49 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
     return failed
 
 
+async def _rebuild_bests(settings: Settings, slugs: Sequence[str]) -> int:
+    """Every team's best rebuilt from its submissions, in the named challenges (all when none), and the
+    API processes told to reload those boards."""
+    from redis.exceptions import RedisError
+    from sqlmodel import col, select
+
+    from core.best import rebuild_all
+    from core.challenges import spec_of
+    from core.db import create_engine, create_sessionmaker
+    from core.models import Challenge
+    from core.queue import ArqQueue
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            query = select(Challenge).order_by(col(Challenge.id))
+            if slugs:
+                query = query.where(col(Challenge.slug).in_(slugs))
+            challenges = list(await session.exec(query))
+            if missing := sorted(set(slugs) - {c.slug for c in challenges}):
+                print(f"riality: no challenge {', '.join(missing)}", file=sys.stderr)
+                return 1
+            for challenge in challenges:
+                assert challenge.id is not None
+                await rebuild_all(session, challenge.id, spec_of(challenge))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    try:
+        queue = await ArqQueue.connect(settings.redis_url)
+    except (OSError, RedisError) as exc:  # the database is right; an API reloads a board at its next change
+        print(f"riality: rebuilt, but could not tell the API processes ({exc})", file=sys.stderr)
+    else:
+        try:
+            for challenge in challenges:
+                await queue.publish_board_changed(challenge.slug)
+        finally:
+            await queue.close()
+    for challenge in challenges:
+        print(f"rebuilt the teams' bests of {challenge.slug}")
+    return 0
+
+
 async def _create_user(settings: Settings, name: str, role: str, password: str, email: str | None) -> None:
     from core.db import create_engine, create_sessionmaker
     from core.models import Role
@@ -303,6 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load = with_common(challenge.add_parser("load", help="validate and import challenge bundle folders"))
     load.add_argument("paths", nargs="+", type=Path)
+    rebuild = with_common(
+        challenge.add_parser(
+            "rebuild-bests",
+            help="rebuild each team's best submission from its scored ones (repairs boards an older "
+            "release left short: see the README's upgrade notes)",
+        )
+    )
+    rebuild.add_argument("slugs", nargs="*", help="challenges to rebuild (default: every one)")
 
     staff = sub.add_parser("staff", help="a challenge's organisers and judges").add_subparsers(
         dest="action", required=True
@@ -361,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_staff(settings, args.action, args.slug, args.name, getattr(args, "role", None)))
     elif args.command == "challenge":
         cmd_migrate(settings)
+        if args.action == "rebuild-bests":
+            return asyncio.run(_rebuild_bests(settings, args.slugs))
         return 1 if asyncio.run(_load_challenges(settings, args.paths)) else 0
     return 0
 

@@ -11,17 +11,19 @@ import docker
 import pandas as pd
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import delete
 from sqlmodel import select
 
 from core.db import create_engine, create_sessionmaker
 from core.models import StaffRole, TeamBest
 from core.settings import Settings
 from runner.sandbox import LABEL
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, run_cli
 from tests.helpers import (
     announce_sandbox_worker,
     csv_bytes,
     drain_queue,
+    eventually,
     load_challenge,
     login,
     make_staff,
@@ -245,6 +247,78 @@ async def test_a_submission_disqualified_while_it_waits_is_scored_but_never_the_
         await engine.dispose()
     await client.delete(f"/api/challenges/{SLUG}/disqualifications/{made.json()['id']}", headers=p["olga"])
     assert await board(client, p["judy"]) == [("ada", seen["public_score"])]
+
+
+def dyslexia_predictions() -> bytes:
+    """The dyslexia example's hidden labels sent back as predictions (F1 = 1)."""
+    labels = pd.read_csv(EXAMPLES / OTHER / "hidden" / "labels.csv")
+    return csv_bytes(labels[["id", "referral"]])
+
+
+async def test_a_disqualification_whose_id_is_its_submissions_leaves_every_other_result_ranked(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """Disqualification 1 of submission 1: the result's write once matched any submission against it
+    on SQLite (bare names in RETURNING bound inside the disqualification table), so every later
+    result of every challenge was taken for disqualified and kept off the boards."""
+    p = await contest(settings, client)
+    first = (await upload(client, p["ada"], SLUG, flipped())).json()["id"]
+    await drain_queue(settings)
+    made = await client.post(
+        f"/api/challenges/{SLUG}/disqualifications",
+        json={"submission_id": first, "reason": "shared labels"},
+        headers=p["olga"],
+    )
+    assert (first, made.json()["id"]) == (1, 1)
+    tumour = (await upload(client, p["bob"], SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    gaze = (await upload(client, p["bob"], OTHER, dyslexia_predictions())).json()["id"]
+    await drain_queue(settings)
+    seen = (await client.get(f"/api/submissions/{tumour}", headers=p["bob"])).json()
+    assert seen["status"] == "scored" and seen["disqualified"] is None
+    assert await board(client, p["judy"]) == [("bob", seen["public_score"])]
+    other = (await client.get(f"/api/challenges/{OTHER}/leaderboard", headers=p["bob"])).json()["entries"]
+    assert [(e["team"], e["score"]) for e in other] == [("bob", 1.0)]
+    assert (await client.get(f"/api/submissions/{gaze}", headers=p["bob"])).json()["disqualified"] is None
+
+
+async def test_rebuilding_the_teams_bests_restores_entries_a_faulty_write_left_out(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """What the faulty write left (scored submissions without their team's best) is repaired by
+    `riality challenge rebuild-bests`, and by a rescore."""
+    p = await contest(settings, client)
+    sent = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    await upload(client, p["bob"], OTHER, dyslexia_predictions())
+    await drain_queue(settings)
+    score = (await client.get(f"/api/submissions/{sent}", headers=p["ada"])).json()["public_score"]
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.exec(delete(TeamBest))  # as the faulty write left them
+            await session.commit()
+    finally:
+        await engine.dispose()
+    olga = p["olga"]
+    url = f"/api/challenges/{SLUG}/leaderboard"
+    assert (await client.get(url, headers=olga)).json()["entries"] == []
+    rebuilt = await asyncio.to_thread(run_cli, settings, "challenge", "rebuild-bests", SLUG)
+    assert rebuilt.stdout.strip() == f"rebuilt the teams' bests of {SLUG}"
+    await eventually(lambda: board(client, olga), [("ada", score)])
+    other = f"/api/challenges/{OTHER}/leaderboard"
+    assert (await client.get(other, headers=p["bob"])).json()["entries"] == []  # not named: left alone
+    missing = await asyncio.to_thread(run_cli, settings, "challenge", "rebuild-bests", "nope", check=False)
+    assert (missing.returncode, missing.stderr.splitlines()[-1]) == (1, "riality: no challenge nope")
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.exec(delete(TeamBest))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    assert (await client.post(f"/api/challenges/{SLUG}/rescore", headers=olga)).status_code == 202
+    await drain_queue(settings)
+    await eventually(lambda: board(client, olga), [("ada", score)])
 
 
 async def test_notes_are_for_the_challenges_staff_only(settings: Settings, client: AsyncTestClient) -> None:
