@@ -36,17 +36,20 @@ def _old_files(store: BlobStore, cutoff: float) -> Iterator[Path]:
             continue
 
 
+# Every column that names a stored file: a file none of them names is an orphan.
+BLOB_COLUMNS = (
+    Submission.sha256,
+    Submission.predictions_sha256,
+    Submission.details_sha256,
+    ChallengeFile.sha256,
+    Baseline.sha256,
+)
+
+
 async def _referenced(session: AsyncSession, digests: list[str]) -> set[str]:
-    found = set(await session.exec(select(Submission.sha256).where(col(Submission.sha256).in_(digests))))
-    found |= set(
-        await session.exec(
-            select(Submission.predictions_sha256).where(col(Submission.predictions_sha256).in_(digests))
-        )
-    )
-    found |= set(
-        await session.exec(select(ChallengeFile.sha256).where(col(ChallengeFile.sha256).in_(digests)))
-    )
-    found |= set(await session.exec(select(Baseline.sha256).where(col(Baseline.sha256).in_(digests))))
+    found: set[str] = set()
+    for column in BLOB_COLUMNS:
+        found |= {d for d in await session.exec(select(column).where(col(column).in_(digests))) if d}
     return found
 
 

@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import update
 
 from core.blobs import sweep_orphans
 from core.db import create_engine, create_sessionmaker
+from core.models import Submission
 from core.settings import Settings
 from core.storage import INCOMING_PREFIX, BlobStore
 from tests.helpers import csv_bytes, load_challenge, login, upload
@@ -165,6 +167,29 @@ async def test_the_sweep_removes_old_files_nothing_references(
     assert (await client.get(f"/api/submissions/{kept.json()['id']}", headers=headers)).status_code == 200
 
 
+async def test_the_sweep_keeps_a_scoring_programs_detailed_results(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """A submission's detailed results (details_sha256, written by a scoring program) are referenced
+    like its file: the sweep once removed them an hour after they were written."""
+    await load_challenge(settings, TUMOUR)
+    headers = await login(client, "ada")
+    sent = (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+    store = BlobStore(settings.blobs_dir)
+    details = store.put_bytes(b"<p>per-image results</p>")
+    an_hour_ago = time.time() - 3600
+    os.utime(store.path(details), (an_hour_ago, an_hour_ago))
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.exec(update(Submission).where(Submission.id == sent).values(details_sha256=details))
+            await session.commit()
+            removed = await sweep_orphans(session, store, older_than=timedelta(minutes=30))
+    finally:
+        await engine.dispose()
+    assert removed == 0 and store.path(details).is_file()
+
+
 @pytest.mark.parametrize("length", ["abc", "-5"])
 async def test_a_malformed_content_length_is_not_a_server_error(
     settings: Settings, api: str, length: str
@@ -212,3 +237,17 @@ async def test_an_idle_connection_outlives_a_clients_pool(api: str) -> None:
             await asyncio.sleep(6.5)  # past uvicorn's default keep-alive of 5 s (ours: 10 s)
     finally:
         writer.close()
+
+
+def test_every_column_naming_a_stored_file_keeps_it_from_the_sweep() -> None:
+    from sqlmodel import SQLModel
+
+    from core.blobs import BLOB_COLUMNS
+
+    named = {
+        f"{table.name}.{column.name}"
+        for table in SQLModel.metadata.tables.values()
+        for column in table.columns
+        if column.name.endswith("sha256")
+    }
+    assert named == {f"{c.table.name}.{c.name}" for c in (col.expression for col in BLOB_COLUMNS)}
