@@ -123,6 +123,9 @@ class Schedule(_Strict):
 
 class Limits(_Strict):
     per_day: Annotated[int, Field(ge=1)] = 5
+    # Files that could not be used at all (invalid, unreadable, other library versions) use none of the
+    # scored quota above, but have a bound of their own: each costs the platform a check and a transfer.
+    invalid_per_day: Annotated[int, Field(ge=1, le=10_000)] = 10
     total: Annotated[int, Field(ge=1)] = 100
     team_size: Annotated[int, Field(ge=1)] = 4
     final_selections: Annotated[int, Field(ge=1)] = 2

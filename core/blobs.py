@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Baseline, ChallengeFile, Submission
+from core.models import REFUSED_UPLOADS, Baseline, ChallengeFile, Submission
 from core.storage import INCOMING_PREFIX, BlobStore
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,27 @@ BLOB_COLUMNS = (
 
 
 async def _referenced(session: AsyncSession, digests: list[str]) -> set[str]:
+    """The digests some row still needs: a refused upload's own row does not (its bytes are not kept)."""
     found: set[str] = set()
     for column in BLOB_COLUMNS:
-        found |= {d for d in await session.exec(select(column).where(col(column).in_(digests))) if d}
+        query = select(column).where(col(column).in_(digests))
+        if column is Submission.sha256:
+            failure = col(Submission.failure)
+            query = query.where(failure.is_(None) | failure.not_in(REFUSED_UPLOADS))
+        found |= {d for d in await session.exec(query) if d}
     return found
+
+
+async def drop_refused_upload(session: AsyncSession, store: BlobStore, sha256: str) -> bool:
+    """Remove the bytes of an upload that could not be used, unless another row needs them (the same
+    file sent again and waiting, a challenge's file sent by mistake). Its row keeps the digest, size
+    and error. Whether it was removed; the caller has committed the refusal."""
+    needed = await _referenced(session, [sha256])
+    await session.rollback()  # read-only; end the transaction
+    if needed:
+        return False
+    store.path(sha256).unlink(missing_ok=True)
+    return True
 
 
 async def sweep_orphans(session: AsyncSession, store: BlobStore, *, older_than: timedelta) -> int:

@@ -89,6 +89,16 @@ class FailureKind(StrEnum):
     INTERNAL = "internal"  # our side gave up after retries
 
     @property
+    def refuses_upload(self) -> bool:
+        """The team's file could not be used at all: free of the scored quota but bounded by
+        `limits.invalid_per_day`, and its bytes are not kept (its error says what was wrong)."""
+        return self in (
+            FailureKind.INVALID_PREDICTIONS,
+            FailureKind.REJECTED_ARCHIVE,
+            FailureKind.VERSION_MISMATCH,
+        )
+
+    @property
     def uses_quota(self) -> bool:
         """Only the participant's code that ran and failed uses quota; an unusable file or our failure does not."""
         return self in (
@@ -97,6 +107,9 @@ class FailureKind(StrEnum):
             FailureKind.CRASHED,
             FailureKind.INVALID_OUTPUT,
         )
+
+
+REFUSED_UPLOADS = tuple(kind.value for kind in FailureKind if kind.refuses_upload)
 
 
 class User(SQLModel, table=True):

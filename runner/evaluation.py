@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.bundle import FileRole
 from challenges.spec import ONE_PHASE, ChallengeSpec, Kind
 from core import logs
+from core.blobs import drop_refused_upload
 from core.challenges import ChallengeFiles
 from core.db import SessionMaker
 from core.models import (
@@ -498,7 +499,11 @@ async def evaluate_submission(
         result = await compute(runtime, job, partial(_running, sessions, submission_id))
         if result.scores is None:
             assert result.failure is not None
-            await write_failure(session, submission_id, result.failure, result.message, result.record)
+            written = await write_failure(
+                session, submission_id, result.failure, result.message, result.record
+            )
+            if written and _unusable_upload(job, result.failure):
+                await drop_refused_upload(session, runtime.store, job.sha256)
             return _finished(job, Status.FAILED, result.failure)
         values = score_values(result.scores)
         written = await write_result(session, submission_id, **values, **result.record)
@@ -531,6 +536,13 @@ async def evaluate_submission(
                 )
         await session.commit()
         return _finished(job, Status.SCORED) if written is not None else None
+
+
+def _unusable_upload(job: Job, failure: FailureKind) -> bool:
+    """The uploaded file itself was refused (not what a team's code produced from it)."""
+    return failure.refuses_upload and (
+        job.kind is Kind.PREDICTIONS or failure is not FailureKind.INVALID_PREDICTIONS
+    )
 
 
 def _finished(job: Job, status: Status, failure: FailureKind | None = None) -> Outcome:

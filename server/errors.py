@@ -54,6 +54,10 @@ class Conflict(AppError):
     status_code = 409
 
 
+class Gone(AppError):
+    status_code = 410
+
+
 class LengthRequired(AppError):
     status_code = 411
 

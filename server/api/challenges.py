@@ -119,6 +119,7 @@ async def challenge_detail(
         public_fraction=spec.public_fraction,
         limits=LimitsOut(
             per_day=limits.per_day,
+            invalid_per_day=limits.invalid_per_day,
             total=limits.total,
             team_size=limits.team_size,
             final_selections=limits.final_selections,

@@ -35,6 +35,7 @@ _WHY = {
     403: "Signed in, but not allowed now (e.g. outside the challenge's schedule)",
     404: "No such thing that you can see",
     409: "The request clashes with the current state",
+    410: "It existed, but is no longer kept (a file that could not be used)",
     411: "The upload does not say its size (Content-Length)",
     413: "The upload is larger than the challenge allows",
     422: "Well-formed but invalid content (a bundle, an edit): `problems` lists every problem found",

@@ -94,6 +94,7 @@ class FileOut(msgspec.Struct):
 
 class LimitsOut(msgspec.Struct):
     per_day: int
+    invalid_per_day: int  # files that could not be used: apart from per_day, bounded on their own
     total: int
     team_size: int
     final_selections: int
@@ -273,6 +274,10 @@ class SubmissionOut(msgspec.Struct):
     private_score: float | None  # null until the viewer may see it
     metrics: dict[str, Any]
     error: str | None
+    # Why it failed, as a kind: invalid_predictions, rejected_archive, version_mismatch (the file could
+    # not be used: free, under limits.invalid_per_day, its bytes not kept), timeout, out_of_memory,
+    # crashed, invalid_output (its code ran: it used quota), scorer_failed, internal; null otherwise.
+    failure: str | None
     logs: str | None  # the sandbox's capped output, for model and code submissions
     # What the challenge's failed scorer or scoring program printed: for its staff only (null otherwise).
     scorer_logs: str | None

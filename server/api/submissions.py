@@ -91,6 +91,7 @@ async def submission_outs(
                 metrics=visible_metrics(sub.metrics, show_private, show_public),
                 released=sub.released if rules.ladder else None,
                 error=sub.error,
+                failure=sub.failure,
                 logs=sub.logs,
                 scorer_logs=sub.scorer_logs if is_staff else None,
                 details=sub.details_sha256 is not None,
@@ -329,7 +330,7 @@ class SubmissionController(Controller):
                 description="The file as it was uploaded",
                 generate_examples=False,
             ),
-            **errors(400, 401, 404),
+            **errors(400, 401, 404, 410),
         },
     )
     async def download(
@@ -342,7 +343,7 @@ class SubmissionController(Controller):
         """The uploaded file, byte for byte (its team's members and the challenge's staff)."""
         sub = await submissions.get_submission(db_session, current_user, submission_id)
         return File(
-            path=state.store.path(sub.sha256),
+            path=submissions.kept_file(state.store, sub),
             filename=sub.filename,
             media_type="application/octet-stream",
             content_disposition_type="attachment",

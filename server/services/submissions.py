@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
 from sqlalchemy import ScalarSelect, and_, func, or_
@@ -18,7 +18,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.spec import KIND_BY_SUFFIX, ONE_PHASE, ChallengeSpec, Kind, file_format, program_kind
 from core.challenges import current_phase, spec_of
 from core.lifecycle import state_of
-from core.models import MAX_ROW_ID, Challenge, ChallengeState, Member, Status, Submission, Team, utcnow
+from core.models import (
+    MAX_ROW_ID,
+    REFUSED_UPLOADS,
+    Challenge,
+    ChallengeState,
+    Member,
+    Status,
+    Submission,
+    Team,
+    utcnow,
+)
 from core.queue import EvaluationQueue
 from core.scheduling import placement
 from core.storage import BlobStore, Incoming, TooLargeError
@@ -27,6 +37,7 @@ from scoring.validate import FileFormat
 from server.errors import (
     BadRequest,
     Conflict,
+    Gone,
     LengthRequired,
     NotFound,
     OutsideSchedule,
@@ -120,29 +131,45 @@ async def _check_quota(
 ) -> None:
     """The team's submissions and the user's own in this phase count together: leaving a team
     for a new one does not bring a fresh quota. `team`: its id, or a query of the user's team (none
-    yet: their own submissions count). One statement gives both the total and today's count."""
+    yet: their own submissions count). One statement gives the total, today's count, and today's
+    refused files (free of the quota, but bounded on their own)."""
+    counts = col(Submission.counts_toward_quota)
+    refused = col(Submission.failure).in_(REFUSED_UPLOADS)
+    today = col(Submission.created_at) >= _day_start(now)
     counted = (
-        select(func.count(), func.count().filter(col(Submission.created_at) >= _day_start(now)))
+        select(
+            func.count().filter(counts),
+            func.count().filter(counts & today),
+            func.count().filter(refused & today),
+        )
         .select_from(Submission)
         .where(
             or_(
                 col(Submission.team_id) == team,
                 and_(Submission.user_id == user_id, Submission.challenge_id == challenge_id),
             ),
-            col(Submission.counts_toward_quota),
+            counts | refused,
             col(Submission.phase) == phase,  # each phase has its own limits
         )
     )
-    total, today = (await session.exec(counted)).one()
-    if total >= spec.limits.total:
+    total, today_count, refused_today = (await session.exec(counted)).one()
+    limits = spec.limits
+    resets_at = _day_start(now) + timedelta(days=1)
+    if total >= limits.total:
         raise QuotaExceeded(
-            f"your team has used its total quota of {spec.limits.total} submissions", resets_at=None
+            f"your team has used its total quota of {limits.total} submissions", resets_at=None
         )
-    if today >= spec.limits.per_day:
-        resets_at = _day_start(now) + timedelta(days=1)
+    if today_count >= limits.per_day:
         raise QuotaExceeded(
-            f"your team has used its {spec.limits.per_day} submissions for today (UTC); "
+            f"your team has used its {limits.per_day} submissions for today (UTC); "
             f"the quota resets at {resets_at.isoformat()}",
+            resets_at=resets_at,
+        )
+    if refused_today >= limits.invalid_per_day:
+        raise QuotaExceeded(
+            f"your team has sent {refused_today} files today that could not be used (at most "
+            f"{limits.invalid_per_day} a day, apart from the {limits.per_day} scored submissions); each one's "
+            f"error says what to fix. The count resets at {resets_at.isoformat()}",
             resets_at=resets_at,
         )
 
@@ -382,6 +409,15 @@ async def get_submission(session: AsyncSession, viewer: Viewer, submission_id: i
     if submission is None or not await _visible(session, viewer, submission):
         raise NotFound(f"no submission {submission_id} that you can see")
     return submission
+
+
+def kept_file(store: BlobStore, submission: Submission) -> Path:
+    """Where the submission's uploaded file is; Gone when it could not be used and was not kept."""
+    path = store.path(submission.sha256)
+    if not path.is_file():
+        why = (submission.error or "none recorded").splitlines()[0][:300]
+        raise Gone(f"submission {submission.id}: the file was not kept, as it could not be used ({why})")
+    return path
 
 
 async def team_submissions(session: AsyncSession, viewer: Viewer, challenge: Challenge) -> list[Submission]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from sklearn.metrics import roc_auc_score
 
 from core.settings import Settings
+from core.storage import BlobStore
 from scoring.split import public_mask
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload, wait_for_status
@@ -96,6 +98,64 @@ async def test_invalid_file_fails_with_its_message_and_does_not_use_the_quota(
     await drain_queue(settings)
     listing = (await client.get(f"/api/challenges/{SLUG}/submissions", headers=headers)).json()
     assert [s["status"] for s in listing] == ["scored", "failed"]
+
+
+async def test_unusable_files_have_a_daily_bound_of_their_own_and_their_bytes_are_dropped(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """Each invalid file is free of the scored quota, but a team may send only `invalid_per_day` of
+    them a day; once checked, its bytes leave the store (its error stays; its download says 410)."""
+    await load_challenge(settings, _with(tmp_path, limits={"per_day": 2, "invalid_per_day": 3}))
+    headers = await login(client, "ada")
+    detail = (await client.get(f"/api/challenges/{SLUG}", headers=headers)).json()
+    assert (detail["limits"]["per_day"], detail["limits"]["invalid_per_day"]) == (2, 3)
+    store = BlobStore(settings.blobs_dir)
+    refused = []
+    for n in range(3):
+        data = f"id,diagnosis\nnot-an-id-{n},0.5\n".encode()
+        sent = await upload(client, headers, SLUG, data)
+        assert sent.status_code == 202, sent.text
+        await drain_queue(settings)
+        refused.append({**sent.json(), "sha256": hashlib.sha256(data).hexdigest()})
+    for sent in refused:
+        seen = (await client.get(f"/api/submissions/{sent['id']}", headers=headers)).json()
+        assert (seen["status"], seen["failure"]) == ("failed", "invalid_predictions")
+        assert not store.path(sent["sha256"]).exists()
+        download = await client.get(f"/api/submissions/{sent['id']}/file", headers=headers)
+        assert download.status_code == 410
+        assert "not kept" in download.json()["detail"] and "unknown 'id'" in download.json()["detail"]
+    over = await upload(client, headers, SLUG, b"id,diagnosis\nanother,0.5\n")
+    assert over.status_code == 429
+    assert "3 files today that could not be used (at most 3 a day" in over.json()["detail"]
+    assert over.json()["resets_at"].endswith("T00:00:00+00:00")
+    listing = (await client.get(f"/api/challenges/{SLUG}/submissions", headers=headers)).json()
+    assert len(listing) == 3  # nothing written for the refused upload
+
+
+async def test_an_invalid_file_that_another_submission_still_needs_keeps_its_bytes(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """The store is content-addressed: the same bytes sent again (queued) or a challenge's own file
+    sent by mistake are still needed when the first copy is refused."""
+    await load_challenge(settings, _with(tmp_path, limits={"per_day": 5}))
+    headers = await login(client, "ada")
+    features = (TUMOUR / "data" / "test.csv").read_bytes()  # the challenge's own file, sent as predictions
+    first = (await upload(client, headers, SLUG, features)).json()
+    again = (await upload(client, headers, SLUG, b"id,diagnosis\nx,1\n")).json()
+    queued = (await upload(client, headers, SLUG, b"id,diagnosis\nx,1\n")).json()
+    await drain_queue(settings)
+    seen = (await client.get(f"/api/submissions/{first['id']}", headers=headers)).json()
+    assert seen["failure"] == "invalid_predictions"
+    store = BlobStore(settings.blobs_dir)
+    assert store.path(hashlib.sha256(features).hexdigest()).is_file()
+    for sent in (again, queued):  # the second was still queued when the first was refused: it was read
+        seen = (await client.get(f"/api/submissions/{sent['id']}", headers=headers)).json()
+        assert (seen["failure"], seen["error"]) == (
+            "invalid_predictions",
+            "line 2: unknown 'id' 'x': not an id of the test set",
+        )
+    assert not store.path(hashlib.sha256(b"id,diagnosis\nx,1\n").hexdigest()).exists()
+    assert (await client.get(f"/api/challenges/{SLUG}/files/test.csv")).content == features
 
 
 def _with(tmp_path: Path, **changes: object) -> Path:

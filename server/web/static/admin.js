@@ -31,7 +31,7 @@
     const form = root.querySelector("[data-settings]");
     form.title.value = c.title;
     for (const name of ["opens", "closes", "reveal"]) form[name].value = value(c[name]);
-    for (const name of ["per_day", "total", "team_size", "final_selections", "upload_mb"]) form[name].value = c.limits[name];
+    for (const name of ["per_day", "invalid_per_day", "total", "team_size", "final_selections", "upload_mb"]) form[name].value = c.limits[name];
     showBaselines(c.baselines);
     return c;
   }
@@ -162,7 +162,7 @@
     const form = event.target;
     const schedule = {}, limits = {};
     for (const name of ["opens", "closes", "reveal"]) schedule[name] = form[name].value.trim() || null;
-    for (const name of ["per_day", "total", "team_size", "final_selections"]) limits[name] = parseInt(form[name].value, 10);
+    for (const name of ["per_day", "invalid_per_day", "total", "team_size", "final_selections"]) limits[name] = parseInt(form[name].value, 10);
     limits.upload_mb = parseFloat(form.upload_mb.value);
     const saved = await call("PATCH", api, { title: form.title.value, schedule, limits }, root.querySelector("[data-settings-problems]"));
     if (saved) { say(t("admin.saved")); refresh(); }
