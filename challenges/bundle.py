@@ -258,33 +258,45 @@ def _check_paths(root: Path, raw: dict[str, Any], problems: list[Problem]) -> No
                 _locate(root, field, relative, problems)
 
 
-def _csv_columns(data: bytes, field: str, problems: list[Problem]) -> pd.DataFrame | None:
+def _csv_column(data: bytes, field: str, column: str, problems: list[Problem]) -> pd.Series | None:
+    """One column of a CSV, the whole file parsed (a broken row is found) but only that column kept:
+    a test set of a million rows and many features is checked in the memory of its ids."""
     try:
-        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        header = pd.read_csv(io.BytesIO(data), nrows=0).columns
+        if column not in header:
+            return None
+        return pd.read_csv(io.BytesIO(data), usecols=[column], dtype=str, keep_default_na=False)[column]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         problems.append(Problem(f"data.{field}", f"not a readable CSV: {exc}"))
         return None
 
 
+def _header(data: bytes) -> list[str]:
+    try:
+        return list(pd.read_csv(io.BytesIO(data), nrows=0).columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return []  # _csv_column says why
+
+
 def _check_features(data: bytes, spec: ChallengeSpec, truth: GroundTruth, problems: list[Problem]) -> None:
-    frame = _csv_columns(data, "test_features", problems)
-    if frame is None:
+    before = len(problems)
+    ids = _csv_column(data, "test_features", spec.id_column, problems)
+    if ids is None:
+        if len(problems) == before:
+            problems.append(Problem("data.test_features", f"no {spec.id_column!r} column (the id_column)"))
         return
-    if spec.id_column not in frame.columns:
-        problems.append(Problem("data.test_features", f"no {spec.id_column!r} column (the id_column)"))
-        return
-    if spec.target_column in frame.columns:
+    if spec.target_column in _header(data):
         leak = f"holds the target column {spec.target_column!r}; it would leak the labels"
         problems.append(Problem("data.test_features", leak))
-    ids = pd.Index(frame[spec.id_column].str.strip())
-    if not ids.is_unique or set(ids) != set(truth.ids):
+    index = pd.Index(ids.str.strip())
+    if not index.is_unique or len(index) != len(truth.ids) or not index.isin(truth.ids).all():
         exact = "its ids must be exactly the ids of data.test_labels, each once"
         problems.append(Problem("data.test_features", exact))
 
 
 def _check_train(data: bytes, spec: ChallengeSpec, problems: list[Problem]) -> None:
-    frame = _csv_columns(data, "train", problems)
-    if frame is not None and spec.target_column not in frame.columns:
+    before = len(problems)
+    if _csv_column(data, "train", spec.target_column, problems) is None and len(problems) == before:
         problems.append(Problem("data.train", f"no {spec.target_column!r} column (the target_column)"))
 
 

@@ -51,6 +51,9 @@ class Settings:
     db_pool_size: int = 10
     db_pool_overflow: int = 20
     db_pool_timeout_s: float = 30.0
+    # An uploaded bundle is checked in a child process with this much address space and time.
+    bundle_check_memory_mb: int = 4096
+    bundle_check_timeout_s: float = 600.0
 
     @property
     def database(self) -> str:
@@ -92,6 +95,12 @@ class Settings:
             "db_pool_size": int(env.get("RIALITY_DB_POOL_SIZE", base.db_pool_size)),
             "db_pool_overflow": int(env.get("RIALITY_DB_POOL_OVERFLOW", base.db_pool_overflow)),
             "db_pool_timeout_s": float(env.get("RIALITY_DB_POOL_TIMEOUT_S", base.db_pool_timeout_s)),
+            "bundle_check_memory_mb": int(
+                env.get("RIALITY_BUNDLE_CHECK_MEMORY_MB", base.bundle_check_memory_mb)
+            ),
+            "bundle_check_timeout_s": float(
+                env.get("RIALITY_BUNDLE_CHECK_TIMEOUT_S", base.bundle_check_timeout_s)
+            ),
             **{
                 name: int(env[f"RIALITY_{name.upper()}"])
                 for name in _THROTTLE_SETTINGS
@@ -128,5 +137,7 @@ class Settings:
             "RIALITY_DB_POOL_SIZE": str(self.db_pool_size),
             "RIALITY_DB_POOL_OVERFLOW": str(self.db_pool_overflow),
             "RIALITY_DB_POOL_TIMEOUT_S": str(self.db_pool_timeout_s),
+            "RIALITY_BUNDLE_CHECK_MEMORY_MB": str(self.bundle_check_memory_mb),
+            "RIALITY_BUNDLE_CHECK_TIMEOUT_S": str(self.bundle_check_timeout_s),
             **{f"RIALITY_{name.upper()}": str(getattr(self, name)) for name in _THROTTLE_SETTINGS},
         }

@@ -55,13 +55,15 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
     from core.storage import BlobStore
     from server.services.bundles import unpack_nested
     from server.services.challenges import import_bundle
+    from server.services.stored_bundles import store_bundle
 
     bundles = []
     failed = 0
+    store = BlobStore(settings.blobs_dir)
     for path in paths:
         try:
             with tempfile.TemporaryDirectory(prefix="riality-import-") as scratch:
-                bundle = load_any(path, Path(scratch) / "translated", unpack_nested)
+                bundle = store_bundle(load_any(path, Path(scratch) / "translated", unpack_nested), store)
             bundles.append(bundle)
             for line in bundle.report:
                 print(f"{path}: {line}")
@@ -73,7 +75,7 @@ async def _load_challenges(settings: Settings, paths: Sequence[Path]) -> int:
         sessions = create_sessionmaker(engine)
         for bundle in bundles:
             async with sessions() as session:
-                result = await import_bundle(session, BlobStore(settings.blobs_dir), bundle)
+                result = await import_bundle(session, bundle)
             print(f"{'created' if result.created else 'updated'} challenge {result.slug}")
     finally:
         await engine.dispose()

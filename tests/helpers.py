@@ -23,6 +23,7 @@ from runner.worker import create_worker
 from server.services import staff
 from server.services.accounts import set_password_and_role
 from server.services.challenges import get_challenge, import_bundle
+from server.services.stored_bundles import store_bundle
 
 PASSWORD = "correct-horse-battery"
 
@@ -41,7 +42,9 @@ async def load_challenge(settings: Settings, path: Path) -> str:
     engine = create_engine(settings.database)
     try:
         async with create_sessionmaker(engine)() as session:
-            result = await import_bundle(session, BlobStore(settings.blobs_dir), load_bundle(path))
+            result = await import_bundle(
+                session, store_bundle(load_bundle(path), BlobStore(settings.blobs_dir))
+            )
     finally:
         await engine.dispose()
     return result.slug

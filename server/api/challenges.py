@@ -36,7 +36,7 @@ from server.api.schemas import (
     RescoreOut,
 )
 from server.api.staff import staff_challenge
-from server.services import audit, bundles, environments, lifecycle, rescoring, staff
+from server.services import audit, bundle_check, bundles, environments, lifecycle, rescoring, staff
 from server.services import challenges as service
 from server.services.accounts import Viewer
 from server.services.boards import board_phase
@@ -160,6 +160,11 @@ def groups_out(challenge: Challenge, spec: ChallengeSpec) -> GroupsOut | None:
     )
 
 
+def bundle_limits(state: State) -> bundle_check.CheckLimits:
+    settings = state.settings
+    return bundle_check.CheckLimits(settings.bundle_check_memory_mb, settings.bundle_check_timeout_s)
+
+
 def rescore_out(row: Rescore) -> RescoreOut:
     assert row.id is not None
     return RescoreOut(row.id, row.reason, row.total, row.done, row.failed, row.started_at, row.finished_at)
@@ -187,10 +192,10 @@ class ChallengeController(Controller):
         """Create a draft challenge from a bundle zip (challenge.yaml and its data). An invalid bundle is
         refused with every problem listed (`problems`), and nothing of it is kept."""
         try:
-            bundle = await asyncio.to_thread(bundles.load_upload, data.bundle.file)
+            bundle = await bundle_check.check_upload(data.bundle.file, state.store, bundle_limits(state))
         finally:
             await data.bundle.close()
-        challenge = await lifecycle.create_challenge(db_session, state.store, current_user, bundle)
+        challenge = await lifecycle.create_challenge(db_session, current_user, bundle)
         assert challenge.id is not None
         await environments.start_build(db_session, state.queue, challenge.id)
         await service.start_baselines(db_session, state.queue, challenge.id)
@@ -300,10 +305,10 @@ class ChallengeController(Controller):
         scorer changed, every scored submission is rescored and the boards change once, at the end."""
         challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
         try:
-            bundle = await asyncio.to_thread(bundles.load_upload, data.bundle.file)
+            bundle = await bundle_check.check_upload(data.bundle.file, state.store, bundle_limits(state))
         finally:
             await data.bundle.close()
-        changed = await lifecycle.replace_bundle(db_session, state.store, current_user, challenge, bundle)
+        changed = await lifecycle.replace_bundle(db_session, current_user, challenge, bundle)
         assert challenge.id is not None
         await environments.start_build(db_session, state.queue, challenge.id)
         await service.start_baselines(db_session, state.queue, challenge.id)

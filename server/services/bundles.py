@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import yaml
 from pydantic import ValidationError
@@ -16,17 +14,14 @@ from challenges.bundle import (
     BASELINES,
     FOLDER_ROLES,
     MANIFEST,
-    Bundle,
-    BundleError,
     FileRole,
     validation_problems,
 )
-from challenges.importers import load_any
 from challenges.spec import ChallengeSpec
 from core.archive import ArchiveError, ArchiveLimits, extract_archive
 from core.models import Baseline, ChallengeFile
 from core.storage import BlobStore
-from server.errors import PayloadTooLarge, ProblemAt, Unprocessable
+from server.errors import ProblemAt, Unprocessable
 
 MAX_BUNDLE_BYTES = 1024 * 2**20  # the zip as uploaded
 BUNDLE_LIMITS = ArchiveLimits(max_entries=500, max_total_bytes=1024 * 2**20, max_entry_bytes=512 * 2**20)
@@ -46,30 +41,6 @@ def unpack_nested(archive: Path, target: Path) -> None:
         extract_archive(archive, target, BUNDLE_LIMITS)
     except ArchiveError as exc:
         raise ValueError(str(exc)) from None
-
-
-def load_upload(source: BinaryIO, limit: int = MAX_BUNDLE_BYTES) -> Bundle:
-    """A validated bundle from an uploaded zip (read to at most `limit` bytes), or Unprocessable
-    listing every problem found. Blocking: run it in a thread."""
-    with tempfile.TemporaryDirectory(prefix="riality-bundle-") as folder:
-        path = Path(folder) / "bundle.zip"
-        with path.open("wb") as sink:
-            size = 0
-            while chunk := source.read(2**20):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"bundle: larger than the limit of {limit:,} bytes")
-                sink.write(chunk)
-        unpacked = Path(folder) / "bundle"
-        try:
-            extract_archive(path, unpacked, BUNDLE_LIMITS)
-        except ArchiveError as exc:
-            raise invalid("bundle: not a usable zip", [ProblemAt("bundle", str(exc))]) from None
-        try:
-            return load_any(unpacked, Path(folder) / "translated", unpack_nested)
-        except BundleError as exc:
-            problems = [ProblemAt(p.path, p.message) for p in exc.problems]
-            raise invalid("bundle: invalid", problems) from None
 
 
 def check_spec(raw: dict[str, object]) -> ChallengeSpec:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.bundle import Bundle, FileRole
+from challenges.bundle import FileRole
 from challenges.spec import SLUG_PATTERN, ChallengeSpec
 from core.best import rules_changed
 from core.challenges import spec_of
@@ -28,12 +28,11 @@ from core.models import (
     utcnow,
 )
 from core.queue import ArqQueue, baseline_version
-from core.storage import BlobStore
-from scoring.truth import finite_or_none
 from server.errors import Conflict, NotFound
 from server.services import audit, environments
 from server.services.accounts import Viewer
 from server.services.staff import access_to
+from server.services.stored_bundles import StoredBundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +44,17 @@ class ImportResult:
 
 async def write_bundle(
     session: AsyncSession,
-    store: BlobStore,
-    bundle: Bundle,
+    bundle: StoredBundle,
     challenge: Challenge | None,
     *,
     state: ChallengeState = ChallengeState.PUBLISHED,
 ) -> Challenge:
-    """Create (in `state`) or update a challenge from a validated bundle, in the caller's transaction.
-
-    The files go to the content-addressed store first (harmless if the transaction then fails:
-    nothing points at them); the challenge row and its file rows are written together.
-    """
-    digests = {(f.phase, f.role): (store.put_bytes(f.data), len(f.data)) for f in bundle.files}
+    """Create (in `state`) or update a challenge from a validated bundle whose files are in the store
+    already, in the caller's transaction: the challenge row and its file rows are written together."""
     spec = bundle.spec
     # A scoring program's challenge has no predictions table: its program reads the answers.
-    columns = list(spec.expectation(bundle.truth).columns) if bundle.truth is not None else []
-    group_sizes = bundle.truth.group_sizes() if bundle.truth is not None else {}
+    columns = list(bundle.columns)
+    group_sizes = bundle.group_sizes
     if challenge is None:
         challenge = Challenge(
             slug=spec.slug,
@@ -97,15 +91,14 @@ async def write_bundle(
         for f in (await session.exec(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id)))
     }
     for file in bundle.files:
-        sha256, size = digests[file.phase, file.role]
         row = existing.pop((file.phase, file.role.value), None) or ChallengeFile(
             challenge_id=challenge.id, phase=file.phase, role=file.role.value
         )
-        row.name, row.sha256, row.size, row.public = file.name, sha256, size, file.public
+        row.name, row.sha256, row.size, row.public = file.name, file.sha256, file.size, file.public
         session.add(row)
     for stale in existing.values():
         await session.delete(stale)
-    await _write_baselines(session, store, challenge.id, bundle)
+    await _write_baselines(session, challenge.id, bundle)
     return challenge
 
 
@@ -129,9 +122,7 @@ async def _has_scores(session: AsyncSession, challenge_id: int) -> bool:
     return (await session.exec(scored.limit(1))).first() is not None
 
 
-async def _write_baselines(
-    session: AsyncSession, store: BlobStore, challenge_id: int, bundle: Bundle
-) -> None:
+async def _write_baselines(session: AsyncSession, challenge_id: int, bundle: StoredBundle) -> None:
     """The bundle's baselines, scored against its labels as they are now (a new bundle: scored again);
     a model or code one is queued for a worker (start_baselines, after the commit, or the reconciler)."""
     await session.exec(delete(Baseline).where(col(Baseline.challenge_id) == challenge_id))
@@ -141,15 +132,15 @@ async def _write_baselines(
             phase=baseline.phase,
             name=baseline.name,
             filename=baseline.filename,
-            sha256=store.put_bytes(baseline.data),
+            sha256=baseline.sha256,
             kind=baseline.kind,
             file_format=baseline.file_format,
-            state=BaselineState.QUEUED if baseline.scores is None else BaselineState.SCORED,
+            state=BaselineState.QUEUED if baseline.metrics is None else BaselineState.SCORED,
         )
-        if (scores := baseline.scores) is not None:
-            row.public_score = finite_or_none(scores.public_score)
-            row.private_score = finite_or_none(scores.private_score)
-            row.metrics = scores.as_json()
+        if baseline.metrics is not None:
+            row.public_score = baseline.public_score
+            row.private_score = baseline.private_score
+            row.metrics = baseline.metrics
         session.add(row)
 
 
@@ -193,12 +184,12 @@ async def start_baselines(session: AsyncSession, queue: ArqQueue, challenge_id: 
         await queue.enqueue_baseline(challenge_id, phase, name, baseline_version(version))
 
 
-async def import_bundle(session: AsyncSession, store: BlobStore, bundle: Bundle) -> ImportResult:
+async def import_bundle(session: AsyncSession, bundle: StoredBundle) -> ImportResult:
     """The operator's path (`riality challenge load`): create a published challenge, or update one
     in place whatever its state."""
     challenge = await find_challenge(session, bundle.spec.slug)
     created = challenge is None
-    challenge = await write_bundle(session, store, bundle, challenge)
+    challenge = await write_bundle(session, bundle, challenge)
     assert challenge.id is not None
     challenge_id = challenge.id
     await session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from challenges.bundle import Bundle, FileRole
+from challenges.bundle import FileRole
 from challenges.spec import ONE_PHASE, ChallengeSpec
 from core.best import rules_changed
 from core.challenges import spec_of
@@ -27,24 +27,22 @@ from core.models import (
     Submission,
     utcnow,
 )
-from core.storage import BlobStore
 from server.errors import Conflict, Forbidden, ProblemAt
 from server.services import audit
 from server.services.accounts import Viewer
 from server.services.bundles import check_spec, invalid
 from server.services.challenges import challenge_files, find_challenge, write_bundle
+from server.services.stored_bundles import StoredBundle
 
 
-async def create_challenge(
-    session: AsyncSession, store: BlobStore, viewer: Viewer, bundle: Bundle
-) -> Challenge:
+async def create_challenge(session: AsyncSession, viewer: Viewer, bundle: StoredBundle) -> Challenge:
     """A new draft from a validated bundle; its creator becomes its first organiser."""
     if viewer.role not in (Role.ADMIN, Role.ORGANISER):
         raise Forbidden("only organisers create challenges; ask an admin to make you one")
     slug = bundle.spec.slug
     if await find_challenge(session, slug) is not None:
         raise Conflict(f"slug: {slug!r} is taken; change `slug` in challenge.yaml")
-    challenge = await write_bundle(session, store, bundle, None, state=ChallengeState.DRAFT)
+    challenge = await write_bundle(session, bundle, None, state=ChallengeState.DRAFT)
     assert challenge.id is not None
     challenge.created_by = viewer.id
     session.add(ChallengeStaff(challenge_id=challenge.id, user_id=viewer.id, role=StaffRole.ORGANISER))
@@ -74,7 +72,7 @@ SCORING_FILES = (
 
 
 async def replace_bundle(
-    session: AsyncSession, store: BlobStore, viewer: Viewer, challenge: Challenge, bundle: Bundle
+    session: AsyncSession, viewer: Viewer, challenge: Challenge, bundle: StoredBundle
 ) -> list[str]:
     """Put a new bundle in place of the current one (same slug); returns what changed that the scores
     depend on (empty: no rescore needed). The caller starts the rescore once this is committed."""
@@ -83,7 +81,7 @@ async def replace_bundle(
         raise invalid("bundle: for another challenge", [problem])
     old_spec = spec_of(challenge)
     old_files = {_file_key(f): f.sha256 for f in await challenge_files(session, challenge)}
-    await write_bundle(session, store, bundle, challenge)
+    await write_bundle(session, bundle, challenge)
     new_files = {_file_key(f): f.sha256 for f in await challenge_files(session, challenge)}
     changed = []
     for phase in bundle.spec.phase_keys:  # each phase is scored by its own fields and files
