@@ -163,6 +163,8 @@ def _read_manifest(root: Path) -> tuple[ChallengeSpec | None, dict[str, Any], li
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         return None, {}, [Problem(MANIFEST, f"not valid YAML: {exc}")]
+    except RecursionError:  # lists or mappings nested thousands deep: no manifest is
+        return None, {}, [Problem(MANIFEST, "nested too deeply to be a manifest")]
     if not isinstance(raw, dict):
         message = f"expected a mapping of fields (slug, title, metric, ...), got {type(raw).__name__}"
         return None, {}, [Problem(MANIFEST, message)]

@@ -24,10 +24,13 @@ from challenges.importers.common import (
     PhasePlan,
     Unpack,
     inside,
+    mappings,
     page,
     read_yaml,
     sequence,
+    shown,
     when,
+    whole_number,
     write_manifest,
 )
 from challenges.importers.report import Imported, Refused
@@ -59,18 +62,21 @@ def _is_v2(raw: dict[str, Any]) -> bool:
 
 
 def _v2_phases(raw: dict[str, Any], notes: list[str]) -> list[Phase]:
-    tasks = {t.get("index"): t for t in raw.get("tasks") or [] if isinstance(t, dict)}
-    if not tasks:
+    if not raw.get("tasks"):
         raise Refused(COMPETITION, "no tasks: a Codabench bundle lists its tasks (scoring program, data)")
+    listed = mappings(raw["tasks"], f"{COMPETITION} tasks", "tasks")
+    tasks = {whole_number(t.get("index"), f"tasks[{n}].index", n): t for n, t in enumerate(listed)}
     phases = raw.get("phases")
     if not isinstance(phases, list) or not phases:
         raise Refused(f"{COMPETITION} phases", "expected a list of phases, each with its tasks")
+    phases = mappings(phases, f"{COMPETITION} phases", "phases")
+    order = [whole_number(p.get("index"), f"phases[{n}].index") for n, p in enumerate(phases)]
     found = []
-    for position, phase in enumerate(sorted(phases, key=lambda p: p.get("index", 0))):
+    for position, (_, phase) in enumerate(sorted(zip(order, phases, strict=True), key=lambda pair: pair[0])):
         where = f"phases[{position}]"
-        indexes = phase.get("tasks") or []
-        if not indexes or indexes[0] not in tasks:
-            raise Refused(where, f"tasks: expected the index of a task in `tasks` (got {indexes!r})")
+        indexes = phase.get("tasks")
+        if not isinstance(indexes, list) or not indexes or indexes[0] not in tasks:
+            raise Refused(where, f"tasks: expected the index of a task in `tasks` (got {shown(indexes)})")
         if len(indexes) > 1:
             notes.append(f"{where}: {len(indexes)} tasks; riality scores the first ({indexes[0]}) only")
         name = str(phase.get("name") or f"phase {position + 1}")
@@ -86,7 +92,12 @@ def _v15_phases(raw: dict[str, Any], notes: list[str]) -> list[Phase]:
     phases = raw.get("phases")
     if not isinstance(phases, dict) or not phases:
         raise Refused(f"{COMPETITION} phases", "expected phases keyed by their number (CodaLab 1.5)")
-    ordered = sorted(phases.values(), key=lambda p: int(p.get("phasenumber", 0)))
+    listed = mappings(list(phases.values()), f"{COMPETITION} phases", "phases keyed by their number")
+    numbers = [
+        whole_number(p.get("phasenumber"), f"phases.{key}.phasenumber")
+        for key, p in zip(phases, listed, strict=True)
+    ]
+    ordered = [phase for _, phase in sorted(zip(numbers, listed, strict=True), key=lambda pair: pair[0])]
     found = []
     for position, phase in enumerate(ordered):
         where = f"phases.{phase.get('phasenumber', position + 1)}"
@@ -117,7 +128,12 @@ def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[Column]:
     if rule and rule not in ("Add", "Add_And_Delete", "Force_Best"):
         notes.append(f"submission_rule {rule}: riality's board keeps each team's best submission")
     columns = []
-    for position, column in enumerate(sorted(board.get("columns") or [], key=lambda c: c.get("index", 0))):
+    listed = mappings(board.get("columns") or [], "leaderboards[0].columns", "columns")
+    order = [
+        whole_number(c.get("index"), f"leaderboards[0].columns[{n}].index") for n, c in enumerate(listed)
+    ]
+    ranked = [column for _, column in sorted(zip(order, listed, strict=True), key=lambda pair: pair[0])]
+    for position, column in enumerate(ranked):
         where = f"leaderboards[0].columns[{position}]"
         if column.get("computation"):
             notes.append(
@@ -129,7 +145,7 @@ def _v2_columns(raw: dict[str, Any], notes: list[str]) -> list[Column]:
                 key=_key(column.get("key"), where),
                 title=str(column.get("title") or column.get("key")),
                 higher_is_better=str(column.get("sorting", "desc")).lower() != "asc",
-                precision=int(column.get("precision", 2)),
+                precision=whole_number(column.get("precision"), f"{where}.precision", 2),
                 hidden=bool(column.get("hidden")),
             )
         )
@@ -150,7 +166,12 @@ def _v15_columns(raw: dict[str, Any], notes: list[str]) -> list[Column]:
     if isinstance(boards, dict) and len(boards) > 1:
         notes.append(f"{len(boards)} leaderboards; riality shows their columns on one board")
     columns = []
-    for key, column in sorted(described.items(), key=lambda item: int((item[1] or {}).get("rank", 0))):
+    ranks = {}
+    for key, column in described.items():
+        if column is not None and not isinstance(column, dict):
+            raise Refused(f"leaderboard.columns.{key}", f"expected a mapping of fields (got {shown(column)})")
+        ranks[key] = whole_number((column or {}).get("rank"), f"leaderboard.columns.{key}.rank")
+    for key, column in sorted(described.items(), key=lambda item: ranks[item[0]]):
         column = column or {}
         if column.get("computed"):
             notes.append(f"leaderboard.columns.{key}: computed column not imported")

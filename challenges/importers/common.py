@@ -55,9 +55,37 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise Refused(path.name, f"not valid YAML: {exc}") from None
+    except RecursionError:  # lists or mappings nested thousands deep: no manifest is
+        raise Refused(path.name, "nested too deeply to be a manifest") from None
     if not isinstance(raw, dict):
         raise Refused(path.name, f"expected a mapping of fields, got {type(raw).__name__}")
     return raw
+
+
+def mappings(value: object, where: str, what: str) -> list[dict[str, Any]]:
+    """A list of mappings a foreign manifest gives (its phases, tasks, columns), or Refused saying so."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise Refused(where, f"expected a list of {what}, each a mapping of fields (got {shown(value)})")
+    return value
+
+
+def whole_number(value: object, where: str, default: int = 0) -> int:
+    """An index or a number a foreign manifest gives (absent: `default`), or Refused saying so."""
+    if value is None:
+        return default
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).strip().lstrip("-").isdigit()
+    ):
+        raise Refused(where, f"expected a whole number (got {shown(value)})")
+    return int(value)
+
+
+def shown(value: object) -> str:
+    """A value as a report quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def sequence(phases: list[Phase], notes: list[str]) -> list[Phase]:

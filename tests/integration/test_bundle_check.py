@@ -4,12 +4,16 @@ API process answers other requests meanwhile (bench/bundles.py measures that and
 
 from __future__ import annotations
 
+import io
 import shutil
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
@@ -59,3 +63,48 @@ async def test_a_bundle_over_its_checks_bound_is_refused_and_nothing_is_kept(
             ordinary = bundle_zip(EXAMPLES / "dyslexia-gaze")
             assert (await create(client, olga, ordinary)).status_code == 201
 
+
+def _deep_manifest() -> bytes:
+    return bundle_zip_of({"challenge.yaml": ("a: " + "[" * 50_000 + "]" * 50_000 + "\n").encode()})
+
+
+def _bad_crc() -> bytes:
+    data = bundle_zip_of({"challenge.yaml": b"slug: x\n" + b"# padding\n" * 200})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        crc = archive.getinfo("challenge.yaml").CRC.to_bytes(4, "little")
+    return data.replace(crc, bytes(b ^ 1 for b in crc))
+
+
+def _codabench_phases_as_strings() -> bytes:
+    manifest = {"version": 2, "title": "T", "tasks": [{"index": 0}], "phases": ["a", "b"]}
+    return bundle_zip_of({"competition.yaml": yaml.safe_dump(manifest).encode()})
+
+
+def bundle_zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "path", "said"),
+    [
+        (_deep_manifest, "challenge.yaml", "nested too deeply to be a manifest"),
+        (_bad_crc, "bundle", "archive entry 'challenge.yaml' is damaged: Bad CRC-32"),
+        (
+            _codabench_phases_as_strings,
+            "competition.yaml phases",
+            "each a mapping of fields (got ['a', 'b'])",
+        ),
+    ],
+    ids=["deep yaml", "bad crc", "codabench phases as strings"],
+)
+async def test_a_malformed_bundle_gets_422_naming_the_problem(
+    settings: Settings, client: AsyncTestClient, make: Callable[[], bytes], path: str, said: str
+) -> None:
+    olga = await organiser(settings, client)
+    refused = await create(client, olga, make())
+    assert refused.status_code == 422, refused.text
+    assert any(p["path"] == path and said in p["message"] for p in refused.json()["problems"]), refused.text

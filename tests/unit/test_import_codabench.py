@@ -132,6 +132,16 @@ def test_the_primary_column_ranks_and_computed_columns_are_reported(tmp_path: Pa
             "'mean IoU'",
         ),
         (lambda m: m.pop("leaderboards"), "competition.yaml leaderboards", "expected a list of leaderboards"),
+        # Shapes that once ended in a server error (a third hostile probe):
+        (lambda m: m.update(phases=["a", "b"]), "competition.yaml phases", "each a mapping of fields"),
+        (lambda m: m["phases"][0].update(index="x"), "phases[0].index", "expected a whole number (got 'x')"),
+        (lambda m: m["tasks"][0].update(index=[1]), "tasks[0].index", "expected a whole number (got [1])"),
+        (
+            lambda m: m["leaderboards"][0].update(columns="score"),
+            "leaderboards[0].columns",
+            "expected a list of columns, each a mapping of fields (got 'score')",
+        ),
+        (lambda m: m["phases"][0].update(tasks=0), "phases[0]", "(got 0)"),
     ],
 )
 def test_an_unusable_bundle_is_refused_with_where_and_why(
@@ -142,6 +152,58 @@ def test_an_unusable_bundle_is_refused_with_where_and_why(
     with pytest.raises(Refused) as caught:
         run(tmp_path, manifest)
     assert caught.value.path == where and message in caught.value.message
+
+
+V15: dict[str, Any] = {
+    "title": "Old",
+    "phases": {1: {"phasenumber": 1, "label": "One", "start_date": "2027-01-01", "scoring_program": "program", "reference_data": "ref"}},
+    "leaderboard": {
+        "leaderboards": {"RESULTS": {"label": "Results", "rank": 1}},
+        "columns": {"score": {"leaderboard": {"label": "Results", "rank": 1}, "label": "Score", "rank": 1}},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        (lambda m: m["phases"][1].update(phasenumber="one"), "phases.1.phasenumber", "(got 'one')"),
+        (lambda m: m.update(phases={1: "a phase"}), "competition.yaml phases", "each a mapping of fields"),
+        (lambda m: m["leaderboard"]["columns"].update(score="x"), "leaderboard.columns.score", "(got 'x')"),
+    ],
+    ids=["phasenumber", "phase as a string", "column as a string"],
+)
+def test_a_codalab_bundle_of_the_wrong_shape_is_refused_with_where(
+    tmp_path: Path, change: Any, where: str, message: str
+) -> None:
+    manifest = copy.deepcopy(V15)
+    run(tmp_path, manifest)  # as it is, it translates
+    change(manifest)
+    with pytest.raises(Refused) as caught:
+        run(tmp_path, manifest)
+    assert caught.value.path == where and message in caught.value.message
+
+
+def test_a_manifest_nested_thousands_deep_is_refused_not_crashed(tmp_path: Path) -> None:
+    from challenges.bundle import BundleError, load_bundle
+
+    deep = "a: " + "[" * 50_000 + "]" * 50_000 + "\n"
+    root = folder(tmp_path, BASE)
+    (root / "competition.yaml").write_text(deep)
+    with pytest.raises(Refused) as caught:
+        translate(root, tmp_path / "out", no_unpack)
+    assert (caught.value.path, caught.value.message) == (
+        "competition.yaml",
+        "nested too deeply to be a manifest",
+    )
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "challenge.yaml").write_text(deep)
+    with pytest.raises(BundleError) as refused:
+        load_bundle(own)
+    assert [(p.path, p.message) for p in refused.value.problems] == [
+        ("challenge.yaml", "nested too deeply to be a manifest")
+    ]
 
 
 def test_an_evalai_phase_without_a_public_split_is_refused(tmp_path: Path) -> None:
