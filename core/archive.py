@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -23,7 +24,19 @@ class ArchiveLimits:
     max_entries: int = 2000
     max_total_bytes: int = 512 * 2**20
     max_entry_bytes: int = 256 * 2**20
-    max_ratio: float = 200.0  # uncompressed / compressed, per entry
+    max_ratio: float = 200.0  # uncompressed / compressed, per entry and over the whole archive
+    ratio_floor_bytes: int = 2**20  # below this much unpacked, any ratio is harmless
+
+
+# What a damaged entry raises as it is read: a bad CRC, a corrupt or cut deflate stream, a header
+# that disagrees with its data, an encrypted entry or an unsupported compression method.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
+
+
+def _bomb(name: str, unpacked: int, packed: int, limits: ArchiveLimits) -> ArchiveError | None:
+    if packed and unpacked > limits.ratio_floor_bytes and unpacked / packed > limits.max_ratio:
+        return ArchiveError(f"{name} is compressed {unpacked / packed:.0f} to 1; this looks like a zip bomb")
+    return None
 
 
 def _check_name(name: str) -> PurePosixPath:
@@ -72,19 +85,15 @@ def check_archive(
                     f"archive entry {info.filename!r} unpacks to {info.file_size:,} bytes; "
                     f"the limit is {limits.max_entry_bytes:,}"
                 )
-            if (
-                info.compress_size
-                and info.file_size / info.compress_size > limits.max_ratio
-                and info.file_size > 2**20
-            ):
-                raise ArchiveError(
-                    f"archive entry {info.filename!r} is compressed {info.file_size / info.compress_size:.0f} to 1; "
-                    "this looks like a zip bomb"
-                )
+            if error := _bomb(f"archive entry {info.filename!r}", info.file_size, info.compress_size, limits):
+                raise error
             total += info.file_size
             if total > limits.max_total_bytes:
                 raise ArchiveError(f"the archive unpacks to more than {limits.max_total_bytes:,} bytes")
             files.append(info)
+        # Many small entries, each under the floor: the whole archive's ratio still gives a bomb away.
+        if error := _bomb("the archive", total, path.stat().st_size, limits):
+            raise error
         if required and not any(PurePosixPath(i.filename) == PurePosixPath(required) for i in files):
             names = ", ".join(i.filename for i in files[:5]) or "nothing"
             raise ArchiveError(f"the archive has no {required} at its top level (found: {names})")
@@ -105,13 +114,16 @@ def extract_archive(
             if not destination.is_relative_to(root):
                 raise ArchiveError(f"archive entry {info.filename!r} leads outside the folder")
             destination.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, destination.open("wb") as sink:
-                entry = 0
-                while chunk := source.read(2**20):
-                    entry += len(chunk)
-                    written += len(chunk)
-                    if entry > limits.max_entry_bytes or written > limits.max_total_bytes:
-                        raise ArchiveError(
-                            f"archive entry {info.filename!r} unpacks to more than it declares"
-                        )
-                    sink.write(chunk)
+            try:
+                with archive.open(info) as source, destination.open("wb") as sink:
+                    entry = 0
+                    while chunk := source.read(2**20):
+                        entry += len(chunk)
+                        written += len(chunk)
+                        if entry > limits.max_entry_bytes or written > limits.max_total_bytes:
+                            raise ArchiveError(
+                                f"archive entry {info.filename!r} unpacks to more than it declares"
+                            )
+                        sink.write(chunk)
+            except _DAMAGED as exc:
+                raise ArchiveError(f"archive entry {info.filename!r} is damaged: {exc}") from None

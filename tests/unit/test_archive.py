@@ -88,3 +88,39 @@ def test_good_archive_extracts_regular_files(tmp_path: Path) -> None:
     extract_archive(path, tmp_path / "out")
     assert (tmp_path / "out" / "predict.py").read_bytes() == GOOD[1]
     assert (tmp_path / "out" / "weights" / "w.txt").read_text() == "1 2 3"
+
+
+def test_many_small_entries_that_expand_too_far_together_are_a_bomb(tmp_path: Path) -> None:
+    """Each entry at 1 MiB is under the per-entry ratio's floor; 480 of them in a 600 KB zip are not."""
+    path = make_zip(tmp_path / "s.zip", [GOOD, *((f"z{i}", b"\0" * 2**20) for i in range(480))])
+    with pytest.raises(ArchiveError, match=r"the archive is compressed \d+ to 1; this looks like a zip bomb"):
+        extract_archive(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("crc", r"archive entry 'data.csv' is damaged: Bad CRC-32"),
+        ("deflate", r"archive entry 'data.csv' is damaged: Error -3 while decompressing"),
+    ],
+)
+def test_a_damaged_entry_is_refused_with_its_name(tmp_path: Path, damage: str, message: str) -> None:
+    data = b"id,label\n" + b"".join(b"%d,%d\n" % (i, i % 7) for i in range(20000))
+    path = make_zip(tmp_path / "s.zip", [("data.csv", data)])
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("data.csv")
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    if damage == "crc":  # the central directory's CRC no longer matches the data
+        crc = info.CRC.to_bytes(4, "little")
+        central = raw.rindex(crc)
+        raw[central : central + 4] = (info.CRC ^ 1).to_bytes(4, "little")
+        local = raw.index(crc)
+        raw[local : local + 4] = (info.CRC ^ 1).to_bytes(4, "little")
+    else:  # the deflate stream is garbled in its middle
+        middle = start + info.compress_size // 2
+        raw[middle : middle + 64] = b"\xff" * 64
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ArchiveError, match=message):
+        extract_archive(path, tmp_path / "out")
