@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.models import Challenge, ChallengeState, EntryUncertainty
 from scoring.ranking import Board, BoardEntry
 from server import live
-from server.api.openapi import errors
+from server.api.openapi import Offset, errors
 from server.api.schemas import BaselineOut, BoardEventOut, EntryOut, LeaderboardOut
 from server.live import keys
 from server.services import boards, challenges, staff
@@ -118,7 +118,7 @@ class BoardController(Controller):
         slug: FromPath[str],
         board: FromQuery[Board] = Board.PUBLIC,
         limit: Limit = None,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
         phase: PhaseQuery = None,
     ) -> Response[bytes]:
         """The board (or one page of it: `limit`, `offset`), from a per-process cache that the

@@ -7,14 +7,23 @@ the errors it can answer with, all of the one shape `server.api.errors` writes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Litestar
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import SecurityScheme
+from litestar.params import QueryParameter
 
+from core.models import MAX_ROW_ID
 from server.api import schemas as api_schemas
+
+# Integer query parameters, each bounded (an id column's range): out of range is a 400 that says so,
+# never a database's overflow error.
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_ROW_ID, description="skip this many")]
+OlderThan = Annotated[
+    int | None, QueryParameter(ge=1, le=MAX_ROW_ID, description="entries older than this id")
+]
 
 
 class ProblemOut(msgspec.Struct):

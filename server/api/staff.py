@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Challenge, StaffRole
-from server.api.openapi import errors
+from server.api.openapi import OlderThan, errors
 from server.api.schemas import AuditOut, StaffIn, StaffOut
 from server.services import audit, challenges, staff
 from server.services.accounts import Viewer
@@ -74,7 +74,7 @@ class StaffController(Controller):
         db_session: NamedDependency[AsyncSession],
         current_user: NamedDependency[Viewer],
         slug: FromPath[str],
-        before: Annotated[int | None, QueryParameter(ge=1, description="events older than this id")] = None,
+        before: OlderThan = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
         """Every staff action on this challenge, newest first."""

@@ -25,7 +25,7 @@ from core.models import Challenge, Status, Submission, Team, utcnow
 from core.workers import sandbox_check
 from scoring.ranking import BoardRules, Efficiency
 from server.api.deps import SUBMIT, announce_board_change, provide_current_user, viewer_of
-from server.api.openapi import errors
+from server.api.openapi import Offset, errors
 from server.api.schemas import FinalIn, ReceiptOut, SubmissionOut, UploadForm, UploadOut
 from server.services import (
     cancellation,
@@ -241,7 +241,7 @@ class SubmissionController(Controller):
         ] = None,
         status: FromQuery[Status | None] = None,
         kind: FromQuery[Kind | None] = None,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[SubmissionOut]:
         """Every submission to the challenge's staff, newest first (filters: `team`, `status`, `kind`);

@@ -321,6 +321,40 @@ async def test_rebuilding_the_teams_bests_restores_entries_a_faulty_write_left_o
     await eventually(lambda: board(client, olga), [("ada", score)])
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "audit?before=2147483648",
+        "audit?before=9223372036854775808",
+        "submissions?offset=9223372036854775808",
+        "submissions?offset=2147483648",
+        "leaderboard?offset=9223372036854775808",
+    ],
+)
+async def test_an_out_of_range_query_value_is_a_400_that_says_so(
+    settings: Settings, client: AsyncTestClient, query: str
+) -> None:
+    p = await contest(settings, client)
+    answer = await client.get(f"/api/challenges/{SLUG}/{query}", headers=p["olga"])
+    assert answer.status_code == 400, answer.text
+    name = query.split("?")[1].split("=")[0]
+    assert name in answer.text
+
+
+async def test_every_integer_query_parameter_is_bounded_in_the_schema(client: AsyncTestClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    integers = [
+        (f"{method.upper()} {path} {parameter['name']}", parameter["schema"])
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+        and any(v.get("type") == "integer" for v in parameter["schema"].get("oneOf", [parameter["schema"]]))
+    ]
+    assert len(integers) >= 6  # limits and offsets of boards and submissions, the audit log's `before`
+    assert [name for name, bounds in integers if "minimum" not in bounds or "maximum" not in bounds] == []
+
+
 async def test_notes_are_for_the_challenges_staff_only(settings: Settings, client: AsyncTestClient) -> None:
     p = await contest(settings, client)
     sent = (await upload(client, p["ada"], SLUG, csv_bytes(tumour_predictions()[0]))).json()
