@@ -64,7 +64,7 @@ def _parse(raw: bytes, spec: ChallengeSpec) -> Scores:
             subset: {str(k): (math.nan if v is None else float(v)) for k, v in document[subset].items()}
             for subset in ("public", "private")
         }
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise ScorerError(f"scorer.py returned something other than a dict of numbers: {exc}") from None
     for subset, values in parts.items():
         if spec.metric not in values:

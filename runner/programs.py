@@ -71,7 +71,13 @@ def _numbers(document: object, spec: ChallengeSpec, where: str) -> dict[str, flo
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScorerError(f"{where}: column {column.key!r} is {value!r}; expected a number")
-        values[column.key] = float(value)
+        try:
+            values[column.key] = float(value)
+        except OverflowError:  # an integer past any float: the program's error, not ours to retry
+            digits = len(str(abs(value)))
+            raise ScorerError(
+                f"{where}: column {column.key!r} is a number of {digits} digits; too large"
+            ) from None
     return values
 
 

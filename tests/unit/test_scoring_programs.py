@@ -102,6 +102,8 @@ def test_codalab_scores_txt_is_read() -> None:
         (b'{"dice": "high", "hausdorff": 1}', "column 'dice' is 'high'"),
         (b'{"dice": true, "hausdorff": 1}', "column 'dice' is True"),
         (b"[1, 2]", "expected an object of board columns to numbers"),
+        # Once an OverflowError, which the worker took for its own failure: 5 retries, then "could not score".
+        (b'{"dice": 1' + b"0" * 400 + b', "hausdorff": 1}', "column 'dice' is a number of 401 digits"),
     ],
 )
 def test_unusable_scores_are_the_programs_failure(raw: bytes, message: str) -> None:
