@@ -185,11 +185,12 @@ async def issue_token(
     password: str,
     ttl: timedelta,
 ) -> str:
-    """Sign in. Failures are counted per account and per address; past either limit, every attempt
-    (even with the right password) is refused until the window ends, before any hashing."""
+    """Sign in. Each attempt is counted before any hashing, as a failure until it succeeds, per account
+    and per address (Throttle.reserve): past the address's limit it is refused; past the account's,
+    only from addresses that have not failed on it (a guesser cannot lock its owner out), up to a
+    ceiling."""
     account = username_key(username)
-    await guard.throttle.check(guard.per_account, account)
-    await guard.throttle.check(guard.per_address, address)
+    reserved = await guard.throttle.reserve(guard.per_account, guard.per_address, account, address)
     user = None
     if USERNAME.match(username):  # a name no account can have is not looked up (nor can hold a NUL)
         user = (await session.exec(select(User).where(User.username_key == account))).first()
@@ -197,10 +198,8 @@ async def issue_token(
     # Hand the connection back before hashing: guessers waiting for the hasher must not hold the pool.
     await session.rollback()
     if not await guard.passwords.verify(stored, password) or user_id is None:
-        await guard.throttle.hit(guard.per_account, account)
-        await guard.throttle.hit(guard.per_address, address)
-        raise Unauthenticated("wrong username or password")
-    await guard.throttle.clear(guard.per_account, account)
+        raise Unauthenticated("wrong username or password")  # counted already
+    await guard.throttle.settle(reserved)
     token = secrets.token_urlsafe(32)
     session.add(Token(user_id=user_id, token_hash=token_digest(token), expires_at=utcnow() + ttl))
     await session.commit()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
@@ -171,3 +175,49 @@ async def test_registrations_are_limited_per_address(settings: Settings) -> None
         third = await client.post("/api/auth/register", json={"username": "carol", "password": PASSWORD})
         assert third.status_code == 429 and "too many registrations" in third.json()["detail"]
         assert "retry-after" in third.headers
+
+
+async def test_concurrent_guesses_check_no_more_passwords_than_the_limit(
+    settings: Settings, api: str
+) -> None:
+    """Each attempt is counted as it is checked: 40 guesses at once against a limit of 10 had 17
+    passwords checked when the count came after the hashing. A real API process: real concurrency."""
+    assert settings.login_failures_per_account == 10
+    async with httpx.AsyncClient(base_url=api, timeout=60) as client:
+        await login(client, "ada")
+        guesses = await asyncio.gather(
+            *(
+                client.post("/api/auth/token", json={"username": "ada", "password": f"guess-{n:04d}"})
+                for n in range(40)
+            )
+        )
+    codes = sorted(g.status_code for g in guesses)
+    assert codes.count(401) == 10 and codes.count(429) == 30, codes
+
+
+async def test_a_guesser_locks_its_own_address_not_the_owner_elsewhere(clean_redis: str) -> None:
+    """Past the account's limit, an address that failed on it is refused; the owner from another
+    address may still sign in, until the ceiling over every address."""
+    from redis.asyncio import Redis
+
+    from server.errors import RateLimited
+    from server.services.throttle import CEILING_FACTOR, Rule, Throttle
+
+    account = Rule("login-account", 3, 900, "too many failed sign-ins for this account")
+    address = Rule("login-address", 1000, 900, "too many failed sign-ins from your address")
+    throttle = Throttle(Redis.from_url(clean_redis))
+    try:
+        for _ in range(3):
+            await throttle.reserve(account, address, "ada", "10.0.0.66")  # wrong passwords: never settled
+        with pytest.raises(RateLimited, match="for this account"):
+            await throttle.reserve(account, address, "ada", "10.0.0.66")
+        owner = await throttle.reserve(account, address, "ada", "192.0.2.7")  # not refused
+        await throttle.settle(owner)  # the right password: the account's failures are forgiven
+        await throttle.reserve(account, address, "ada", "10.0.0.66")
+        # Many fresh addresses, each failing once: the ceiling stops them all.
+        for n in range(3 * CEILING_FACTOR - 1):
+            await throttle.reserve(account, address, "ada", f"198.51.100.{n}")
+        with pytest.raises(RateLimited, match="for this account"):
+            await throttle.reserve(account, address, "ada", "203.0.113.1")
+    finally:
+        await throttle.close()
