@@ -119,11 +119,20 @@ def signed_part(record: Record, team: str) -> dict[str, Any]:
     return {**record.fields(), "hash": record.hash(), "team": team}
 
 
+# What a receipt carries besides its signed part: how it was signed (the signature itself, and which key).
+UNSIGNED = frozenset({"algorithm", "key_id", "signature"})
+
+
 def verify_receipt(receipt: dict[str, Any], public_key_b64: str) -> str | None:
-    """None if the receipt is whole and signed by that key (raw Ed25519, base64); else what is wrong."""
+    """None if the receipt is whole and signed by that key (raw Ed25519, base64), and carries nothing
+    the signature does not cover; else what is wrong."""
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
         body = signed_part(Record.from_fields(receipt), str(receipt["team"]))
+        if extra := sorted(set(receipt) - set(body) - UNSIGNED):
+            return f"it carries fields no signature covers ({', '.join(extra)}): they were added to it"
+        if receipt.get("algorithm") != ALGORITHM:
+            return f"its algorithm is {receipt.get('algorithm')!r}; riality signs with {ALGORITHM}"
         if body["hash"] != receipt.get("hash"):
             return "its hash is not the hash of its fields: the receipt was edited"
         public.verify(base64.b64decode(str(receipt["signature"])), canonical(body))

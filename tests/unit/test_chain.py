@@ -76,3 +76,18 @@ def test_a_receipt_verifies_with_its_key_only(tmp_path: Path) -> None:
     assert wrong == "the signature does not verify with the server's published key"
     renamed = verify_receipt({**receipt, "team": "Team Bob"}, base64.b64encode(key.public_raw).decode())
     assert renamed == "the signature does not verify with the server's published key"
+
+
+def test_a_receipt_with_fields_no_signature_covers_fails(tmp_path: Path) -> None:
+    """A score added to a real receipt once verified as 'signed by the server'."""
+    import base64
+
+    key = load_or_create_key(tmp_path / "a.key")
+    receipt = make_receipt(key, Record.from_fields(chain(1)[0]), "Team Ada")
+    public = base64.b64encode(key.public_raw).decode()
+    added = verify_receipt({**receipt, "public_score": 1.0, "score": 0.99}, public)
+    assert added == "it carries fields no signature covers (public_score, score): they were added to it"
+    assert verify_receipt({**receipt, "algorithm": "none"}, public) == (
+        "its algorithm is 'none'; riality signs with Ed25519"
+    )
+    assert verify_receipt(receipt, public) is None  # as issued, it verifies
