@@ -34,6 +34,7 @@ from server.api.schemas import (
     LimitsOut,
     PhaseOut,
     RescoreOut,
+    given,
 )
 from server.api.staff import staff_challenge
 from server.services import audit, bundle_check, bundles, environments, lifecycle, rescoring, staff
@@ -231,7 +232,10 @@ class ChallengeController(Controller):
         """Change the title, description, schedule or limits (organisers); validated like challenge.yaml."""
         challenge = await staff_challenge(db_session, current_user, slug, organiser=True)
         edit = Edit(
-            title=data.title, description=data.description, schedule=data.schedule, limits=data.limits
+            title=data.title,
+            description=data.description,
+            schedule=given(data.schedule),
+            limits=given(data.limits),
         )
         await lifecycle.edit_challenge(db_session, current_user, challenge, edit)
         await announce_board_change(state, slug)  # the boards' pages carry the title and metric
@@ -292,7 +296,7 @@ class ChallengeController(Controller):
         await lifecycle.delete_challenge(db_session, current_user, challenge)
         await announce_board_change(state, slug)
 
-    @put("/{slug:str}/bundle", status_code=200, responses=errors(400, 401, 403, 404, 413, 422))
+    @put("/{slug:str}/bundle", status_code=200, responses=errors(400, 401, 403, 404, 409, 413, 422))
     async def replace_bundle(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar.datastructures import UploadFile
 
+from challenges.spec import Limits
 from scoring.uncertainty import ALPHA, RESAMPLES
 from server.services.accounts import MAX_PASSWORD, MIN_PASSWORD, USERNAME
 from server.services.teams import INVITE_CODE
@@ -199,13 +200,48 @@ class BundleForm(msgspec.Struct):
     ]
 
 
+class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    """ISO 8601 times with a zone; null clears one (left out: unchanged)."""
+
+    opens: str | msgspec.UnsetType | None = msgspec.UNSET
+    closes: str | msgspec.UnsetType | None = msgspec.UNSET
+    reveal: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def _as_the_manifest_says(name: str, model: type[Any]) -> type[msgspec.Struct]:
+    """A body of the manifest section `model`'s fields, each optional, documented with the
+    manifest's own types and bounds (so the document refuses what its check refuses) but read as
+    given: the check (challenges.spec) then reports every problem at once, with its field path."""
+    fields = []
+    for key, schema in model.model_json_schema()["properties"].items():
+        documented = {k: v for k, v in schema.items() if k not in ("title", "default")}
+        kind = Annotated[Any, msgspec.Meta(extra_json_schema={"extra": documented})]
+        fields.append((key, kind, msgspec.UNSET))  # Any, left out: UNSET
+    return msgspec.defstruct(name, fields, forbid_unknown_fields=True, module=__name__)
+
+
+# challenge.yaml's limits (left out: unchanged); the board rules max_cpu_s and max_mib take null.
+LimitsIn = _as_the_manifest_says("LimitsIn", Limits)
+
+
+def given(struct: msgspec.Struct | None) -> dict[str, Any] | None:
+    """The fields a request gave (the others were left out: unchanged)."""
+    if struct is None:
+        return None
+    return {
+        name: value
+        for name in struct.__struct_fields__
+        if (value := getattr(struct, name)) is not msgspec.UNSET
+    }
+
+
 class ChallengeEditIn(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields given change; schedule and limits are merged into the current ones."""
 
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")] | None = None
     description: Annotated[str, msgspec.Meta(max_length=100_000, pattern="^[^\x00]*$")] | None = None
-    schedule: dict[str, str | None] | None = None  # opens, closes, reveal: ISO times with a zone, or null
-    limits: dict[str, Any] | None = None  # per_day, total, team_size, final_selections, ...
+    schedule: ScheduleIn | None = None
+    limits: LimitsIn | None = None
 
 
 class StaffIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -81,8 +81,7 @@ async def replace_bundle(
         raise invalid("bundle: for another challenge", [problem])
     old_spec = spec_of(challenge)
     old_files = {_file_key(f): f.sha256 for f in await challenge_files(session, challenge)}
-    await write_bundle(session, bundle, challenge)
-    new_files = {_file_key(f): f.sha256 for f in await challenge_files(session, challenge)}
+    new_files = {_key(f.phase, f.role.value): f.sha256 for f in bundle.files}
     changed = []
     for phase in bundle.spec.phase_keys:  # each phase is scored by its own fields and files
         where = "" if phase == ONE_PHASE else f"phases.{phase}: "
@@ -94,6 +93,14 @@ async def replace_bundle(
             for r in SCORING_FILES
             if old_files.get(_key(phase, r.value)) != new_files.get(_key(phase, r.value))
         ]
+    if changed and state_of(challenge, old_spec, utcnow()) is ChallengeState.REVEALED:
+        # The private board is the contest's result once revealed: scores do not move under it.
+        raise Conflict(
+            f"{challenge.slug!r}: its private board is revealed, and this bundle changes what the scores "
+            f"depend on ({', '.join(changed)}); the results stand. Fix what the text, schedule or limits "
+            "say with a bundle that changes none of these, or make a new challenge"
+        )
+    await write_bundle(session, bundle, challenge)
     files_changed = sorted(
         r for r in old_files.keys() | new_files.keys() if old_files.get(r) != new_files.get(r)
     )

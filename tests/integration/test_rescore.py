@@ -93,6 +93,37 @@ async def test_new_labels_rescore_every_submission_and_the_board_follows(
     assert event[1]["after"]["rescore_because"] == ["data.test_labels"]
 
 
+async def test_after_the_reveal_a_bundle_that_would_change_scores_is_refused(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """The revealed private board is the contest's result: new labels once rescored and reordered it."""
+    olga, _ = await running_contest(settings, client)
+    for step in ("close", "reveal"):
+        assert (await client.post(f"/api/challenges/{SLUG}/{step}", headers=olga)).status_code == 200
+    url = f"/api/challenges/{SLUG}/leaderboard?board=private"
+    before = (await client.get(url, headers=olga)).json()["entries"]
+    refused = await client.put(
+        f"/api/challenges/{SLUG}/bundle",
+        files={"bundle": ("b.zip", bundle_zip(with_flipped_labels(tmp_path)), "application/zip")},
+        headers=olga,
+    )
+    assert refused.status_code == 409, refused.text
+    assert (
+        "private board is revealed" in refused.json()["detail"]
+        and "data.test_labels" in refused.json()["detail"]
+    )
+    assert (await client.get(f"/api/challenges/{SLUG}/rescore", headers=olga)).json() == []
+    await drain_queue(settings)
+    assert (await client.get(url, headers=olga)).json()["entries"] == before
+    # A bundle that changes no score (the description) is still taken.
+    retitled = await client.put(
+        f"/api/challenges/{SLUG}/bundle",
+        files={"bundle": ("b.zip", bundle_zip(TUMOUR, description="Results are in."), "application/zip")},
+        headers=olga,
+    )
+    assert retitled.status_code == 200 and retitled.json()["changed"] == []
+
+
 async def test_a_bundle_that_changes_no_score_rescores_nothing(
     settings: Settings, client: AsyncTestClient, tmp_path: Path
 ) -> None:
