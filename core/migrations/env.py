@@ -12,6 +12,9 @@ from core import models  # noqa: F401  (registers the tables on SQLModel.metadat
 from core.db import create_engine
 
 target_metadata = SQLModel.metadata
+# Held by the migrating transaction on PostgreSQL: processes that start together migrate one at a time,
+# and the later ones find the schema current (SQLite: a lock file, core.migrate).
+MIGRATION_LOCK = 7_162_024_001
 
 
 def _run(connection: Connection) -> None:
@@ -22,6 +25,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 
