@@ -53,13 +53,18 @@ def leaderboard_csv(board: Leaderboard, members: dict[int, list[str]]) -> bytes:
     """Every entry of the board, in its order, with the same figures the board shows."""
     entries = board.page()
     metric_names = sorted({name for e in entries for name in e.metrics})
+    # The ranked score has the metric's name; the metric again only where it differs (ranked by the
+    # worst group, the score is that group's), as "<metric> (overall)".
+    differs = any(e.metrics.get(board.metric, e.score) != e.score for e in entries)
+    if board.metric in metric_names and not differs:
+        metric_names.remove(board.metric)
     header = [
         "rank",
         "team",
         "members",
         "submission_id",
         board.metric,
-        *metric_names,
+        *(f"{name} (overall)" if name == board.metric else name for name in metric_names),
         "submissions",
         "last_submission_at",
         "wall_s",

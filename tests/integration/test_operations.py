@@ -424,6 +424,8 @@ async def test_exports_equal_the_boards_and_neutralise_formulas(
             for e in shown["entries"]
         ]  # the export carries the board's intervals and ties
         assert '\'=HYPERLINK("x")' in [r["team"] for r in rows]
+        header = response.content.decode().splitlines()[0].split(",")
+        assert len(header) == len(set(header)), header  # the metric's column once (it was repeated)
         assert {r["members"] for r in rows} >= {"ada", "bob", "eve"}
     submissions = read_csv(
         (await client.get(f"/api/challenges/{SLUG}/export/submissions.csv", headers=p["olga"])).content
