@@ -132,6 +132,8 @@ class TokenScope(StrEnum):
 
 
 class Token(SQLModel, table=True):
+    # SQLite: a revoked token's id is never given to the next one (migration 0016).
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(sa_type=String(64), unique=True, index=True)  # sha256 of the bearer token

@@ -35,7 +35,7 @@ class TokenController(Controller):
         )
         return ApiTokenCreated(info.id, info.name, info.scope, info.created_at, info.expires_at, secret)
 
-    @get("/", responses=errors(401))
+    @get("/", responses=errors(401, 403))
     async def list_tokens(
         self, db_session: NamedDependency[AsyncSession], current_user: NamedDependency[Viewer]
     ) -> list[ApiTokenOut]:

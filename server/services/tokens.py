@@ -72,6 +72,7 @@ async def create_token(
 
 
 async def list_tokens(session: AsyncSession, viewer: Viewer) -> list[TokenInfo]:
+    _require_signed_in(viewer)  # a leaked read token must not map its owner's other tokens
     rows = await session.exec(
         select(Token)
         .where(Token.user_id == viewer.id, col(Token.name).is_not(None))

@@ -118,3 +118,27 @@ async def test_revoking_a_token_id_beyond_any_row_is_404_not_500(client: AsyncTe
     for token_id in (2**46, 2**31, 0):
         response = await client.delete(f"/api/me/tokens/{token_id}", headers=ada)
         assert response.status_code == 404, (token_id, response.text)
+
+
+async def test_tokens_are_listed_after_signing_in_only(settings: Settings, client: AsyncTestClient) -> None:
+    """A read-scoped token could list every token of its account (names, scopes, last uses)."""
+    ada = await login(client, "ada")
+    for scope in ("read", "submit"):
+        token = bearer((await new_token(client, ada, name=f"{scope} script", scope=scope))["token"])
+        listed = await client.get("/api/me/tokens", headers=token)
+        assert listed.status_code == 403 and "after signing in with a password" in listed.json()["detail"]
+    assert len((await client.get("/api/me/tokens", headers=ada)).json()) == 2
+
+
+async def test_a_revoked_tokens_id_is_never_given_to_the_next(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """On SQLite the next token took the id of the one revoked last: a stale revoke of that id would
+    have revoked the new token."""
+    ada = await login(client, "ada")
+    first = await new_token(client, ada, name="old laptop")
+    assert (await client.delete(f"/api/me/tokens/{first['id']}", headers=ada)).status_code == 204
+    second = await new_token(client, ada, name="new laptop")
+    assert second["id"] > first["id"]
+    assert (await client.delete(f"/api/me/tokens/{first['id']}", headers=ada)).status_code == 404
+    assert (await client.get("/api/me", headers=bearer(second["token"]))).status_code == 200
