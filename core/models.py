@@ -301,6 +301,8 @@ class Submission(SQLModel, table=True):
     # The Ladder released its public score: it beat the team's previous release (scoring.ladder).
     released: bool = False
     attempts: int = 0
+    # The worker (host:pid) that claimed it last: once its heartbeat is gone, another may take it over.
+    worker: str | None = Field(default=None, sa_type=String(120))
     public_score: float | None = None
     private_score: float | None = None
     metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # {"public": {...}, "private": {...}}

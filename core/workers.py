@@ -7,6 +7,8 @@ daemon itself (it may run on a machine without one, apart from the workers).
 from __future__ import annotations
 
 import json
+import os
+import socket
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -32,6 +34,16 @@ class Heartbeat:
 
     def can_run(self, image: str, gpus: int = 0) -> bool:
         return self.docker and image in self.images and self.gpus >= gpus
+
+
+def worker_id() -> str:
+    """This worker process, as its heartbeat and the submissions it claims name it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def live_ids(redis: Redis) -> set[str]:
+    """The workers whose heartbeat has not expired."""
+    return {key.decode().removeprefix(PREFIX) async for key in redis.scan_iter(match=PREFIX + "*", count=200)}
 
 
 async def beat(redis: Redis, heartbeat: Heartbeat) -> None:

@@ -16,15 +16,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from challenges.spec import Kind
 from core.db import outside_transaction, target_column
 from core.models import Challenge, Status, Submission, utcnow
+from core.workers import worker_id
 
 
 def _started(started_at: Any = None) -> dict[str, Any]:
     """What claiming a submission writes on its row: started now, or at `started_at` (a bound
-    parameter of a statement built once)."""
+    parameter of a statement built once), by this worker."""
     return {
         "status": Status.RUNNING,
         "started_at": utcnow() if started_at is None else started_at,
         "attempts": col(Submission.attempts) + 1,
+        "worker": worker_id(),
     }
 
 

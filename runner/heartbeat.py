@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -17,10 +16,6 @@ from core import workers
 from runner.evaluation import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +50,12 @@ def current(runtime: Runtime, worker: str, offer: Offer) -> workers.Heartbeat:
 async def beat_now(redis: Redis, runtime: Runtime, offer: Offer) -> None:
     """One beat out of turn: after an image was built here, the API learns of it at once."""
     with contextlib.suppress(RedisError):
-        await workers.beat(redis, await asyncio.to_thread(current, runtime, worker_id(), offer))
+        await workers.beat(redis, await asyncio.to_thread(current, runtime, workers.worker_id(), offer))
 
 
 async def run(redis: Redis, runtime: Runtime, offer: Offer) -> None:
     """Beat until cancelled; then the key goes at once, so the API stops counting this worker."""
-    worker = worker_id()
+    worker = workers.worker_id()
     try:
         while True:
             try:

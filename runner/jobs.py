@@ -11,7 +11,7 @@ from arq import Retry
 from redis.exceptions import RedisError
 
 from challenges.spec import ONE_PHASE
-from core import logs
+from core import logs, workers
 from core.blobs import sweep_orphans
 from core.metrics import record_evaluation
 from core.models import BaselineState, EnvironmentState, FailureKind, Status, utcnow
@@ -24,7 +24,7 @@ from runner.environments import EnvironmentNotReady
 from runner.evaluation import Outcome, board_event, evaluate_submission, fail_internal, release
 from runner.fairness import TeamAtCapacity
 from runner.phases import start_phases
-from runner.reconcile import find_stuck, reenqueue
+from runner.reconcile import find_stuck, hand_back, reenqueue
 from runner.rescoring import give_up, lost_parts, rescore_submission
 from runner.uncertainty import uncertainty_pass
 
@@ -205,9 +205,19 @@ async def rescore(ctx: dict[str, Any], rescore_id: int, submission_id: int) -> s
 async def reconcile(ctx: dict[str, Any]) -> int:
     """Re-enqueue submissions stuck in queued/running; fail those that were tried too often."""
     settings = ctx["settings"]
-    stuck = await find_stuck(ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s))
+    live = await workers.live_ids(ctx["redis"])
+    stuck = await find_stuck(
+        ctx["sessions"], older_than=timedelta(seconds=settings.reconcile_after_s), live=live
+    )
     retry = []
     for item in stuck:
+        if item.abandoned_by is not None:
+            log.warning(
+                "submission %s: its worker %s is gone; another takes it",
+                item.submission_id,
+                item.abandoned_by,
+            )
+            await hand_back(ctx["sessions"], item)
         if item.attempts >= RECONCILER_ATTEMPTS:
             await _publish(
                 ctx,

@@ -8,6 +8,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from challenges.spec import ChallengeSpec, Kind
@@ -25,7 +26,8 @@ class Stuck:
     submission_id: int
     attempts: int
     placement: Placement
-    queued: bool  # still `queued` (else `running`, past its time)
+    queued: bool  # still `queued` (else `running`, past its time or its worker gone)
+    abandoned_by: str | None = None  # `running` on a worker whose heartbeat expired: hand it back first
 
 
 def stale_after(spec: ChallengeSpec, kind: Kind, base: timedelta) -> timedelta:
@@ -36,7 +38,12 @@ def stale_after(spec: ChallengeSpec, kind: Kind, base: timedelta) -> timedelta:
     return base + runs * timedelta(seconds=2 * spec.limits.time_s)
 
 
-async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: int = 500) -> list[Stuck]:
+async def find_stuck(
+    sessions: SessionMaker, *, older_than: timedelta, live: AbstractSet[str] | None = None, limit: int = 500
+) -> list[Stuck]:
+    """Submissions queued or running for longer than `older_than` that the queue may have lost. A
+    running one is presumed lost once its own time limit is past too, or at once if the worker that
+    claimed it is not among the `live` ones (its heartbeat expired: it died)."""
     now = utcnow()
     cutoff = now - older_than
     async with sessions() as session:
@@ -54,7 +61,8 @@ async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: in
         ahead: Counter[tuple[int, str]] = Counter()  # a team's stuck ones before this one, per lane
         for submission, challenge in rows:
             spec = spec_of(challenge).phase_spec(submission.phase)
-            if submission.status == Status.RUNNING:
+            gone = submission.worker if live is not None and submission.worker not in live else None
+            if submission.status == Status.RUNNING and gone is None:
                 allowed = stale_after(spec, Kind(submission.kind), older_than)
                 if submission.started_at is None or submission.started_at >= now - allowed:
                     continue  # still within its own time limit: a container may be running it
@@ -68,9 +76,26 @@ async def find_stuck(sessions: SessionMaker, *, older_than: timedelta, limit: in
                     attempts=submission.attempts,
                     placement=Placement(where, score),
                     queued=submission.status == Status.QUEUED,
+                    abandoned_by=gone if submission.status == Status.RUNNING else None,
                 )
             )
         return stuck
+
+
+async def hand_back(sessions: SessionMaker, item: Stuck) -> None:
+    """A running submission whose worker died goes back to `queued`, so that the next claim takes it
+    (a claim takes a running one only past its time limit). Only if that worker still has it."""
+    async with sessions() as session:
+        await session.exec(
+            update(Submission)
+            .where(
+                col(Submission.id) == item.submission_id,
+                col(Submission.status) == Status.RUNNING,
+                col(Submission.worker) == item.abandoned_by,
+            )
+            .values(status=Status.QUEUED)
+        )
+        await session.commit()
 
 
 async def reenqueue(

@@ -126,8 +126,9 @@ async def announce_sandbox_worker(settings: Settings) -> None:
     import redis.asyncio as aioredis
 
     from core import workers
+    from core.workers import worker_id
     from runner.evaluation import Runtime
-    from runner.heartbeat import Offer, current, worker_id
+    from runner.heartbeat import Offer, current
     from runner.sandbox import Sandbox
     from runner.truths import TruthCache
 

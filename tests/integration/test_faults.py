@@ -73,10 +73,11 @@ def _containers_of(pid: int) -> list[str]:
 async def test_a_worker_killed_mid_run_leaves_no_container_and_the_run_is_scored_once(
     settings: Settings, client: AsyncTestClient, tmp_path: Path
 ) -> None:
-    # time_s 8 and reconcile_after_s 2: the run is presumed lost 2 + 2 × 8 = 18 s after it started,
-    # and the reconciler looks every 30 s: rerun within 18 + 30 s, plus the run itself.
+    # time_s 600: waiting out its time limit would take 20 minutes. Its worker's heartbeat expires
+    # 20 s after the kill, and the reconciler (every 30 s, reconcile_after_s 2) then hands it to
+    # another: rerun within 20 + 30 s, plus the run itself.
     settings = settings.with_(reconcile_after_s=2)
-    await load_challenge(settings, bundle(tmp_path, time_s=8))
+    await load_challenge(settings, bundle(tmp_path, time_s=600))
     ada = await login(client, "ada")
     await announce_sandbox_worker(settings)
     sid = (await upload(client, ada, SLUG, SLOW_CODE, filename="code.zip")).json()["id"]

@@ -20,7 +20,7 @@ from core.settings import Settings
 from core.storage import BlobStore
 from runner.claims import claim_queued_file
 from runner.evaluation import Runtime, evaluate_submission
-from runner.reconcile import find_stuck, reenqueue
+from runner.reconcile import find_stuck, hand_back, reenqueue
 from runner.truths import TruthCache
 from tests.conftest import EXAMPLES
 from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload
@@ -189,3 +189,36 @@ async def test_a_long_sandbox_run_is_not_taken_for_a_lost_one(
     finally:
         await engine.dispose()
     assert [s.submission_id for s in stuck] == [ids[0]]
+
+
+async def test_a_run_whose_worker_died_is_taken_over_without_waiting_for_its_time_limit(
+    settings: Settings, client: AsyncTestClient
+) -> None:
+    """A code run's worker killed: it was re-run only 60 s + 2 × its time limit later (5.3 min for 120 s).
+    Once the worker's heartbeat has expired, the reconciler hands the run back to the queue."""
+    await load_challenge(settings, EXAMPLES / SLUG)  # time_s: 120
+    headers = await login(client, "ada")
+    ids = [
+        (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+        for _ in range(3)
+    ]
+    engine = create_engine(settings.database)
+    try:
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session:
+            ninety_seconds_ago = utcnow() - timedelta(seconds=90)
+            for submission_id, worker in zip(ids, ["dead-host:1", "live-host:2", None], strict=True):
+                await session.exec(
+                    update(Submission)
+                    .where(col(Submission.id) == submission_id)
+                    .values(status=Status.RUNNING, started_at=ninety_seconds_ago, kind="code", worker=worker)
+                )
+            await session.commit()
+        stuck = await find_stuck(sessions, older_than=timedelta(seconds=60), live={"live-host:2"})
+        assert [(s.submission_id, s.abandoned_by) for s in stuck] == [(ids[0], "dead-host:1")]
+        await hand_back(sessions, stuck[0])
+        async with sessions() as session:
+            statuses = [(await session.get(Submission, i)).status for i in ids]  # type: ignore[union-attr]
+        assert statuses == ["queued", "running", "running"]
+    finally:
+        await engine.dispose()
