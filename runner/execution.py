@@ -43,6 +43,11 @@ class Execution:
     usage: Usage | None
 
 
+def requirements_url(slug: str) -> str:
+    """The challenge's environment as a requirements file (server.api.environments serves it)."""
+    return f"/api/challenges/{slug}/requirements.txt"
+
+
 def _tail(logs: str) -> str:
     lines = [line for line in logs.splitlines() if line.strip()]
     return "\n".join(lines[-_TAIL_LINES:])
@@ -64,7 +69,12 @@ def failure_of(result: RunResult, spec: ChallengeSpec) -> tuple[FailureKind, str
         said = [line for line in (result.logs or "").splitlines() if line.startswith(MESSAGE_PREFIX)]
         detail = said[-1].removeprefix(MESSAGE_PREFIX) if said else "the harness gave no reason"
         kind = named[result.exit_code]
-        return kind, (f"invalid output: {detail}" if kind is FailureKind.INVALID_OUTPUT else detail)
+        if kind is FailureKind.VERSION_MISMATCH:  # where the file the harness names is
+            return (
+                kind,
+                f"{detail} ({requirements_url(spec.slug)}, also saved by `riality download {spec.slug}`)",
+            )
+        return kind, f"invalid output: {detail}"
     if result.outcome is Outcome.CRASHED:
         tail = _tail(result.logs)
         return FailureKind.CRASHED, f"crashed with exit code {result.exit_code}" + (

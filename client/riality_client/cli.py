@@ -118,13 +118,25 @@ def download(api: Api, as_json: bool, slug: str, folder: Path | None) -> None:
         disable=as_json or not errors.is_terminal,
         console=errors,
     ) as bar:
-        for file in api.get(f"/api/challenges/{slug}")["files"]:
-            name = Path(file["name"]).name  # the server's name, never a path of its choosing
-            task = bar.add_task(name, total=file["size"])
-            with (folder / name).open("wb") as out:
-                for _, chunk in api.download(file["url"]):
-                    out.write(chunk)
-                    bar.advance(task, len(chunk))
+        files = [
+            (Path(f["name"]).name, f["url"], f["size"]) for f in api.get(f"/api/challenges/{slug}")["files"]
+        ]
+        # The sandbox's package versions, to train with: a model saved with others is refused.
+        files.append(("requirements.txt", f"/api/challenges/{slug}/requirements.txt", None))
+        for name, url, size in files:  # the server's names, never a path of its choosing
+            task = bar.add_task(name, total=size)
+            try:
+                with (folder / name).open("wb") as out:
+                    for total, chunk in api.download(url):
+                        bar.update(task, total=total)
+                        out.write(chunk)
+                        bar.advance(task, len(chunk))
+            except ApiError as exc:
+                if name != "requirements.txt":
+                    raise
+                (folder / name).unlink(missing_ok=True)  # not resolved yet (409): say so, keep the rest
+                errors.print(f"requirements.txt not saved: {exc}", highlight=False)
+                continue
             saved.append(str(folder / name))
     if as_json:
         return _print_json(saved)

@@ -46,7 +46,8 @@ async def test_a_team_signs_in_downloads_submits_and_reads_the_board(
 
     fetched = await riality(home, api, "download", SLUG, "--dir", "data")
     assert fetched.returncode == 0, fetched.stderr
-    assert {p.name for p in (home / "data").iterdir()} >= {"train.csv", "test.csv"}
+    assert {p.name for p in (home / "data").iterdir()} >= {"train.csv", "test.csv", "requirements.txt"}
+    assert "scikit-learn==" in (home / "data" / "requirements.txt").read_text()  # the sandbox's versions
 
     (home / "rule.csv").write_bytes(rule_predictions())
     with worker_process(settings, tmp_path / "worker.log"):

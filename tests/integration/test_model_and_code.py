@@ -418,7 +418,8 @@ async def test_a_model_saved_with_other_versions_is_named_and_free(
     assert run["error"] == (
         f"this model was saved with scikit-learn 1.5.2 / numpy 2; this challenge runs scikit-learn "
         f"{here['scikit-learn']} / numpy {here['numpy']}: pip install -r requirements.txt from the "
-        "challenge page and save it again"
+        f"challenge page and save it again (/api/challenges/{SLUG}/requirements.txt, also saved by "
+        f"`riality download {SLUG}`)"
     )
     again = await upload(client, headers, SLUG, rule_predictions(), filename="rule.csv")
     assert again.status_code == 202, again.text  # the per-day quota of 1 was not used
