@@ -16,7 +16,6 @@ Bundles: `hostile`, 150 MB of labels (11.5 M rows) that match no features, zippe
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import shutil
 import statistics
@@ -25,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import httpx
@@ -38,17 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.processes import free_port, start_redis, stop_processes, wait_for_port  # noqa: E402
+from tests.integration.test_model_and_code import zip_bytes  # noqa: E402
 
 SLUG = "tumour-detection"
 PASSWORD = "correct-horse-battery"
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _manifest(slug: str) -> dict[str, object]:
@@ -78,7 +69,7 @@ def hostile() -> bytes:
     )
     features = pd.DataFrame({"id": ["a", "b"], "f": [0.1, 0.2]})
     train = pd.DataFrame({"f": [0.1, 0.2], "label": [0, 1]})
-    return _zip(
+    return zip_bytes(
         {
             "challenge.yaml": yaml.safe_dump(_manifest("hostile-labels")).encode(),
             "data/train.csv": train.to_csv(index=False).encode(),
@@ -96,7 +87,7 @@ def million() -> bytes:
     features = pd.DataFrame({"id": ids, **{f"f{i}": rng.normal(size=rows).round(4) for i in range(5)}})
     labels = pd.DataFrame({"id": ids, "label": rng.integers(0, 2, rows)})
     train = features.head(10_000).drop(columns="id").assign(label=labels["label"].head(10_000))
-    return _zip(
+    return zip_bytes(
         {
             "challenge.yaml": yaml.safe_dump(_manifest("million-rows")).encode(),
             "data/train.csv": train.to_csv(index=False).encode(),

@@ -20,6 +20,7 @@ from core.settings import Settings
 from server.app import create_app
 from tests.conftest import EXAMPLES
 from tests.integration.test_lifecycle import bundle_zip, create, organiser
+from tests.integration.test_model_and_code import zip_bytes
 
 # The database is not the subject here: SQLite only.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -65,11 +66,11 @@ async def test_a_bundle_over_its_checks_bound_is_refused_and_nothing_is_kept(
 
 
 def _deep_manifest() -> bytes:
-    return bundle_zip_of({"challenge.yaml": ("a: " + "[" * 50_000 + "]" * 50_000 + "\n").encode()})
+    return zip_bytes({"challenge.yaml": ("a: " + "[" * 50_000 + "]" * 50_000 + "\n").encode()})
 
 
 def _bad_crc() -> bytes:
-    data = bundle_zip_of({"challenge.yaml": b"slug: x\n" + b"# padding\n" * 200})
+    data = zip_bytes({"challenge.yaml": b"slug: x\n" + b"# padding\n" * 200})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         crc = archive.getinfo("challenge.yaml").CRC.to_bytes(4, "little")
     return data.replace(crc, bytes(b ^ 1 for b in crc))
@@ -77,15 +78,7 @@ def _bad_crc() -> bytes:
 
 def _codabench_phases_as_strings() -> bytes:
     manifest = {"version": 2, "title": "T", "tasks": [{"index": 0}], "phases": ["a", "b"]}
-    return bundle_zip_of({"competition.yaml": yaml.safe_dump(manifest).encode()})
-
-
-def bundle_zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+    return zip_bytes({"competition.yaml": yaml.safe_dump(manifest).encode()})
 
 
 @pytest.mark.parametrize(
