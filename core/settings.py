@@ -15,6 +15,9 @@ _THROTTLE_SETTINGS = (
     "registrations_per_address",
     "registration_window_s",
     "password_hash_threads",
+    "argon2_time_cost",
+    "argon2_memory_kib",
+    "argon2_parallelism",
 )
 
 
@@ -47,6 +50,11 @@ class Settings:
     registrations_per_address: int = 20
     registration_window_s: int = 3600
     password_hash_threads: int = 1  # argon2 at once per API process: the other cores stay with requests
+    # argon2id's cost for new password hashes: RFC 9106's low-memory profile (argon2-cffi's default).
+    # The test suite lowers it (thousands of sign-ins); a stored hash keeps the cost it was made with.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
     # Database connections per process; a request that finds none free within the timeout gets a 503.
     db_pool_size: int = 10
     db_pool_overflow: int = 20

@@ -57,7 +57,7 @@ STATIC = Path(__file__).parent / "web" / "static"
 def sign_in_guard(settings: Settings) -> SignInGuard:
     minutes = "too many {what}; try again in {{minutes}} minute(s)"
     return SignInGuard(
-        passwords=Passwords(threads=settings.password_hash_threads),
+        passwords=Passwords.of(settings),
         throttle=Throttle(Redis.from_url(settings.redis_url)),
         per_account=Rule(
             "login-account",

@@ -129,11 +129,18 @@ async def _create_user(settings: Settings, name: str, role: str, password: str, 
     from core.db import create_engine, create_sessionmaker
     from core.models import Role
     from server.services.accounts import set_password_and_role
+    from server.services.passwords import Passwords
 
     engine = create_engine(settings.database)
     try:
         async with create_sessionmaker(engine)() as session:
-            viewer = await set_password_and_role(session, username=name, password=password, role=Role(role))
+            passwords = Passwords.of(settings)
+            try:
+                viewer = await set_password_and_role(
+                    session, username=name, password=password, role=Role(role), passwords=passwords
+                )
+            finally:
+                passwords.close()
             if email:
                 from core.models import User
 

@@ -117,6 +117,10 @@ def settings(database_url: str, clean_redis: str, tmp_path: Path) -> Settings:
         redis_url=clean_redis,
         reconcile_after_s=60,
         uncertainty_period_s=0.05,  # a burst worker waits for deferred jobs: keep the pass's short
+        # Thousands of sign-ins: argon2 at its lowest cost (tests/unit/test_passwords.py pins the real one).
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
     )
 
 

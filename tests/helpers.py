@@ -23,6 +23,7 @@ from runner.worker import create_worker
 from server.services import staff
 from server.services.accounts import set_password_and_role
 from server.services.challenges import get_challenge, import_bundle
+from server.services.passwords import Passwords
 from server.services.stored_bundles import store_bundle
 
 PASSWORD = "correct-horse-battery"
@@ -54,7 +55,13 @@ async def make_user(settings: Settings, name: str, role: Role) -> None:
     engine = create_engine(settings.database)
     try:
         async with create_sessionmaker(engine)() as session:
-            await set_password_and_role(session, username=name, password=PASSWORD, role=role)
+            passwords = Passwords.of(settings)
+            try:
+                await set_password_and_role(
+                    session, username=name, password=PASSWORD, role=role, passwords=passwords
+                )
+            finally:
+                passwords.close()
     finally:
         await engine.dispose()
 

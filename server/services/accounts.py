@@ -122,16 +122,20 @@ async def find_user(session: AsyncSession, username: str) -> User | None:
     return (await session.exec(select(User).where(User.username_key == username_key(username)))).first()
 
 
-async def set_password_and_role(session: AsyncSession, *, username: str, password: str, role: Role) -> Viewer:
+async def set_password_and_role(
+    session: AsyncSession, *, username: str, password: str, role: Role, passwords: Passwords = PASSWORDS
+) -> Viewer:
     """For operators: create the user, or update the password and role of an existing one.
 
     A new password signs the user out everywhere: tokens issued under the old one stop working.
     """
     user = await find_user(session, username)
     if user is None:
-        return await create_user(session, username=username, password=password, role=role)
+        return await create_user(
+            session, username=username, password=password, role=role, passwords=passwords
+        )
     check_credentials_shape(username, password)
-    user.password_hash = await PASSWORDS.hash(password)
+    user.password_hash = await passwords.hash(password)
     user.role = role
     assert user.id is not None
     await revoke_all_tokens(session, user.id)

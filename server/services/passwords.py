@@ -15,14 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.settings import Settings
 from server.errors import ServiceUnavailable
 
 
 class Passwords:
-    def __init__(self, *, threads: int = 1, max_waiting: int = 32) -> None:
+    def __init__(
+        self, *, threads: int = 1, max_waiting: int = 32, hasher: PasswordHasher | None = None
+    ) -> None:
         self.threads = threads
         self.max_waiting = max_waiting
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()  # argon2-cffi's default: RFC 9106's low-memory profile
         self._pool: ThreadPoolExecutor | None = None  # made on first use: nothing happens at import
         self._lock = threading.Lock()
         self._pending = 0
@@ -60,6 +63,16 @@ class Passwords:
             return self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    @classmethod
+    def of(cls, settings: Settings) -> Passwords:
+        """The hasher the settings ask for (their argon2 cost and thread count)."""
+        hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+        return cls(threads=settings.password_hash_threads, hasher=hasher)
 
     def close(self) -> None:
         if self._pool is not None:
