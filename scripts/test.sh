@@ -9,4 +9,4 @@ RIALITY_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
 export RIALITY_TEST_POSTGRES_URL
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=30 "$@"  # the 30 slowest: where the time goes
