@@ -63,7 +63,10 @@ async def drop_refused_upload(session: AsyncSession, store: BlobStore, sha256: s
     file sent again and waiting, a challenge's file sent by mistake). Its row keeps the digest, size
     and error. Whether it was removed; the caller has committed the refusal."""
     needed = await _referenced(session, [sha256])
-    await session.rollback()  # read-only; end the transaction
+    # End the read-only transaction with a commit, not a rollback: a rollback expires what the
+    # session loaded, the worker's cached challenge files among them, and the next submission of
+    # that challenge then failed on its detached files.
+    await session.commit()
     if needed:
         return False
     store.path(sha256).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from core.settings import Settings
 from core.storage import BlobStore
 from scoring.split import public_mask
 from tests.conftest import EXAMPLES
+from tests.conftest import worker_process as worker_process_of
 from tests.helpers import csv_bytes, drain_queue, load_challenge, login, upload, wait_for_status
 
 TUMOUR = EXAMPLES / "tumour-detection"
@@ -291,3 +292,21 @@ async def test_board_keeps_each_teams_best_and_counts_submissions(
     page = (await client.get(f"/api/challenges/{SLUG}/leaderboard?limit=1&offset=1")).json()["entries"]
     assert [(e["rank"], e["team"]) for e in page] == [(2, "bob")]
     assert (await client.get(f"/api/challenges/{SLUG}/leaderboard?limit=0")).status_code == 400
+
+
+async def test_a_worker_scores_the_next_file_after_an_invalid_one(
+    settings: Settings, client: AsyncTestClient, tmp_path: Path
+) -> None:
+    """One long-running worker: dropping an invalid file's bytes once ended its session's transaction
+    with a rollback, which expired the worker's cached challenge files, and every later file of the
+    challenge failed (DetachedInstanceError, five tries, then 'could not score')."""
+    await load_challenge(settings, TUMOUR)
+    headers = await login(client, "ada")
+    with worker_process_of(settings, tmp_path / "worker.log"):
+        bad = (await upload(client, headers, SLUG, b"id,diagnosis\nnot-an-id,0.5\n")).json()["id"]
+        assert (await wait_for_status(client, headers, bad, {"scored", "failed"}))[
+            "failure"
+        ] == "invalid_predictions"
+        good = (await upload(client, headers, SLUG, csv_bytes(tumour_predictions()[0]))).json()["id"]
+        seen = await wait_for_status(client, headers, good, {"scored", "failed"})
+    assert seen["status"] == "scored", seen["error"]
